@@ -1,0 +1,19 @@
+// Exit statuses of the vdomain command: one per kind of failure, so scripts can
+// tell them apart. A job's own status passes through `run` and `restore` unchanged.
+export const EXIT = {
+  OK: 0,
+  FAILURE: 1,          // internal error (a bug, or the kernel refused something)
+  USAGE: 2,            // bad command line
+  NO_DOMAIN: 3,        // no running domain of that name
+  NAME_TAKEN: 4,       // a running domain already has that name
+  UNSUPPORTED: 5,      // the kernel or the job holds something vdomain cannot handle
+  NOT_EXECUTABLE: 126, // the command exists but cannot be executed
+  NOT_FOUND: 127,      // the command does not exist
+} as const;
+
+/** An error meant for the user: one line on stderr and a distinct exit status. */
+export class UserError extends Error {
+  constructor(message: string, readonly exitCode: number) {
+    super(message);
+  }
+}

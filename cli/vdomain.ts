@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+// The vdomain command. Parsing, output and exit statuses only: the work is in
+// supervisor/. Modules a command does not need are loaded lazily (start-up time
+// is part of every command's cost).
+import fs from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { EXIT, UserError } from './errors';
+
+const say = (s: string) => fs.writeSync(1, s);
+const complain = (s: string) => fs.writeSync(2, s);
+
+function intIn(lo: number, hi: number, what: string) {
+  return (v: string) => {
+    if (!/^\d+$/.test(v) || Number(v) < lo || Number(v) > hi)
+      throw new InvalidArgumentError(`${what} must be an integer from ${lo} to ${hi}`);
+    return Number(v);
+  };
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function program(): Command {
+  const p = new Command('vdomain')
+    .description('transparent checkpoint/restart of Linux jobs, without root')
+    .enablePositionalOptions()
+    .exitOverride()
+    .configureOutput({ writeOut: say, writeErr: complain, outputError: (s, write) => write(s) })
+    .showSuggestionAfterError(false);
+
+  p.command('run')
+    .description('run a job as the root of a new mapping domain, in the foreground')
+    .argument('<command...>', 'the job: program and arguments (put them after --)')
+    .option('--name <name>', 'domain name (default: program-PID)')
+    .option('--vpid-base <n>', 'number the domain\'s PIDs from N (remapped domain)', intIn(1, 4194000, '--vpid-base'))
+    .option('--log-level <level>', `supervisor log level (${LOG_LEVELS.join(', ')}); env VDOMAIN_LOG_LEVEL`)
+    .passThroughOptions()
+    .action(async (command: string[], o: { name?: string; vpidBase?: number; logLevel?: string }) => {
+      if (o.logLevel && !LOG_LEVELS.includes(o.logLevel))
+        throw new UserError(`unknown log level '${o.logLevel}'`, EXIT.USAGE);
+      const { runDomain } = await import('../supervisor/run');
+      process.exitCode = await runDomain({ argv: command, name: o.name, vpidBase: o.vpidBase, logLevel: o.logLevel });
+    });
+
+  p.command('list')
+    .description("show the user's running domains")
+    .option('--json', 'machine-readable output')
+    .action(async (o: { json?: boolean }) => {
+      const { listDomains, formatList } = await import('../supervisor/list');
+      const domains = await listDomains();
+      say(o.json ? JSON.stringify(domains, null, 2) + '\n' : formatList(domains));
+    });
+
+  return p;
+}
+
+async function main() {
+  try {
+    await program().parseAsync(process.argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // help and version are not errors; everything else commander rejects is usage
+      process.exitCode = e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+      return;
+    }
+    if (e instanceof UserError) {
+      complain(`vdomain: ${e.message}\n`);
+      process.exitCode = e.exitCode;
+      return;
+    }
+    complain(`vdomain: internal error: ${(e as Error).stack ?? e}\n`);
+    process.exitCode = EXIT.FAILURE;
+  }
+}
+
+void main();

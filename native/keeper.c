@@ -1,0 +1,237 @@
+// vdomain-keeper: the domain's subreaper and guard.
+//
+//   supervisor (node) ── keeper (this, PR_SET_CHILD_SUBREAPER) ── job root ── …
+//
+// Why a separate process: when the supervisor dies, every notified call of the job
+// would fail with ENOSYS and the job would run on half-virtualised. The keeper
+// watches its control socket; when the supervisor end closes, it kills every
+// process below it. Being a subreaper, every process of the domain (daemons that
+// double-forked included) stays below it, so "below the keeper" = "the domain".
+// It also reaps orphans and reports each reaped child's wait status, so the
+// supervisor learns the root's exit status and when the domain is empty.
+//
+// Usage (started by the supervisor only): vdomain-keeper CTL_FD BOOT_FD CMD ARGS...
+// Protocol on CTL (lines, keeper → supervisor):  "S <root pid>", "X <pid> <wstatus>".
+// Protocol on BOOT (root child ⇄ supervisor): supervisor sends u32 length + BPF
+// program; the root installs it, sends the listener fd (SCM_RIGHTS) and execs;
+// on exec failure it sends "E" + errno.
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
+#endif
+
+static int ctl_fd;
+
+static void say(const char *fmt, long a, long b) {
+  char line[64];
+  int n = snprintf(line, sizeof line, fmt, a, b);
+  if (write(ctl_fd, line, n) < 0) { /* supervisor gone: the EOF path handles it */ }
+}
+
+static int read_full(int fd, void *buf, size_t len) {
+  char *p = buf;
+  while (len) {
+    ssize_t n = read(fd, p, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return -1;
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+static int send_fd(int sock, int fd) {
+  char byte = 'L';
+  struct iovec iov = {&byte, 1};
+  union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } u;
+  struct msghdr msg = {0};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = u.buf;
+  msg.msg_controllen = sizeof u.buf;
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+}
+
+// The job root: install the domain's filter, hand the listener over, exec.
+static void become_root(int boot_fd, char **argv) {
+  sigset_t none;
+  sigemptyset(&none);
+  for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  close(ctl_fd);
+
+  uint32_t len;
+  if (read_full(boot_fd, &len, sizeof len) < 0 || len == 0 || len > 4096 * 8) _exit(125);
+  struct sock_filter *insns = malloc(len);
+  if (!insns || read_full(boot_fd, insns, len) < 0) _exit(125);
+  struct sock_fprog prog = {.len = (unsigned short)(len / sizeof *insns), .filter = insns};
+
+  // Without CAP_SYS_ADMIN the kernel demands no_new_privs for a filter. As root we
+  // leave it off so setuid programs inside the job keep working.
+  if (geteuid() != 0) prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  long listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                          SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &prog);
+  if (listener < 0) {
+    char msg[1 + sizeof(int)] = {'F'};
+    int e = errno;
+    memcpy(msg + 1, &e, sizeof e);
+    if (write(boot_fd, msg, sizeof msg) < 0) {}
+    _exit(125);
+  }
+  if (send_fd(boot_fd, (int)listener) < 0) _exit(125);
+  close((int)listener);
+
+  // The supervisor (node) may have left O_NONBLOCK on shared stdio descriptions.
+  for (int fd = 0; fd <= 2; fd++) {
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0 && (fl & O_NONBLOCK)) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+  }
+  execvp(argv[0], argv);
+  char msg[1 + sizeof(int)] = {'E'};
+  int e = errno;
+  memcpy(msg + 1, &e, sizeof e);
+  if (write(boot_fd, msg, sizeof msg) < 0) {}
+  _exit(e == ENOENT ? 127 : 126);
+}
+
+// Every process below the keeper, by scanning /proc (this kernel has no
+// /proc/PID/task/TID/children). Returns how many it signalled.
+static int kill_descendants(void) {
+  enum { MAX = 1 << 16 };
+  static int ppid_of[4194305];
+  static int pids[MAX];
+  int n = 0, killed = 0;
+  DIR *d = opendir("/proc");
+  if (!d) return 0;
+  struct dirent *e;
+  while ((e = readdir(d)) && n < MAX) {
+    char *end;
+    long pid = strtol(e->d_name, &end, 10);
+    if (*end || pid <= 0 || pid > 4194304) continue;
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    ssize_t r = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (r <= 0) continue;
+    buf[r] = 0;
+    char *p = strrchr(buf, ')');
+    int ppid = 0;
+    if (!p || sscanf(p + 2, "%*c %d", &ppid) != 1) continue;
+    ppid_of[pid] = ppid;
+    pids[n++] = (int)pid;
+  }
+  closedir(d);
+  int self = getpid();
+  for (int i = 0; i < n; i++) {
+    int p = pids[i], depth = 0;
+    while (p > 1 && p != self && depth++ < 4096) p = ppid_of[p];
+    if (p == self && pids[i] != self) {
+      kill(pids[i], SIGKILL);
+      killed++;
+    }
+  }
+  return killed;
+}
+
+static void kill_domain_and_exit(void) {
+  for (int round = 0; round < 1000; round++) {
+    int killed = kill_descendants();
+    while (waitpid(-1, NULL, WNOHANG | __WALL) > 0) {}
+    if (!killed) {
+      if (waitpid(-1, NULL, __WALL) < 0 && errno == ECHILD) break;
+    } else {
+      usleep(1000);
+    }
+  }
+  _exit(0);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 4) {
+    fprintf(stderr, "vdomain-keeper: internal helper of vdomain, not to be run by hand\n");
+    return 2;
+  }
+  // fds 0-2 must be taken before we open anything, or a signalfd could land on
+  // "stdin" and the job would share it
+  for (int fd = 0; fd <= 2; fd++)
+    if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd) return 2;
+  ctl_fd = atoi(argv[1]);
+  int boot_fd = atoi(argv[2]);
+  signal(SIGPIPE, SIG_IGN);
+  // Terminal and job-control signals reach the job through its process group;
+  // the keeper must outlive them.
+  int ignored[] = {SIGINT, SIGQUIT, SIGHUP, SIGTERM, SIGTSTP, SIGTTIN, SIGTTOU, SIGUSR1, SIGUSR2};
+  for (size_t i = 0; i < sizeof ignored / sizeof *ignored; i++) signal(ignored[i], SIG_IGN);
+  prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  fcntl(ctl_fd, F_SETFD, FD_CLOEXEC);
+  fcntl(boot_fd, F_SETFD, FD_CLOEXEC);
+
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, NULL);
+  int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+
+  pid_t root = fork();
+  if (root < 0) {
+    say("F %ld %ld\n", errno, 0);
+    return 1;
+  }
+  if (root == 0) become_root(boot_fd, argv + 3);
+  close(boot_fd);
+  say("S %ld %ld\n", root, 0);
+
+  struct pollfd pf[2] = {{ctl_fd, POLLIN, 0}, {sfd, POLLIN, 0}};
+  for (;;) {
+    if (poll(pf, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      kill_domain_and_exit();
+    }
+    if (pf[0].revents) {
+      char buf[64];
+      ssize_t n = read(ctl_fd, buf, sizeof buf);
+      if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) kill_domain_and_exit();
+      // "K": the supervisor asks for the domain to end
+      if (n > 0 && memchr(buf, 'K', (size_t)n)) kill_domain_and_exit();
+    }
+    if (pf[1].revents) {
+      struct signalfd_siginfo si;
+      while (read(sfd, &si, sizeof si) > 0) {}
+      for (;;) {
+        int st;
+        pid_t p = waitpid(-1, &st, WNOHANG | __WALL);
+        if (p > 0) {
+          say("X %ld %ld\n", p, st);
+          continue;
+        }
+        if (p < 0 && errno == ECHILD) return 0;  // domain empty
+        break;
+      }
+    }
+  }
+}

@@ -1,0 +1,162 @@
+// The N-API binding: thin. JavaScript starts a domain, hears its lifecycle events
+// and asks for the PID table; it never sees a single syscall.
+#include <napi.h>
+#include <sys/socket.h>
+
+#include <memory>
+#include <system_error>
+
+#include "domain.h"
+
+namespace {
+
+using vdomain::Domain;
+using vdomain::DomainConfig;
+using vdomain::Event;
+
+std::string str(const Napi::Object& o, const char* key) {
+  Napi::Value v = o.Get(key);
+  return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
+}
+
+vdomain::RuleSet parseRules(const Napi::Array& rows) {
+  vdomain::RuleSet set;
+  for (uint32_t i = 0; i < rows.Length(); i++) {
+    Napi::Object row = rows.Get(i).As<Napi::Object>();
+    vdomain::Rule r;
+    r.name = str(row, "name");
+    r.nr = row.Get("nr").As<Napi::Number>().Int32Value();
+    r.how = vdomain::parseHow(str(row, "how"));
+    r.answer = vdomain::parseAnswer(str(row, "answer"));
+    if (row.Get("args").IsObject()) {
+      Napi::Object args = row.Get("args").As<Napi::Object>();
+      for (int a = 0; a < 6; a++) {
+        Napi::Value k = args.Get(std::to_string(a));
+        if (k.IsString()) r.args[a] = vdomain::parseArgKind(k.As<Napi::String>().Utf8Value());
+      }
+    }
+    r.result = vdomain::parseResultKind(str(row, "result"));
+    r.out = row.Get("out").IsNumber() ? row.Get("out").As<Napi::Number>().Int32Value() : -1;
+    r.reaps = row.Get("reaps").ToBoolean().Value();
+    if (r.nr >= 0 && r.nr < (int)set.byNr.size()) set.byNr[r.nr] = (int)set.rules.size();
+    set.rules.push_back(r);
+  }
+  return set;
+}
+
+class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Domain",
+                       {InstanceMethod("start", &DomainWrap::Start),
+                        InstanceMethod("virtualize", &DomainWrap::Virtualize),
+                        InstanceMethod("terminate", &DomainWrap::Terminate),
+                        InstanceMethod("close", &DomainWrap::Close),
+                        InstanceAccessor("rootPid", &DomainWrap::RootPid, nullptr),
+                        InstanceAccessor("rootVirt", &DomainWrap::RootVirt, nullptr),
+                        InstanceAccessor("keeperPid", &DomainWrap::KeeperPid, nullptr)});
+  }
+
+  explicit DomainWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DomainWrap>(info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = info[0].As<Napi::Object>();
+    DomainConfig cfg;
+    cfg.keeperPath = str(o, "keeper");
+    Napi::Array argv = o.Get("argv").As<Napi::Array>();
+    for (uint32_t i = 0; i < argv.Length(); i++) cfg.argv.push_back(argv.Get(i).As<Napi::String>().Utf8Value());
+    Napi::Buffer<uint8_t> filter = o.Get("filter").As<Napi::Buffer<uint8_t>>();
+    cfg.filter.assign(filter.Data(), filter.Data() + filter.Length());
+    try {
+      cfg.rules = parseRules(o.Get("rules").As<Napi::Array>());
+    } catch (const std::exception& e) {
+      Napi::Error::New(env, e.what()).ThrowAsJavaScriptException();
+      return;
+    }
+    cfg.vpidBase = o.Get("vpidBase").As<Napi::Number>().Int32Value();
+    events_ = Napi::ThreadSafeFunction::New(env, o.Get("onEvent").As<Napi::Function>(), "vdomain-events", 0, 1);
+    auto tsfn = events_;
+    domain_ = std::make_unique<Domain>(std::move(cfg), [tsfn](Event e) mutable {
+      auto* heap = new Event(std::move(e));
+      napi_status s = tsfn.BlockingCall(heap, [](Napi::Env env, Napi::Function fn, Event* ev) {
+        fn.Call({Napi::String::New(env, ev->type), Napi::Number::New(env, (double)ev->a),
+                 Napi::Number::New(env, (double)ev->b), Napi::String::New(env, ev->text)});
+        delete ev;
+      });
+      if (s != napi_ok) delete heap;
+    });
+  }
+
+ private:
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    try {
+      domain_->start();
+    } catch (const std::system_error& e) {
+      Napi::Error err = Napi::Error::New(env, e.what());
+      err.Set("errno", Napi::Number::New(env, e.code().value()));
+      err.Set("syscall", Napi::String::New(env, e.what()));
+      err.ThrowAsJavaScriptException();
+    } catch (const std::exception& e) {
+      Napi::Error::New(env, e.what()).ThrowAsJavaScriptException();
+    }
+    return env.Undefined();
+  }
+
+  // real PIDs → the virtual PIDs the job sees (0: not of this domain)
+  Napi::Value Virtualize(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Array in = info[0].As<Napi::Array>();
+    Napi::Array out = Napi::Array::New(env, in.Length());
+    for (uint32_t i = 0; i < in.Length(); i++) {
+      pid_t real = in.Get(i).As<Napi::Number>().Int32Value();
+      out.Set(i, Napi::Number::New(env, domain_->table().toVirt(real)));
+    }
+    return out;
+  }
+
+  Napi::Value Terminate(const Napi::CallbackInfo& info) {
+    domain_->terminate();
+    return info.Env().Undefined();
+  }
+
+  // After "empty": let node exit.
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (!closed_) {
+      closed_ = true;
+      events_.Release();
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value RootPid(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), domain_->rootPid()); }
+  Napi::Value RootVirt(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), domain_->rootVirt()); }
+  Napi::Value KeeperPid(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), domain_->keeperPid()); }
+
+  std::unique_ptr<Domain> domain_;
+  Napi::ThreadSafeFunction events_;
+  bool closed_ = false;
+};
+
+// Credentials of the peer of a connected Unix socket (node has no API for it).
+Napi::Value PeerCred(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) return env.Null();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("pid", cred.pid);
+  o.Set("uid", cred.uid);
+  o.Set("gid", cred.gid);
+  return o;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("Domain", DomainWrap::Define(env));
+  exports.Set("peerCred", Napi::Function::New(env, PeerCred));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(vdomain_native, Init)

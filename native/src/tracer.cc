@@ -1,0 +1,347 @@
+// The ptrace assist of a remapped domain: for what must run in the job's own
+// context with a virtual identifier in a register or in the result — fork/clone
+// results and CLONE_*SETTID words, the "trace" rows of domains/syscalls.ts, and the
+// si_pid of signals the kernel delivers. All ptrace calls happen on this thread
+// (the kernel only accepts them from the tracer thread that seized).
+#include <errno.h>
+#include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <linux/sched.h>
+
+#include <cstring>
+#include <unordered_map>
+
+#include "domain.h"
+#include "memory.h"
+
+namespace vdomain {
+
+namespace {
+
+constexpr int kSysClone = 56, kSysFork = 57, kSysVfork = 58, kSysClone3 = 435;
+constexpr int kTIOCGPGRP = 0x540f, kTIOCSPGRP = 0x5410, kTIOCGSID = 0x5429;
+constexpr long kWNOWAIT = 0x01000000;
+
+unsigned long long& argReg(user_regs_struct& r, int i) {
+  switch (i) {
+    case 0: return r.rdi;
+    case 1: return r.rsi;
+    case 2: return r.rdx;
+    case 3: return r.r10;
+    case 4: return r.r8;
+    default: return r.r9;
+  }
+}
+
+bool isRestart(long rax) { return rax == -512 || rax == -513 || rax == -514 || rax == -516; }
+
+struct TraceTask {
+  bool started = false;        // past its first stop
+  bool heldForParent = false;  // first stop seen, parent's fork event not yet
+  bool announced = false;      // parent's fork event handled
+  uint64_t childTidAddr = 0;   // CLONE_CHILD_SETTID: where to write the virtual TID
+  pid_t virt = 0;
+  // work for the coming syscall-exit stop
+  enum class Pending { None, Rule, ForkResult } pending = Pending::None;
+  const Rule* rule = nullptr;
+  unsigned long long savedArgs[6] = {};
+  bool argsChanged = false;
+  int savedPgrp = 0;           // ioctl(TIOCSPGRP): the job's own (virtual) value
+  pid_t forkChild = 0;
+};
+
+class Tracer {
+ public:
+  explicit Tracer(Domain& d) : d_(d), t_(d.table()) {}
+  void run(pid_t root, std::atomic<int>& seizeState);
+
+ private:
+  void onSeccompStop(pid_t tid);
+  void onSyscallExit(pid_t tid);
+  void onForkEvent(pid_t tid);
+  void onFirstStop(pid_t tid);
+  void onSignal(pid_t tid, int sig);
+  void releaseChild(pid_t child, TraceTask& ct);
+  pid_t realArg(long v) { return t_.toReal((pid_t)v); }
+  bool translateArg(pid_t tid, TraceTask& tt, user_regs_struct& regs, int i, ArgKind k);
+
+  Domain& d_;
+  PidTable& t_;
+  std::unordered_map<pid_t, TraceTask> tasks_;
+};
+
+constexpr long kOptions = PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACESECCOMP |
+                          PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE |
+                          PTRACE_O_TRACEEXEC;
+
+void cont(pid_t tid, int sig = 0) { ptrace(PTRACE_CONT, tid, 0, (long)sig); }
+void toExit(pid_t tid) { ptrace(PTRACE_SYSCALL, tid, 0, 0L); }
+
+void Tracer::run(pid_t root, std::atomic<int>& seizeState) {
+  if (ptrace(PTRACE_SEIZE, root, 0, kOptions) < 0) {
+    seizeState.store(-errno);
+    return;
+  }
+  tasks_[root].started = true;
+  tasks_[root].announced = true;
+  tasks_[root].virt = t_.toVirt(root);
+  seizeState.store(1);
+
+  for (;;) {
+    int status;
+    pid_t tid = waitpid(-1, &status, __WALL);
+    if (tid < 0) {
+      if (errno == EINTR) continue;
+      break;  // ECHILD: no tracee and no child left
+    }
+    if (tid == d_.keeperPid()) continue;  // the control thread reports the end
+    if (WIFEXITED(status) || WIFSIGNALED(status)) {
+      t_.exited(tid);
+      tasks_.erase(tid);
+      continue;
+    }
+    if (!WIFSTOPPED(status)) continue;
+    const int sig = WSTOPSIG(status);
+    const int event = status >> 16;
+    TraceTask& tt = tasks_[tid];
+    if (!tt.started && event == PTRACE_EVENT_STOP) {
+      onFirstStop(tid);
+      continue;
+    }
+    switch (event) {
+      case PTRACE_EVENT_SECCOMP: onSeccompStop(tid); break;
+      case PTRACE_EVENT_FORK:
+      case PTRACE_EVENT_VFORK:
+      case PTRACE_EVENT_CLONE: onForkEvent(tid); break;
+      case PTRACE_EVENT_EXEC: {
+        unsigned long former = 0;
+        ptrace(PTRACE_GETEVENTMSG, tid, 0, &former);
+        if ((pid_t)former != tid) {
+          t_.execTookOver((pid_t)former, tid);
+          tasks_.erase((pid_t)former);
+        }
+        cont(tid);
+        break;
+      }
+      case PTRACE_EVENT_STOP:
+        // group stop: stay stopped but keep reporting (job control keeps working);
+        // anything else (after SIGCONT, an interrupt): go on
+        if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)
+          ptrace(PTRACE_LISTEN, tid, 0, 0L);
+        else
+          cont(tid);
+        break;
+      case 0:
+        if (sig == (SIGTRAP | 0x80)) onSyscallExit(tid);
+        else onSignal(tid, sig);
+        break;
+      default:
+        cont(tid);
+    }
+  }
+}
+
+bool Tracer::translateArg(pid_t tid, TraceTask& tt, user_regs_struct& regs, int i, ArgKind k) {
+  unsigned long long& reg = argReg(regs, i);
+  const long v = (int)reg;  // PIDs are ints; the kernel ignores the upper half
+  auto asPid = [&](long x) { reg = (unsigned int)realArg(x); return true; };
+  auto asGroup = [&](long x) { reg = (unsigned int)-realArg(x); return true; };
+  switch (k) {
+    case ArgKind::None: return false;
+    case ArgKind::Pid:
+      return v > 0 ? asPid(v) : false;
+    case ArgKind::PidOrPgrp:
+      if (v > 0) return asPid(v);
+      if (v < -1) return asGroup(-v);
+      return false;
+    case ArgKind::PrioWho:  // PRIO_PROCESS 0, PRIO_PGRP 1
+    case ArgKind::IoprioWho: {  // IOPRIO_WHO_PROCESS 1, IOPRIO_WHO_PGRP 2
+      long which = (long)regs.rdi - (k == ArgKind::IoprioWho ? 1 : 0);
+      return (which == 0 || which == 1) && v > 0 ? asPid(v) : false;
+    }
+    case ArgKind::WaitidId: {  // P_PID 1, P_PGID 2
+      long idtype = (long)regs.rdi;
+      return (idtype == 1 || idtype == 2) && v > 0 ? asPid(v) : false;
+    }
+    case ArgKind::PgrpPtr: {
+      if ((int)regs.rsi != kTIOCSPGRP) return false;
+      int pgrp;
+      if (!readMem(tid, reg, &pgrp, sizeof pgrp)) return false;
+      tt.savedPgrp = pgrp;
+      int real = pgrp > 0 ? realArg(pgrp) : pgrp;
+      writeMem(tid, reg, &real, sizeof real);
+      return false;  // the register itself is unchanged
+    }
+  }
+  return false;
+}
+
+void Tracer::onSeccompStop(pid_t tid) {
+  unsigned long idx = 0;
+  ptrace(PTRACE_GETEVENTMSG, tid, 0, &idx);
+  const Rule* rule = d_.rules().at((unsigned)idx);
+  user_regs_struct regs;
+  if (!rule || ptrace(PTRACE_GETREGS, tid, 0, &regs) < 0) {
+    cont(tid);
+    return;
+  }
+  TraceTask& tt = tasks_[tid];
+  for (int i = 0; i < 6; i++) tt.savedArgs[i] = argReg(regs, i);
+  bool changed = false;
+  for (int i = 0; i < 6; i++) changed |= translateArg(tid, tt, regs, i, rule->args[i]);
+  if (changed) ptrace(PTRACE_SETREGS, tid, 0, &regs);
+  tt.argsChanged = changed;
+  bool memoryIn = rule->args[2] == ArgKind::PgrpPtr && (int)regs.rsi == kTIOCSPGRP;
+  if (changed || memoryIn || rule->result != ResultKind::None || rule->reaps) {
+    // the syscall ABI keeps argument registers: give the job its own values back at exit
+    tt.pending = TraceTask::Pending::Rule;
+    tt.rule = rule;
+    toExit(tid);
+  } else {
+    cont(tid);
+  }
+}
+
+void Tracer::onSyscallExit(pid_t tid) {
+  TraceTask& tt = tasks_[tid];
+  user_regs_struct regs;
+  if (tt.pending == TraceTask::Pending::None || ptrace(PTRACE_GETREGS, tid, 0, &regs) < 0) {
+    cont(tid);
+    return;
+  }
+  const long rax = (long)regs.rax;
+  bool setRegs = false;
+  if (tt.pending == TraceTask::Pending::ForkResult) {
+    if (rax == tt.forkChild) {
+      regs.rax = (unsigned long long)t_.toVirt(tt.forkChild);
+      setRegs = true;
+    }
+  } else if (const Rule* rule = tt.rule) {
+    if (tt.argsChanged) {
+      for (int i = 0; i < 6; i++) argReg(regs, i) = tt.savedArgs[i];
+      setRegs = true;
+    }
+    if (rule->result == ResultKind::PgrpPtr) {
+      int req = (int)tt.savedArgs[1];
+      uint64_t ptr = tt.savedArgs[2];
+      if (req == kTIOCSPGRP) {
+        writeMem(tid, ptr, &tt.savedPgrp, sizeof tt.savedPgrp);
+      } else if (rax == 0 && (req == kTIOCGPGRP || req == kTIOCGSID)) {
+        int v;
+        if (readMem(tid, ptr, &v, sizeof v)) {
+          v = t_.toVirt(v);
+          writeMem(tid, ptr, &v, sizeof v);
+        }
+      }
+    }
+    if (!isRestart(rax)) {
+      if (rule->result == ResultKind::Pid && rax > 0) {
+        regs.rax = (unsigned long long)t_.toVirt((pid_t)rax);
+        setRegs = true;
+        if (rule->reaps) t_.reaped((pid_t)rax);
+      } else if (rule->result == ResultKind::Siginfo && rax == 0 && rule->out >= 0) {
+        // waitid: si_pid lives at offset 16 of siginfo_t on x86-64
+        uint64_t info = tt.savedArgs[rule->out] + 16;
+        pid_t real;
+        if (info != 16 && readMem(tid, info, &real, sizeof real) && real > 0) {
+          pid_t v = t_.toVirt(real);
+          writeMem(tid, info, &v, sizeof v);
+          if (rule->reaps && !((long)tt.savedArgs[3] & kWNOWAIT)) t_.reaped(real);
+        }
+      }
+    }
+  }
+  tt.pending = TraceTask::Pending::None;
+  tt.rule = nullptr;
+  tt.argsChanged = false;
+  if (setRegs) ptrace(PTRACE_SETREGS, tid, 0, &regs);
+  cont(tid);
+}
+
+// A fork/vfork/clone/clone3 in the parent: give the child its virtual PID and
+// rewrite what the kernel wrote with the real one.
+void Tracer::onForkEvent(pid_t tid) {
+  unsigned long childMsg = 0;
+  ptrace(PTRACE_GETEVENTMSG, tid, 0, &childMsg);
+  const pid_t child = (pid_t)childMsg;
+  user_regs_struct regs;
+  ptrace(PTRACE_GETREGS, tid, 0, &regs);
+  uint64_t flags = 0, parentTid = 0, childTid = 0;
+  switch ((int)regs.orig_rax) {
+    case kSysClone:
+      flags = regs.rdi;
+      parentTid = regs.rdx;
+      childTid = regs.r10;
+      break;
+    case kSysClone3: {
+      uint64_t args[4] = {};  // flags, pidfd, child_tid, parent_tid
+      if (readMem(tid, regs.rdi, args, sizeof args)) {
+        flags = args[0];
+        childTid = args[2];
+        parentTid = args[3];
+      }
+      break;
+    }
+    case kSysFork:
+    case kSysVfork:
+    default:
+      break;
+  }
+  const pid_t parentTgid = t_.tgidOf(tid);
+  const bool thread = flags & CLONE_THREAD;
+  const pid_t v = t_.add(child, thread ? (parentTgid ? parentTgid : tid) : child);
+  if ((flags & CLONE_PARENT_SETTID) && parentTid) writeMem(tid, parentTid, &v, sizeof v);
+
+  TraceTask& ct = tasks_[child];
+  ct.virt = v;
+  ct.announced = true;
+  ct.childTidAddr = (flags & CLONE_CHILD_SETTID) ? childTid : 0;
+  if (ct.heldForParent) releaseChild(child, ct);
+
+  TraceTask& pt = tasks_[tid];
+  pt.pending = TraceTask::Pending::ForkResult;
+  pt.forkChild = child;
+  toExit(tid);
+}
+
+// The new task's first stop: it has not run a single instruction of the job yet.
+void Tracer::onFirstStop(pid_t tid) {
+  TraceTask& tt = tasks_[tid];
+  tt.started = true;
+  if (tt.announced) releaseChild(tid, tt);
+  else tt.heldForParent = true;  // the parent's event comes soon: wait for it
+}
+
+void Tracer::releaseChild(pid_t child, TraceTask& ct) {
+  ct.heldForParent = false;
+  // The kernel wrote the real TID at CLONE_CHILD_SETTID before this first stop.
+  if (ct.childTidAddr) writeMem(child, ct.childTidAddr, &ct.virt, sizeof ct.virt);
+  cont(child);
+}
+
+// A signal about to be delivered: senders' PIDs in si_pid become virtual.
+void Tracer::onSignal(pid_t tid, int sig) {
+  siginfo_t si;
+  if (ptrace(PTRACE_GETSIGINFO, tid, 0, &si) == 0) {
+    const bool fromProcess = si.si_code == SI_USER || si.si_code == SI_TKILL;
+    const bool childState = sig == SIGCHLD && si.si_code > 0 && si.si_code <= CLD_CONTINUED;
+    if ((fromProcess || childState) && si.si_pid > 0) {
+      si.si_pid = t_.toVirt(si.si_pid);  // senders outside the domain read as 0
+      ptrace(PTRACE_SETSIGINFO, tid, 0, &si);
+    }
+  }
+  cont(tid, sig);
+}
+
+}  // namespace
+
+void Domain::tracerLoop() {
+  Tracer tracer(*this);
+  tracer.run(rootReal_, seizeState_);
+}
+
+}  // namespace vdomain

@@ -1,0 +1,32 @@
+// `vdomain list`: asks every supervisor of the user for its domain's state.
+import fs from 'node:fs';
+import { domainSockets, probe, request } from './control';
+import type { DomainStatus } from './run';
+
+export async function listDomains(): Promise<DomainStatus[]> {
+  const out: DomainStatus[] = [];
+  for (const s of domainSockets()) {
+    try {
+      out.push((await request(s.path, { op: 'list' })) as DomainStatus);
+    } catch {
+      // a supervisor that died without cleaning up leaves a dead socket behind
+      if ((await probe(s.path)) === 'stale') fs.rmSync(s.path, { force: true });
+    }
+  }
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export function formatList(domains: DomainStatus[]): string {
+  if (!domains.length) return 'no running domains\n';
+  const lines: string[] = [];
+  for (const d of domains) {
+    const base = d.vpidBase ? `remapped from ${d.vpidBase}` : 'identity';
+    lines.push(`${d.name}  ${d.state}  ${base}  supervisor ${d.supervisorPid}  ${d.command.join(' ')}`);
+    lines.push('    VPID     PID   VPPID   VPGID    VSID  THR  COMMAND');
+    for (const p of d.processes) {
+      const cols = [p.vpid, p.pid, p.vppid, p.vpgid, p.vsid].map((n) => String(n).padStart(7)).join(' ');
+      lines.push(` ${cols} ${String(p.threads.length).padStart(4)}  ${p.comm}`);
+    }
+  }
+  return lines.join('\n') + '\n';
+}

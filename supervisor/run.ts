@@ -1,0 +1,213 @@
+// `vdomain run`: the supervisor of one domain, in the foreground. It starts the
+// keeper and the job through the native side, serves the control socket, logs to
+// the domain's own file (never to the job's output) and exits with the job's status
+// once the last process of the domain has ended.
+import fs from 'node:fs';
+import path from 'node:path';
+import pino from 'pino';
+import { EXIT, UserError } from '../cli/errors';
+import { compileFilter, encodeFilter } from '../domains/filter';
+import { SYSCALLS } from '../domains/syscalls';
+import { ControlServer } from './control';
+import { DomainEvents, shellStatus } from './events';
+import { keeperPath, native, NativeDomain } from './native';
+import { ensureStateDir, logPath, validName } from './paths';
+import { descendants } from './procfs';
+
+export interface RunOptions {
+  argv: string[];
+  name?: string;
+  vpidBase?: number;
+  logLevel?: string;
+}
+
+export interface ProcessView {
+  vpid: number;
+  pid: number;
+  vppid: number;
+  ppid: number;
+  vpgid: number;
+  vsid: number;
+  comm: string;
+  state: string;
+  threads: { vtid: number; tid: number }[];
+}
+
+export interface DomainStatus {
+  name: string;
+  state: 'running' | 'root-exited';
+  mode: 'identity' | 'remapped';
+  vpidBase: number | null;
+  supervisorPid: number;
+  keeperPid: number;
+  command: string[];
+  startedAt: string;
+  root: { pid: number; vpid: number; exitStatus: number | null };
+  processes: ProcessView[];
+}
+
+/** Finds the program the way execvp will, to fail early with the right status. */
+export function resolveCommand(cmd: string): string {
+  const check = (p: string) => {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(p);
+    } catch {
+      return 'missing';
+    }
+    if (st.isDirectory()) return 'not-executable';
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return 'ok';
+    } catch {
+      return 'not-executable';
+    }
+  };
+  if (cmd.includes('/')) {
+    const r = check(cmd);
+    if (r === 'missing') throw new UserError(`${cmd}: no such file`, EXIT.NOT_FOUND);
+    if (r === 'not-executable') throw new UserError(`${cmd}: not executable`, EXIT.NOT_EXECUTABLE);
+    return cmd;
+  }
+  let sawNonExec = false;
+  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
+    const p = path.join(dir || '.', cmd);
+    const r = check(p);
+    if (r === 'ok') return p;
+    if (r === 'not-executable') sawNonExec = true;
+  }
+  if (sawNonExec) throw new UserError(`${cmd}: not executable`, EXIT.NOT_EXECUTABLE);
+  throw new UserError(`${cmd}: command not found`, EXIT.NOT_FOUND);
+}
+
+export async function runDomain(opts: RunOptions): Promise<number> {
+  if (!opts.argv.length) throw new UserError('no command given (vdomain run -- CMD [ARGS...])', EXIT.USAGE);
+  resolveCommand(opts.argv[0]);
+  ensureStateDir();
+  const name = opts.name ?? `${path.basename(opts.argv[0]).replace(/[^A-Za-z0-9._-]/g, '_')}-${process.pid}`;
+  if (!validName(name)) throw new UserError(`invalid domain name '${name}' (letters, digits, . _ -; at most 64)`, EXIT.USAGE);
+  const vpidBase = opts.vpidBase ?? 0;
+  const mode = vpidBase ? 'remapped' : 'identity';
+
+  let status: DomainStatus | undefined;
+  let nativeDomain: NativeDomain | undefined;
+  const control = new ControlServer(name, (req) => {
+    if (req.op === 'list') return snapshot();
+    throw new Error(`unknown request ${JSON.stringify(req.op)}`);
+  });
+  if (!(await control.listen())) throw new UserError(`a domain named '${name}' is already running`, EXIT.NAME_TAKEN);
+
+  const log = pino(
+    { level: opts.logLevel ?? process.env.VDOMAIN_LOG_LEVEL ?? 'info', base: { domain: name } },
+    pino.destination({ dest: logPath(name), sync: true, mode: 0o600 }),
+  );
+  const events = new DomainEvents();
+  let rootWaitStatus: number | null = null;
+  const ended = new Promise<void>((resolve) => events.once('empty', resolve));
+  events.on('root-exit', (ws) => {
+    rootWaitStatus = ws;
+    log.info({ waitStatus: ws, status: shellStatus(ws) }, 'root exited');
+  });
+  events.on('log', (level, message) => log[level as 'info'](message));
+
+  function snapshot(): DomainStatus {
+    const s = status!;
+    const procs = descendants(s.keeperPid);
+    const reals = procs.flatMap((p) => [p.pid, p.ppid, p.pgid, p.sid, ...p.threads]);
+    const virt = new Map<number, number>();
+    const v = nativeDomain!.virtualize(reals);
+    reals.forEach((r, i) => virt.set(r, v[i]));
+    const vOf = (r: number) => virt.get(r) ?? 0;
+    return {
+      ...s,
+      state: rootWaitStatus === null ? 'running' : 'root-exited',
+      root: { ...s.root, exitStatus: rootWaitStatus === null ? null : shellStatus(rootWaitStatus) },
+      processes: procs.map((p) => ({
+        vpid: vOf(p.pid),
+        pid: p.pid,
+        vppid: vOf(p.ppid),
+        ppid: p.ppid,
+        vpgid: vOf(p.pgid),
+        vsid: vOf(p.sid),
+        comm: p.comm,
+        state: p.state,
+        threads: p.threads.map((t) => ({ vtid: vOf(t), tid: t })),
+      })),
+    };
+  }
+
+  nativeDomain = new (native().Domain)({
+    keeper: keeperPath,
+    argv: opts.argv,
+    filter: encodeFilter(compileFilter(mode)),
+    rules: SYSCALLS,
+    vpidBase,
+    onEvent: (type, a, _b, text) => {
+      if (type === 'exit') events.emit('root-exit', a);
+      else if (type === 'empty') events.emit('empty');
+      else if (type === 'log') {
+        const [level, msg] = text.split('\t');
+        events.emit('log', level, msg);
+      }
+    },
+  });
+
+  // Terminal signals reach the job through the process group it shares with us;
+  // the supervisor must survive them. SIGTERM/SIGHUP aimed at the supervisor are
+  // passed to the job's root; once the root is gone they end the domain.
+  const forward = (sig: NodeJS.Signals) => () => {
+    log.info({ signal: sig }, 'signal to supervisor');
+    if (rootWaitStatus === null) {
+      try {
+        process.kill(nativeDomain!.rootPid, sig);
+      } catch {
+        // already gone
+      }
+    } else nativeDomain!.terminate();
+  };
+  const ignore = () => {};
+  process.on('SIGINT', ignore);
+  process.on('SIGQUIT', ignore);
+  process.on('SIGUSR1', ignore);
+  process.on('SIGUSR2', ignore);
+  process.on('SIGPIPE', ignore);
+  process.on('SIGTERM', forward('SIGTERM'));
+  process.on('SIGHUP', forward('SIGHUP'));
+
+  let startError: (Error & { errno?: number }) | undefined;
+  try {
+    nativeDomain.start();
+  } catch (e) {
+    startError = e as Error & { errno?: number };
+  }
+  if (!startError || nativeDomain.rootPid > 0) {
+    status = {
+      name,
+      state: 'running',
+      mode,
+      vpidBase: vpidBase || null,
+      supervisorPid: process.pid,
+      keeperPid: nativeDomain.keeperPid,
+      command: opts.argv,
+      startedAt: new Date().toISOString(),
+      root: { pid: nativeDomain.rootPid, vpid: nativeDomain.rootVirt, exitStatus: null },
+      processes: [],
+    };
+    log.info({ mode, vpidBase, root: status.root, keeper: status.keeperPid, argv: opts.argv }, 'domain started');
+  }
+  if (startError) {
+    log.error({ err: startError.message }, 'start failed');
+    nativeDomain.terminate();
+  }
+  await ended;
+  nativeDomain.close();
+  control.close();
+  log.info('domain empty, supervisor exits');
+  if (startError) {
+    const e = startError.errno;
+    if (e === 2) throw new UserError(`${opts.argv[0]}: command not found`, EXIT.NOT_FOUND);
+    if (e === 13 || e === 8) throw new UserError(`${opts.argv[0]}: cannot execute`, EXIT.NOT_EXECUTABLE);
+    throw new UserError(`cannot start the domain: ${startError.message}`, EXIT.UNSUPPORTED);
+  }
+  return rootWaitStatus === null ? EXIT.FAILURE : shellStatus(rootWaitStatus);
+}
