@@ -71,9 +71,10 @@ function rowBlock(row: SyscallRow, rowIndex: number): Insn[] {
 /** The BPF program for a domain of the given mode. */
 export function compileFilter(mode: DomainMode, rows: readonly SyscallRow[] = SYSCALLS): Insn[] {
   if (mode === 'identity') {
-    // Nothing to translate: virtual = real. The listener is still installed so the
-    // domain has one shape in both modes.
-    return [ret(RET.ALLOW)];
+    // Nothing to translate (virtual = real), so no filter at all: measured on this
+    // kernel, any seccomp filter, even a lone RET_ALLOW, adds ~50 ns to every
+    // syscall (docs/decisions/0001-identity-domains-have-no-filter.md).
+    return [];
   }
   const prog: Insn[] = [];
   const refuse = RET.ERRNO | ENOSYS;

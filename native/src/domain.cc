@@ -155,14 +155,15 @@ void Domain::start() {
 
   char tag = 0;
   listenerFd_ = recvFd(bootFd_, tag);
-  if (listenerFd_ < 0) {
+  if (listenerFd_ >= 0) {
+    // Measured: with synchronous wake-up a notification round trip falls from
+    // ~60 µs (waking the idle CPU) to ~7 µs. Older kernels lack it; fine without.
+    ioctl(listenerFd_, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP, 0);
+    notifyThread_ = std::thread([this] { notifyLoop(); });
+  } else if (tag != 'N' || !cfg_.filter.empty()) {
     int e = tag == 'F' ? readErrno(bootFd_) : EIO;
     throw std::system_error(e, std::generic_category(), "cannot install the seccomp filter");
   }
-  // Measured: with synchronous wake-up a notification round trip falls from ~60 µs
-  // (waking the idle CPU) to ~7 µs. Older kernels lack it; the loop works without.
-  ioctl(listenerFd_, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP, 0);
-  notifyThread_ = std::thread([this] { notifyLoop(); });
 
   // EOF: exec succeeded (the boot socket is close-on-exec); "E"+errno: it failed.
   char e = 0;
