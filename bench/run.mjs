@@ -2,24 +2,37 @@
 // bench/run.mjs — the vdomain benchmark (`npm run bench`).
 //
 // Compiles bench/workload.c and bench/floor.c with the system `cc` into a temporary
-// directory, runs every measurement several times (median), prints one table per
-// section with ratios against native / the C floor and PASS/MISS against the
-// targets, and writes everything to bench/results.json (overwritten).
+// directory, measures every row `reps` times, prints one table per section with
+// ratios against native / the C floor and PASS/MISS against the targets, a
+// Markdown table for the README, and writes everything to bench/results.json
+// (overwritten).
 //
 //   node bench/run.mjs [--reps N] [--only SUBSTRING] [--timeout SECONDS]
 //
-// Environment: BENCH_REPS (default 5), VDOMAIN_CLI (default dist/cli/vdomain.js).
-// --only keeps the rows whose id (e.g. "remapped.getpid") contains SUBSTRING, plus
-// the reference rows (native, floor) the ratios need.
+// Environment: BENCH_REPS (default 7), VDOMAIN_CLI (default dist/cli/vdomain.js).
+// --only keeps the rows whose id (e.g. "remapped.getpid") contains SUBSTRING; the
+// reference runs a kept row is compared with are made anyway.
+//
+// Method (the VM this runs on drifts by 5–10 % from one run to the next):
+//  - Every targeted row is an interleaved comparison with its reference: the
+//    reference command and the row's command run alternately (ref, row, ref, row,
+//    …, `reps` pairs), so a slow drift of the machine hits both alike.
+//  - Each row reports the median and the minimum of its reps. Ratios are
+//    min(row) / min(reference) over the same interleaved pairs: the minimum is the
+//    most reproducible estimator of a microbenchmark's cost (noise only ever adds
+//    time). The median of the per-pair ratios is reported alongside.
+//  - The reference rows (native, floor) shown at the end pool every reference run
+//    of the comparisons (or are measured on their own when no comparison ran them).
 //
 // It never crashes on a failed row: a missing CLI, a non-zero exit, a timeout or
 // unparsable output marks that row "error" and the bench goes on. Exit status is 0.
 //
 // Adding a section (e.g. checkpoint/restore timings): write an async function
-// `(ctx) => ({ title, rows, columns? })` and append it to SECTIONS. `measure()`
-// runs a command `reps` times and takes the median of what `parse` extracts from
-// its stdout; `check()` turns a row and a reference into a ratio with a target.
-// Rows of earlier sections are in ctx.byId for cross-section ratios.
+// `(ctx) => ({ title, rows, columns? })` and append it to SECTIONS. `compare()` runs
+// a reference and a row interleaved and adds the ratio/target check to the row;
+// `measure()` runs one command `reps` times on its own. Both take their value from
+// the command's stdout through `parse` (default: a {"ns_per_call":…} JSON line).
+// Rows of earlier sections are in ctx.byId, reference runs in ctx.refPool.
 
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -36,7 +49,7 @@ const RESULTS = path.join(BENCH_DIR, 'results.json');
 
 function parseOptions(argv) {
   const opts = {
-    reps: Number(process.env.BENCH_REPS) || 5,
+    reps: Number(process.env.BENCH_REPS) || 7,
     only: null,
     timeoutMs: 120_000,
   };
@@ -175,87 +188,14 @@ function median(xs) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-// Run `cmd args` `reps` times; the value is the median of parse(stdout).
-// Stops at the first failing repetition. Never throws.
-async function measure(cmd, args, { reps = 5, timeoutMs = 120_000, parse = parseNsPerCall, expect, onRep } = {}) {
-  const samples = [];
-  const warnings = [];
-  for (let i = 0; i < reps; i++) {
-    onRep?.(i + 1, reps);
-    const r = await runOnce(cmd, args, { timeoutMs });
-    if (r.leftovers.length) {
-      const w = `rep ${i + 1}: left ${r.leftovers.length} process(es) behind (killed): ` +
-        r.leftovers.map((p) => `${p.pid} ${p.comm} [${p.state}]`).join(', ');
-      if (!warnings.includes(w)) warnings.push(w);
-    }
-    let error = null;
-    if (r.spawnError) error = `cannot run ${cmd}: ${r.spawnError.message}`;
-    else if (r.timedOut) {
-      error = `timed out after ${timeoutMs / 1000} s`;
-      try {
-        parse(r.stdout, expect);
-        error += ' (the job had printed its result, but the command did not exit)';
-      } catch {}
-    }
-    else if (r.code !== 0) error = `exited ${r.code ?? 'by signal ' + r.signal}`;
-    let value;
-    if (!error) {
-      try { value = parse(r.stdout, expect); } catch (err) { error = err.message; }
-    }
-    if (error) {
-      const detail = tail(r.stderr) || tail(r.stdout);
-      return { status: 'error', error: detail ? `${error}: ${detail}` : error, samples, rep: i + 1, warnings };
-    }
-    samples.push(value);
-  }
-  return {
-    status: 'ok',
-    value: median(samples),
-    min: Math.min(...samples),
-    max: Math.max(...samples),
-    samples,
-    warnings,
-  };
+function stats(samples) {
+  if (!samples.length) return { median: null, min: null, max: null };
+  return { median: median(samples), min: Math.min(...samples), max: Math.max(...samples) };
 }
 
-// ---------------------------------------------------------------- rows and checks
+// ---------------------------------------------------------------- specs and repetitions
 
-// A row: what was run and what came out. `checks` are ratios to reference rows.
-function makeRow(spec, result) {
-  return {
-    id: spec.id,
-    label: spec.label,
-    n: spec.n ?? null,
-    unit: spec.unit ?? 'ns/call',
-    command: spec.command ?? null,
-    status: result.status,
-    value: result.value ?? null,
-    min: result.min ?? null,
-    max: result.max ?? null,
-    samples: result.samples ?? [],
-    error: result.error ?? null,
-    warnings: result.warnings ?? [],
-    checks: [],
-  };
-}
-
-function errorRow(spec, error) {
-  return makeRow(spec, { status: 'error', error });
-}
-
-// Ratio of `row` to the reference row `ref` (labelled `against`), with an optional
-// target (the highest ratio that passes).
-function check(row, ref, against, target = null) {
-  const c = { against, ref: ref?.id ?? null, ratio: null, target, result: null };
-  if (row.status !== 'ok') c.result = target == null ? null : 'error';
-  else if (!ref || ref.status !== 'ok' || !ref.value) c.result = target == null ? null : 'n/a';
-  else {
-    c.ratio = row.value / ref.value;
-    if (target != null) c.result = c.ratio <= target ? 'PASS' : 'MISS';
-  }
-  row.checks.push(c);
-  return c;
-}
+// A spec: { id, label, n, mode, argv, needs?: ['workload'|'floor'], needsCli?, parse? }.
 
 // For display: the bench's temporary binaries by name, repository files relative.
 function shortPath(ctx, a) {
@@ -265,25 +205,162 @@ function shortPath(ctx, a) {
   return a;
 }
 
-// Measure one workload row (native or under the CLI).
-async function workloadRow(ctx, spec) {
-  if (spec.needs) {
-    const missing = spec.needs.find((k) => !ctx.bins[k]);
-    if (missing) return errorRow(spec, `${missing} not built: ${ctx.buildErrors[missing] ?? 'unknown error'}`);
-  }
+// Why `spec` cannot run (a missing binary or CLI), or null.
+function missingPrereq(ctx, spec) {
+  spec.command = spec.argv.map((a) => shortPath(ctx, a)).join(' ');
+  const missing = (spec.needs ?? []).find((k) => !ctx.bins[k]);
+  if (missing) return `${missing} not built: ${ctx.buildErrors[missing] ?? 'unknown error'}`;
   if (spec.needsCli && !fs.existsSync(CLI)) {
-    return errorRow(spec, `vdomain CLI not built: ${path.relative(ROOT, CLI)} missing (run npm run build)`);
+    return `vdomain CLI not built: ${path.relative(ROOT, CLI)} missing (run npm run build)`;
   }
+  return null;
+}
+
+// Run `spec` once: { value } or { error }, and a `warning` if it left processes
+// behind. Never throws.
+async function runRep(ctx, spec, rep) {
   const [cmd, ...args] = spec.argv;
-  spec.command = [cmd, ...args].map((a) => shortPath(ctx, a)).join(' ');
-  const result = await measure(cmd, args, {
-    reps: ctx.opts.reps,
-    timeoutMs: ctx.opts.timeoutMs,
-    expect: { mode: spec.mode, n: spec.n },
-    onRep: (i, n) => progress(`${spec.label}  ${i}/${n}`),
-  });
+  const parse = spec.parse ?? parseNsPerCall;
+  const expect = { mode: spec.mode, n: spec.n };
+  const timeoutMs = ctx.opts.timeoutMs;
+  const r = await runOnce(cmd, args, { timeoutMs });
+  const warning = r.leftovers.length
+    ? `rep ${rep}: left ${r.leftovers.length} process(es) behind (killed): ` +
+      r.leftovers.map((p) => `${p.pid} ${p.comm} [${p.state}]`).join(', ')
+    : null;
+  let error = null;
+  if (r.spawnError) error = `cannot run ${cmd}: ${r.spawnError.message}`;
+  else if (r.timedOut) {
+    error = `timed out after ${timeoutMs / 1000} s`;
+    try {
+      parse(r.stdout, expect);
+      error += ' (the job had printed its result, but the command did not exit)';
+    } catch {}
+  } else if (r.code !== 0) error = `exited ${r.code ?? 'by signal ' + r.signal}`;
+  let value;
+  if (!error) {
+    try { value = parse(r.stdout, expect); } catch (err) { error = err.message; }
+  }
+  if (error) {
+    const detail = tail(r.stderr) || tail(r.stdout);
+    return { error: `rep ${rep}: ${detail ? `${error}: ${detail}` : error}`, warning };
+  }
+  return { value, warning };
+}
+
+// Samples of one command: { samples, error, warnings }.
+const newAcc = () => ({ samples: [], error: null, warnings: [] });
+function addRep(acc, res) {
+  if (res.warning && !acc.warnings.includes(res.warning)) acc.warnings.push(res.warning);
+  if (res.error) acc.error = res.error;
+  else acc.samples.push(res.value);
+}
+
+// A pool of every run of a reference command (across comparisons).
+function refPool(ctx, spec) {
+  let pool = ctx.refPool.get(spec.id);
+  if (!pool) {
+    pool = { spec, samples: [], errors: [], warnings: [], used_by: [] };
+    ctx.refPool.set(spec.id, pool);
+  }
+  return pool;
+}
+
+// ---------------------------------------------------------------- rows and checks
+
+// A row: what was run and what came out. `value` is the estimator the ratios use
+// (the minimum); `median` is reported alongside. `checks` are ratios to references.
+function makeRow(spec, acc, status = acc.error || !acc.samples.length ? 'error' : 'ok') {
+  const s = stats(acc.samples);
+  return {
+    id: spec.id,
+    label: spec.label,
+    n: spec.n ?? null,
+    unit: spec.unit ?? 'ns/call',
+    command: spec.command ?? null,
+    status,
+    value: s.min,
+    median: s.median,
+    min: s.min,
+    max: s.max,
+    samples: acc.samples,
+    error: acc.error ?? null,
+    warnings: acc.warnings ?? [],
+    checks: [],
+  };
+}
+
+// Ratio of `row` to a reference `ref` ({ id, min }, labelled `against`): min(row) /
+// min(ref), with an optional target (the highest ratio that passes). `pairs`
+// ([ref, row] samples of an interleaved comparison) adds the median pair ratio.
+function check(row, ref, against, target = null, pairs = null) {
+  const c = {
+    against, ref: ref?.id ?? null, estimator: 'min/min', interleaved: !!pairs, pairs: pairs?.length ?? 0,
+    ref_min: ref?.min ?? null, ratio: null, pair_ratio_median: null, target, result: null,
+  };
+  if (row.status !== 'ok') c.result = target == null ? null : 'error';
+  else if (!ref?.min) c.result = target == null ? null : 'n/a';
+  else {
+    c.ratio = row.min / ref.min;
+    if (pairs?.length) c.pair_ratio_median = median(pairs.map(([r, x]) => x / r));
+    if (target != null) c.result = c.ratio <= target ? 'PASS' : 'MISS';
+  }
+  row.checks.push(c);
+  return c;
+}
+
+// Interleaved comparison: `reps` pairs of runs, the reference first in each pair
+// (ref, row, ref, row, …). Returns the row, checked against the reference's
+// samples of the same pairs; the reference runs also go to ctx.refPool.
+async function compare(ctx, refSpec, spec, { against, target = null }) {
+  const missing = missingPrereq(ctx, spec) ?? missingPrereq(ctx, refSpec);
+  if (missing) {
+    const row = makeRow(spec, { ...newAcc(), error: missing });
+    check(row, null, against, target);
+    return row;
+  }
+  const reps = ctx.opts.reps;
+  const ref = newAcc();
+  const sub = newAcc();
+  const pool = refPool(ctx, refSpec);
+  pool.used_by.push(spec.id);
+  for (let i = 1; i <= reps; i++) {
+    progress(`${spec.label} (interleaved with ${refSpec.label})  ${i}/${reps}`);
+    const a = await runRep(ctx, refSpec, i);
+    addRep(ref, a);
+    addRep(pool, a);
+    if (a.error) {
+      pool.errors.push(`${a.error} (while compared with ${spec.label})`);
+      break;
+    }
+    const b = await runRep(ctx, spec, i);
+    addRep(sub, b);
+    if (b.error) break;
+  }
   progress(null);
-  return makeRow(spec, result);
+  const k = sub.samples.length; // complete pairs
+  if (ref.error) {
+    if (k) sub.warnings.push(`stopped after ${k} pair(s): the reference ${refSpec.label} failed: ${ref.error}`);
+    else sub.error = `not measured: the reference ${refSpec.label} failed: ${ref.error}`;
+  }
+  const row = makeRow(spec, sub);
+  const refSamples = ref.samples.slice(0, k);
+  row.reference = { id: refSpec.id, label: refSpec.label, command: refSpec.command, n: refSpec.n, ...stats(refSamples), samples: refSamples };
+  check(row, { id: refSpec.id, min: row.reference.min }, against, target, refSamples.map((r, i) => [r, sub.samples[i]]));
+  return row;
+}
+
+// Run `spec` on its own `reps` times (stops at the first failing repetition).
+async function measure(ctx, spec) {
+  const missing = missingPrereq(ctx, spec);
+  if (missing) return makeRow(spec, { ...newAcc(), error: missing });
+  const acc = newAcc();
+  for (let i = 1; i <= ctx.opts.reps && !acc.error; i++) {
+    progress(`${spec.label}  ${i}/${ctx.opts.reps}`);
+    addRep(acc, await runRep(ctx, spec, i));
+  }
+  progress(null);
+  return makeRow(spec, acc);
 }
 
 // ---------------------------------------------------------------- output
@@ -295,27 +372,42 @@ function fmtTime(ns) {
   return `${(ns / 1e6).toFixed(2)} ms`;
 }
 
-function fmtRatio(c) {
-  if (!c || c.result === 'error') return '';
-  if (c.ratio == null) return '—';
-  const r = c.ratio >= 100 ? c.ratio.toFixed(0) : c.ratio >= 10 ? c.ratio.toFixed(1) : c.ratio.toFixed(2);
-  return `${r}×`;
+function fmtX(x) {
+  if (x == null) return '—';
+  return `${x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)}×`;
+}
+
+function fmtRatio(row, c) {
+  if (!c || row.status !== 'ok') return '';
+  return fmtX(c.ratio);
+}
+
+function fmtDuration(ms) {
+  const s = Math.round(ms / 1000);
+  return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
 }
 
 const checkAgainst = (row, against) => row.checks.find((c) => c.against === against);
+// The check a row is judged by: its targeted one, else its first.
+const mainCheck = (row) => row.checks.find((c) => c.target != null) ?? row.checks[0];
+const targetText = (row) => row.checks.filter((c) => c.target != null).map((c) => `≤ ${c.target}× ${c.against}`).join(', ');
+const resultText = (row) => row.status === 'error' ? 'error' : row.checks.filter((c) => c.target != null).map((c) => c.result).join(', ');
 
 const DEFAULT_COLUMNS = [
   { header: 'row', get: (r) => r.label },
   { header: 'N', get: (r) => (r.n ?? '').toString(), right: true },
-  { header: 'time/call', get: (r) => (r.status === 'ok' ? fmtTime(r.value) : r.status), right: true },
-  { header: 'spread', get: (r) => (r.status === 'ok' && r.value ? `±${((r.max - r.min) / 2 / r.value * 100).toFixed(1)}%` : ''), right: true },
-  { header: 'vs native', get: (r) => fmtRatio(checkAgainst(r, 'native')), right: true },
-  { header: 'vs floor', get: (r) => fmtRatio(checkAgainst(r, 'floor')), right: true },
-  { header: 'target', get: (r) => r.checks.filter((c) => c.target != null).map((c) => `≤ ${c.target}× ${c.against}`).join(', ') },
-  { header: 'result', get: (r) => r.status === 'error' ? 'error' : r.checks.filter((c) => c.target != null).map((c) => c.result).join(', ') },
+  { header: 'median', get: (r) => (r.status === 'ok' ? fmtTime(r.median) : r.status), right: true },
+  { header: 'min', get: (r) => (r.status === 'ok' ? fmtTime(r.min) : ''), right: true },
+  { header: 'spread', get: (r) => (r.status === 'ok' && r.min ? `+${((r.max - r.min) / r.min * 100).toFixed(1)}%` : ''), right: true },
+  { header: 'ref min', get: (r) => { const c = mainCheck(r); return c?.interleaved && c.ref_min != null && r.status === 'ok' ? `${fmtTime(c.ref_min)} ${c.against}` : ''; }, right: true },
+  { header: 'vs native', get: (r) => fmtRatio(r, checkAgainst(r, 'native')), right: true },
+  { header: 'vs floor', get: (r) => fmtRatio(r, checkAgainst(r, 'floor')), right: true },
+  { header: 'pair med', get: (r) => { const c = mainCheck(r); return c?.pair_ratio_median != null ? fmtX(c.pair_ratio_median) : ''; }, right: true },
+  { header: 'target', get: targetText },
+  { header: 'result', get: resultText },
 ];
 
-// Print one section as a table, then the errors of its rows.
+// Print one section as a table, then the errors and warnings of its rows.
 function section(title, rows, columns = DEFAULT_COLUMNS) {
   console.log(`\n== ${title} ==`);
   if (!rows.length) {
@@ -334,6 +426,26 @@ function section(title, rows, columns = DEFAULT_COLUMNS) {
   }
 }
 
+// The Markdown table for the README: reference rows first, then the others in order.
+function readmeTable(ctx, sections) {
+  const all = sections.flatMap((s) => s.rows);
+  const refs = all.filter((r) => r.pooled);
+  const rows = [...refs, ...all.filter((r) => !r.pooled)];
+  const ns = (x) => x == null ? '' : x < 1000 ? x.toFixed(1) : Math.round(x).toLocaleString('en-US');
+  const out = [];
+  out.push(`_${ctx.host.kernel}, ${ctx.host.cpus} vCPUs (${ctx.host.cpu_model ?? 'unknown CPU'}); ns/call = minimum of ${ctx.opts.reps} reps; ` +
+    `each row runs interleaved with its reference, ratio = min(row) / min(reference) over those pairs._`);
+  out.push('');
+  out.push('| row | ns/call | ratio | target | result |');
+  out.push('| --- | ---: | ---: | --- | --- |');
+  for (const r of rows) {
+    const c = mainCheck(r);
+    const ratio = r.status === 'ok' && c?.ratio != null ? `${fmtX(c.ratio)} ${c.against}` : r.pooled ? 'reference' : '—';
+    out.push(`| ${r.label} | ${r.status === 'ok' ? ns(r.min) : 'error'} | ${ratio} | ${targetText(r)} | ${resultText(r)} |`);
+  }
+  return out.join('\n');
+}
+
 let progressShown = false;
 function progress(msg) {
   if (!process.stderr.isTTY) return;
@@ -348,47 +460,43 @@ function progress(msg) {
 // ---------------------------------------------------------------- sections
 
 const MODES = ['getpid', 'getuid', 'forkwait'];
+// N of a reference measured on its own (no comparison ran it).
+const REF_NS = { getpid: 2_000_000, getuid: 2_000_000, forkwait: 3_000, floor: 200_000 };
 
-async function floorSection(ctx) {
-  const n = 200_000;
-  const row = await workloadRow(ctx, {
-    id: 'floor', label: 'floor: C unotify getpid', n, mode: 'floor-getpid',
-    needs: ['floor'], argv: [ctx.bins.floor ?? 'floor', String(n)],
-  });
-  check(row, ctx.byId.get('native.getpid'), 'native'); // for scale, no target
-  return { title: 'floor (C seccomp user-notification supervisor, SYNC_WAKE_UP)', rows: [row] };
-}
+const nativeSpec = (ctx, mode, n) => ({
+  id: `native.${mode}`, label: `native ${mode}`, n, mode,
+  needs: ['workload'], argv: [ctx.bins.workload ?? 'workload', mode, String(n)],
+});
 
-async function nativeSection(ctx) {
-  const ns = { getpid: 2_000_000, getuid: 2_000_000, forkwait: 5_000 };
-  const rows = [];
-  for (const mode of MODES) {
-    if (!ctx.selected(`native.${mode}`)) continue;
-    rows.push(await workloadRow(ctx, {
-      id: `native.${mode}`, label: `native ${mode}`, n: ns[mode], mode,
-      needs: ['workload'], argv: [ctx.bins.workload ?? 'workload', mode, String(ns[mode])],
-    }));
-  }
-  return { title: 'native (no supervisor)', rows };
-}
+const floorSpec = (ctx, n) => ({
+  id: 'floor', label: 'floor: C unotify getpid', n, mode: 'floor-getpid',
+  needs: ['floor'], argv: [ctx.bins.floor ?? 'floor', String(n)],
+});
 
-// A domain section: the workload under `vdomain run [extra] -- workload MODE N`.
+// A domain section: the workload under `vdomain run [extra] -- workload MODE N`, each
+// row interleaved with its targeted reference (native MODE N, or the floor at N).
 function domainSection({ key, title, cliArgs, ns, targets }) {
   return async (ctx) => {
     const rows = [];
     for (const mode of MODES) {
       const id = `${key}.${mode}`;
       if (!ctx.selected(id)) continue;
-      rows.push(await workloadRow(ctx, {
-        id, label: `${key} ${mode}`, n: ns[mode], mode, needs: ['workload'], needsCli: true,
-        argv: [process.execPath, CLI, 'run', ...cliArgs, '--', ctx.bins.workload ?? 'workload', mode, String(ns[mode])],
-      }));
-    }
-    for (const row of rows) {
-      const mode = row.id.split('.')[1];
+      const n = ns[mode];
       const t = targets[mode] ?? {};
-      check(row, ctx.byId.get(`native.${mode}`), 'native', t.native ?? null);
-      if (mode === 'getpid' && t.floor != null) check(row, ctx.byId.get('floor'), 'floor', t.floor);
+      const spec = {
+        id, label: `${key} ${mode}`, n, mode, needs: ['workload'], needsCli: true,
+        argv: [process.execPath, CLI, 'run', ...cliArgs, '--', ctx.bins.workload ?? 'workload', mode, String(n)],
+      };
+      let row;
+      if (t.floor != null) {
+        row = await compare(ctx, floorSpec(ctx, n), spec, { against: 'floor', target: t.floor });
+        // For scale only (no target, not interleaved): the native runs made so far.
+        const nat = ctx.refPool.get(`native.${mode}`);
+        check(row, nat?.samples.length ? { id: nat.spec.id, min: Math.min(...nat.samples) } : null, 'native');
+      } else {
+        row = await compare(ctx, nativeSpec(ctx, mode, n), spec, { against: 'native', target: t.native ?? null });
+      }
+      rows.push(row);
     }
     return { title, rows };
   };
@@ -398,7 +506,7 @@ const identitySection = domainSection({
   key: 'identity',
   title: 'identity domain: vdomain run -- workload',
   cliArgs: [],
-  ns: { getpid: 2_000_000, getuid: 2_000_000, forkwait: 5_000 },
+  ns: { getpid: 2_000_000, getuid: 2_000_000, forkwait: 3_000 },
   targets: { getpid: { native: 1.05 }, getuid: { native: 1.05 }, forkwait: { native: 1.05 } },
 });
 
@@ -406,12 +514,39 @@ const remappedSection = domainSection({
   key: 'remapped',
   title: 'remapped domain: vdomain run --vpid-base 50000 -- workload',
   cliArgs: ['--vpid-base', '50000'],
-  ns: { getpid: 200_000, getuid: 2_000_000, forkwait: 2_000 },
+  ns: { getpid: 200_000, getuid: 2_000_000, forkwait: 3_000 },
   targets: { getpid: { floor: 1.3 }, getuid: { native: 1.05 }, forkwait: { native: 2 } },
 });
 
-// Append new sections here (e.g. checkpoint/restore timings).
-const SECTIONS = [nativeSection, floorSection, identitySection, remappedSection];
+// The references: every run the comparisons made of them, pooled; a selected
+// reference no comparison ran (e.g. --only native, or the CLI missing) is measured
+// on its own.
+async function referenceSection(ctx) {
+  const rows = [];
+  const specs = [...MODES.map((m) => nativeSpec(ctx, m, REF_NS[m])), floorSpec(ctx, REF_NS.floor)];
+  for (const spec of specs) {
+    const pool = ctx.refPool.get(spec.id);
+    let row;
+    if (pool && (pool.samples.length || pool.errors.length)) {
+      row = makeRow(pool.spec, { samples: pool.samples, error: pool.errors.join('\n') || null, warnings: pool.warnings },
+        pool.samples.length ? 'ok' : 'error');
+      row.pooled = true;
+      row.pooled_from = pool.used_by;
+    } else if (ctx.selected(spec.id)) {
+      row = await measure(ctx, spec);
+      row.pooled = true;
+      row.pooled_from = [];
+    } else continue;
+    rows.push(row);
+  }
+  const floor = rows.find((r) => r.id === 'floor');
+  const nat = rows.find((r) => r.id === 'native.getpid');
+  if (floor) check(floor, nat?.status === 'ok' ? nat : null, 'native'); // for scale, no target
+  return { title: 'references: native (no supervisor) and floor (C seccomp user-notification supervisor, SYNC_WAKE_UP), all their runs above pooled', rows };
+}
+
+// Append new sections here (e.g. checkpoint/restore timings), before the references.
+const SECTIONS = [identitySection, remappedSection, referenceSection];
 
 // ---------------------------------------------------------------- main
 
@@ -419,10 +554,10 @@ function hostInfo() {
   const git = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
   const cpus = os.cpus();
   return {
-    kernel: os.release(),
+    kernel: `${os.type()} ${os.release()}`,
     arch: os.arch(),
     cpus: cpus.length,
-    cpu_model: cpus[0]?.model ?? null,
+    cpu_model: cpus[0]?.model?.trim() ?? null,
     node: process.version,
     loadavg: os.loadavg(),
     git: git.status === 0 ? git.stdout.trim() : null,
@@ -431,6 +566,7 @@ function hostInfo() {
 }
 
 async function main() {
+  const t0 = Date.now();
   let opts;
   try { opts = parseOptions(process.argv.slice(2)); } catch (err) {
     console.error(`bench: ${err.message}; using the defaults`);
@@ -446,14 +582,18 @@ async function main() {
   }
   for (const [name, err] of Object.entries(buildErrors)) console.log(`! build ${name}: ${err}`);
 
+  const host = hostInfo();
   const ctx = {
-    opts, bins, buildErrors, cli: CLI, root: ROOT,
+    opts, bins, buildErrors, cli: CLI, root: ROOT, host,
     byId: new Map(),
-    // Reference rows (floor, native) always run: the ratios need them.
-    selected: (id) => !opts.only || id.includes(opts.only) || id === 'floor' || id.startsWith('native.'),
+    refPool: new Map(),
+    selected: (id) => !opts.only || id.includes(opts.only),
   };
 
-  console.log(`vdomain bench — ${os.release()}, ${os.cpus().length} CPUs, node ${process.version}, ${opts.reps} reps (median)`);
+  console.log(`vdomain bench — ${host.kernel}, ${host.cpus} CPUs, node ${process.version}, load ${host.loadavg.map((x) => x.toFixed(2)).join(' ')}, ${opts.reps} rep${opts.reps === 1 ? '' : 's'} per row`);
+  console.log('  estimator: ratios ("vs native", "vs floor") = min(row) / min(reference) over interleaved pairs');
+  console.log('  (ref, row, ref, row, …); "median"/"min" are over the row\'s reps, "spread" = (max − min) / min,');
+  console.log('  "ref min" = the reference\'s min in the same pairs, "pair med" = median of the per-pair ratios.');
   const sections = [];
   try {
     for (const fn of SECTIONS) {
@@ -475,18 +615,29 @@ async function main() {
   const all = sections.flatMap((s) => s.rows);
   const targeted = all.flatMap((r) => r.checks.filter((c) => c.target != null));
   const count = (v) => targeted.filter((c) => c.result === v).length;
-  const errorsN = all.filter((r) => r.status === 'error').length;
-  console.log(`\ntargets: ${count('PASS')} PASS, ${count('MISS')} MISS, ${count('error') + count('n/a')} not measured; ${errorsN} row(s) with errors`);
+  const errorsN = all.filter((r) => r.status === 'error' || r.error).length;
+  const readme = readmeTable(ctx, sections);
+  console.log('\n== README table ==\n');
+  console.log(readme);
+  const wallMs = Date.now() - t0;
+  console.log(`\ntargets: ${count('PASS')} PASS, ${count('MISS')} MISS, ${count('error') + count('n/a')} not measured; ${errorsN} row(s) with errors; wall time ${fmtDuration(wallMs)}`);
 
   const results = {
-    version: 1,
+    version: 2,
     started: started.toISOString(),
     finished: new Date().toISOString(),
-    host: hostInfo(),
+    wall_s: Math.round(wallMs / 100) / 10,
+    host,
     options: { reps: opts.reps, only: opts.only, timeout_s: opts.timeoutMs / 1000 },
+    method: {
+      interleaved: 'each row alternates with its reference: ref, row, ref, row, … (reps pairs)',
+      value: 'row.value = row.min, the minimum over reps (row.median also given)',
+      ratio: 'check.ratio = min(row) / min(reference samples of the same pairs); check.pair_ratio_median = median of row_i / ref_i',
+    },
     build_errors: buildErrors,
     sections: sections.map((s) => ({ title: s.title, error: s.error, rows: s.rows })),
     summary: { pass: count('PASS'), miss: count('MISS'), not_measured: count('error') + count('n/a'), error_rows: errorsN },
+    readme_table: readme,
   };
   try {
     fs.writeFileSync(RESULTS, JSON.stringify(results, null, 2) + '\n');

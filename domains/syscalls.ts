@@ -15,6 +15,8 @@
 //
 // Argument kinds (what the value in the register means):
 //   pid         0 = self (left alone), > 0 a PID/TID to translate, < 0 left alone
+//   tid         a TID: as pid, but the real TID of a thread of the caller's own
+//               process also passes (glibc's thread descriptors hold real TIDs)
 //   pid-or-pgrp > 0 a PID, < -1 a process group (-pgid), 0 and -1 left alone (kill, wait4)
 //   prio-who    translated as PID when arg0 is PRIO_PROCESS, as PGID when PRIO_PGRP
 //   ioprio-who  as PID when arg0 is IOPRIO_WHO_PROCESS, as PGID when IOPRIO_WHO_PGRP
@@ -24,7 +26,7 @@
 // at argument `out`), pgrp-ptr (an int PGID the kernel wrote at argument `out`).
 
 export type Answer = 'getpid' | 'gettid' | 'getppid' | 'getpgrp' | 'getpgid' | 'getsid' | 'readlink-proc';
-export type ArgKind = 'pid' | 'pid-or-pgrp' | 'prio-who' | 'ioprio-who' | 'waitid-id' | 'pgrp-ptr';
+export type ArgKind = 'pid' | 'tid' | 'pid-or-pgrp' | 'prio-who' | 'ioprio-who' | 'waitid-id' | 'pgrp-ptr';
 export type ResultKind = 'pid' | 'siginfo' | 'pgrp-ptr';
 
 export interface SyscallRow {
@@ -66,10 +68,10 @@ export const SYSCALLS: readonly SyscallRow[] = [
   // run in the job's context, arguments rewritten
   { name: 'setpgid', nr: 109, how: 'trace', args: { 0: 'pid', 1: 'pid' }, passWhenZero: [0, 1] },
   { name: 'kill', nr: 62, how: 'trace', args: { 0: 'pid-or-pgrp' }, passWhenZero: [0] },
-  { name: 'tkill', nr: 200, how: 'trace', args: { 0: 'pid' } },
-  { name: 'tgkill', nr: 234, how: 'trace', args: { 0: 'pid', 1: 'pid' } },
+  { name: 'tkill', nr: 200, how: 'trace', args: { 0: 'tid' } },
+  { name: 'tgkill', nr: 234, how: 'trace', args: { 0: 'pid', 1: 'tid' } },
   { name: 'rt_sigqueueinfo', nr: 129, how: 'trace', args: { 0: 'pid' } },
-  { name: 'rt_tgsigqueueinfo', nr: 297, how: 'trace', args: { 0: 'pid', 1: 'pid' } },
+  { name: 'rt_tgsigqueueinfo', nr: 297, how: 'trace', args: { 0: 'pid', 1: 'tid' } },
   { name: 'pidfd_open', nr: 434, how: 'trace', args: { 0: 'pid' } },
   { name: 'sched_setparam', nr: 142, how: 'trace', args: { 0: 'pid' }, passWhenZero: [0] },
   { name: 'sched_getparam', nr: 143, how: 'trace', args: { 0: 'pid' }, passWhenZero: [0] },
@@ -107,7 +109,7 @@ export const SYSCALLS: readonly SyscallRow[] = [
  * Kept here beside the table so the README and `vdomain syscalls` print one truth.
  */
 export const NOT_TRANSLATED: readonly { name: string; sees: string }[] = [
-  { name: 'fork, vfork, clone, clone3', sees: 'translated by ptrace fork events, not by the filter (child PID and CLONE_*SETTID words are virtual)' },
+  { name: 'fork, vfork, clone, clone3', sees: 'the child PID is translated by ptrace fork events, not by the filter; a thread-creating clone returns the real TID (docs/decisions/0002)' },
   { name: 'kill(-1, sig)', sees: 'not confined to the domain: reaches every process of the user, as outside vdomain' },
   { name: 'ptrace', sees: 'unavailable in a remapped domain (the supervisor is the tracer): EPERM' },
   { name: 'capget/capset with a PID in the header', sees: 'the PID in memory is not translated: use 0 (self)' },
@@ -115,7 +117,7 @@ export const NOT_TRANSLATED: readonly { name: string; sees: string }[] = [
   { name: 'fcntl F_SETOWN/F_GETOWN', sees: 'the owner PID is not translated' },
   { name: 'SCM_CREDENTIALS, SO_PEERCRED', sees: 'real PIDs' },
   { name: 'contents of /proc files (/proc/<pid>/stat, status), getdents of /proc', sees: 'real PIDs; only the /proc/<vpid> path in open/openat and readlink of /proc/self are translated' },
-  { name: 'PI and robust futex words', sees: 'hold virtual TIDs, which the kernel does not understand (owner-died recovery and priority inheritance do not work in remapped domains)' },
+  { name: "glibc's thread descriptor TID (CLONE_PARENT_SETTID/CLONE_CHILD_SETTID words)", sees: 'the real TID, on purpose: the kernel reads it as the owner of robust and PI futexes; gettid() returns the virtual one' },
   { name: 'i386 and x32 system calls', sees: 'refused with ENOSYS in remapped domains (their PIDs would bypass translation)' },
 ];
 

@@ -26,6 +26,7 @@ Answer parseAnswer(const std::string& s) {
 ArgKind parseArgKind(const std::string& s) {
   if (s.empty()) return ArgKind::None;
   if (s == "pid") return ArgKind::Pid;
+  if (s == "tid") return ArgKind::Tid;
   if (s == "pid-or-pgrp") return ArgKind::PidOrPgrp;
   if (s == "prio-who") return ArgKind::PrioWho;
   if (s == "ioprio-who") return ArgKind::IoprioWho;

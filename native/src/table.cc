@@ -63,6 +63,14 @@ bool PidTable::knows(pid_t real) {
   return it != byReal_.end() && it->second.state != State::Reaped;
 }
 
+bool PidTable::isOwnThread(pid_t caller, pid_t real) {
+  std::lock_guard<std::mutex> g(mu);
+  auto c = byReal_.find(caller), r = byReal_.find(real);
+  if (c == byReal_.end() || r == byReal_.end() || r->second.state != State::Alive) return false;
+  if (virtToReal_.count(real)) return false;  // the number is a virtual TID: that wins
+  return c->second.realTgid == r->second.realTgid;
+}
+
 pid_t PidTable::tgidOf(pid_t realTid) {
   std::lock_guard<std::mutex> g(mu);
   auto it = byReal_.find(realTid);

@@ -42,6 +42,8 @@ class PidTable {
   // The virtual PID of the process (thread group) a task belongs to; 0 if unknown.
   pid_t processVirt(pid_t realTid);
   bool knows(pid_t real);
+  // Is `real` the real TID of a live thread in the same thread group as `caller`?
+  bool isOwnThread(pid_t caller, pid_t real);
   // The real thread-group id of a task; 0 if unknown.
   pid_t tgidOf(pid_t realTid);
 

@@ -12,6 +12,8 @@
 
 #include <linux/sched.h>
 
+#include <cstddef>
+#include <utility>
 #include <cstring>
 #include <unordered_map>
 
@@ -37,13 +39,23 @@ unsigned long long& argReg(user_regs_struct& r, int i) {
   }
 }
 
+// Writes back only rax and the six argument registers (all a syscall exit may
+// change), leaving segment selectors and fs_base alone.
+void setSyscallRegs(pid_t tid, const user_regs_struct& r) {
+  const std::pair<size_t, unsigned long long> regs[] = {
+      {offsetof(user_regs_struct, rax), r.rax}, {offsetof(user_regs_struct, rdi), r.rdi},
+      {offsetof(user_regs_struct, rsi), r.rsi}, {offsetof(user_regs_struct, rdx), r.rdx},
+      {offsetof(user_regs_struct, r10), r.r10}, {offsetof(user_regs_struct, r8), r.r8},
+      {offsetof(user_regs_struct, r9), r.r9}};
+  for (auto& [off, val] : regs) ptrace(PTRACE_POKEUSER, tid, off, val);
+}
+
 bool isRestart(long rax) { return rax == -512 || rax == -513 || rax == -514 || rax == -516; }
 
 struct TraceTask {
   bool started = false;        // past its first stop
   bool heldForParent = false;  // first stop seen, parent's fork event not yet
   bool announced = false;      // parent's fork event handled
-  uint64_t childTidAddr = 0;   // CLONE_CHILD_SETTID: where to write the virtual TID
   pid_t virt = 0;
   // work for the coming syscall-exit stop
   enum class Pending { None, Rule, ForkResult } pending = Pending::None;
@@ -154,6 +166,10 @@ bool Tracer::translateArg(pid_t tid, TraceTask& tt, user_regs_struct& regs, int 
     case ArgKind::None: return false;
     case ArgKind::Pid:
       return v > 0 ? asPid(v) : false;
+    case ArgKind::Tid:
+      // glibc passes TIDs from its thread descriptors, which hold real TIDs
+      if (v > 0 && t_.isOwnThread(tid, (pid_t)v)) return false;
+      return v > 0 ? asPid(v) : false;
     case ArgKind::PidOrPgrp:
       if (v > 0) return asPid(v);
       if (v < -1) return asGroup(-v);
@@ -258,7 +274,7 @@ void Tracer::onSyscallExit(pid_t tid) {
   tt.pending = TraceTask::Pending::None;
   tt.rule = nullptr;
   tt.argsChanged = false;
-  if (setRegs) ptrace(PTRACE_SETREGS, tid, 0, &regs);
+  if (setRegs) setSyscallRegs(tid, regs);
   cont(tid);
 }
 
@@ -294,15 +310,25 @@ void Tracer::onForkEvent(pid_t tid) {
   const pid_t parentTgid = t_.tgidOf(tid);
   const bool thread = flags & CLONE_THREAD;
   const pid_t v = t_.add(child, thread ? (parentTgid ? parentTgid : tid) : child);
-  if ((flags & CLONE_PARENT_SETTID) && parentTid) writeMem(tid, parentTid, &v, sizeof v);
+  // CLONE_PARENT_SETTID / CLONE_CHILD_SETTID words (glibc's thread descriptor
+  // pd->tid) keep the real TID: the kernel reads them as futex owners for robust
+  // and PI mutexes, and rewriting them corrupted glibc's stack cache in a test
+  // (docs/decisions/0002). tkill/tgkill accept a thread's own real TIDs for this.
+  (void)parentTid;
+  (void)childTid;
 
   TraceTask& ct = tasks_[child];
   ct.virt = v;
   ct.announced = true;
-  ct.childTidAddr = (flags & CLONE_CHILD_SETTID) ? childTid : 0;
   if (ct.heldForParent) releaseChild(child, ct);
 
   TraceTask& pt = tasks_[tid];
+  if (thread) {
+    // A new thread's TID returned by clone/clone3 stays real: rewriting it made
+    // glibc threads crash (docs/decisions/0002); pthread_create never shows it.
+    cont(tid);
+    return;
+  }
   pt.pending = TraceTask::Pending::ForkResult;
   pt.forkChild = child;
   toExit(tid);
@@ -318,8 +344,6 @@ void Tracer::onFirstStop(pid_t tid) {
 
 void Tracer::releaseChild(pid_t child, TraceTask& ct) {
   ct.heldForParent = false;
-  // The kernel wrote the real TID at CLONE_CHILD_SETTID before this first stop.
-  if (ct.childTidAddr) writeMem(child, ct.childTidAddr, &ct.virt, sizeof ct.virt);
   cont(child);
 }
 

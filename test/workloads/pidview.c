@@ -231,6 +231,22 @@ int main(int argc, char **argv) {
   errno = 0;
   CHECK(kill(k, 0) < 0 && errno == ESRCH, "reaped child is gone");
 
+  if (getenv("PIDVIEW_HOLD")) {
+    // stay (with one child) until a line arrives on stdin: the test compares what
+    // we saw with `vdomain list` meanwhile, and proves stdin reaches the job
+    pid_t holder = fork();
+    if (holder == 0) {
+      pause();
+      _exit(0);
+    }
+    SEE("holder", holder);
+    printf("HOLD\n");
+    char line[64] = {0};
+    get(0, line, sizeof line - 1);
+    printf("stdin %s", line);
+    kill(holder, SIGKILL);
+    CHECK(waitpid(holder, &st, 0) == holder, "wait holder");
+  }
   printf(failures ? "RESULT fail %d\n" : "RESULT ok\n", failures);
   return failures ? 1 : 0;
 }

@@ -1,0 +1,140 @@
+// Shared by the kernel-path tests: compile C workloads, run the vdomain CLI as
+// root or as an unprivileged user, and find stray processes.
+import { spawn, spawnSync, SpawnSyncReturns } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+export const CLI = path.join(ROOT, 'dist', 'cli', 'vdomain.js');
+export const isRoot = process.getuid?.() === 0;
+const NOBODY = 65534;
+
+// World-readable so the unprivileged user can run what we compile.
+export const WORK = fs.mkdtempSync(path.join(os.tmpdir(), 'vdomain-test-'));
+fs.chmodSync(WORK, 0o755);
+process.on('exit', () => fs.rmSync(WORK, { recursive: true, force: true }));
+
+const compiled = new Map<string, string>();
+export function compile(name: string, extra: string[] = []): string {
+  const key = name + extra.join(' ');
+  const have = compiled.get(key);
+  if (have) return have;
+  const out = path.join(WORK, name + (extra.includes('-static') ? '-static' : ''));
+  const src = path.join(ROOT, 'test', 'workloads', `${name}.c`);
+  const r = spawnSync('cc', ['-O1', '-Wall', '-pthread', '-o', out, src, ...extra], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`cc ${name}: ${r.stderr}`);
+  compiled.set(key, out);
+  return out;
+}
+
+/** The users each kernel test runs as: root and nobody when we are root. */
+export const USERS: { label: string; uid: number }[] = isRoot
+  ? [{ label: 'root', uid: 0 }, { label: 'unprivileged', uid: NOBODY }]
+  : [{ label: 'unprivileged', uid: process.getuid!() }];
+
+/** argv that runs `argv` as `uid` (setpriv when we are root and uid ≠ 0). */
+export function asUser(uid: number, argv: string[]): string[] {
+  if (!isRoot || uid === 0) return argv;
+  return ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', ...argv];
+}
+
+export function stateDirFor(uid: number) {
+  return path.join(WORK, `state-${uid}`);
+}
+
+function env(uid: number) {
+  const dir = stateDirFor(uid);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (isRoot) fs.chownSync(dir, uid, uid);
+  return { ...process.env, VDOMAIN_DIR: dir, HOME: uid === 0 ? process.env.HOME : '/nonexistent' };
+}
+
+export interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `vdomain ARGS` as `uid`, to completion. */
+export function vdomain(uid: number, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Run {
+  const argv = asUser(uid, [process.execPath, CLI, ...args]);
+  const r: SpawnSyncReturns<string> = spawnSync(argv[0], argv.slice(1), {
+    input: opts.input ?? '',
+    encoding: 'utf8',
+    env: env(uid),
+    timeout: opts.timeoutMs ?? 60_000,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** `vdomain ARGS` as `uid`, in the background; resolves when a stdout line matches. */
+export function vdomainBackground(uid: number, args: string[]) {
+  const argv = asUser(uid, [process.execPath, CLI, ...args]);
+  const child = spawn(argv[0], argv.slice(1), { env: env(uid), stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c) => (stdout += c));
+  child.stderr.on('data', (c) => (stderr += c));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return {
+    child,
+    exited,
+    get stdout() { return stdout; },
+    get stderr() { return stderr; },
+    async waitFor(re: RegExp, timeoutMs = 20_000): Promise<RegExpExecArray> {
+      const t0 = Date.now();
+      for (;;) {
+        const m = re.exec(stdout);
+        if (m) return m;
+        if (Date.now() - t0 > timeoutMs) throw new Error(`timeout waiting for ${re}; stdout: ${stdout}; stderr: ${stderr}`);
+        if (child.exitCode !== null) throw new Error(`exited ${child.exitCode} before ${re}; stdout: ${stdout}; stderr: ${stderr}`);
+        await sleep(20);
+      }
+    },
+  };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function listJson(uid: number): any[] {
+  const r = vdomain(uid, ['list', '--json']);
+  if (r.status !== 0) throw new Error(`list failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+/** Is a process alive (and not a zombie)? */
+export function alive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Processes whose command line contains `needle` (stray keepers, jobs). */
+export function processesMatching(needle: string): number[] {
+  return fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e)).filter((e) => {
+    try {
+      return fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').includes(needle) && alive(Number(e));
+    } catch {
+      return false;
+    }
+  }).map(Number);
+}
+
+export async function until(cond: () => boolean, timeoutMs = 5000): Promise<boolean> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < timeoutMs) {
+    if (cond()) return true;
+    await sleep(25);
+  }
+  return cond();
+}
+
+/** A virtual PID base no real PID can reach on this machine. */
+export function vpidBaseAbovePidMax(): number {
+  const pidMax = Number(fs.readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
+  return Math.min(pidMax + 1000, 4_000_000);
+}
