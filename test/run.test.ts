@@ -155,7 +155,7 @@ for (const { label, uid } of USERS) {
   run(`the domain outlives its root while processes remain, still virtual (${label})`, async () => {
     const name = `daemon-${uid}`;
     const job = vdomainBackground(uid, ['run', '--name', name, '--vpid-base', String(base), '--',
-      'sh', '-c', '(read x; sh -c "echo daemon \\$\\$ parent \\$PPID") & exit 5']);
+      'sh', '-c', 'exec 3<&0; (read x <&3; sh -c "echo daemon \\$\\$ parent \\$PPID") & exit 5']);
     assert.ok(await until(() => listJson(uid).find((x) => x.name === name)?.state === 'root-exited'), 'root exited');
     const d = listJson(uid).find((x) => x.name === name);
     assert.is(d.root.exitStatus, 5);
