@@ -80,11 +80,17 @@ export function resolveCommand(cmd: string): string {
   throw new UserError(`${cmd}: command not found`, EXIT.NOT_FOUND);
 }
 
+/** program-PID, made a valid name whatever the program is called */
+export function defaultName(program: string): string {
+  const stem = path.basename(program).replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[^A-Za-z0-9]+/, '').slice(0, 40);
+  return `${stem || 'job'}-${process.pid}`;
+}
+
 export async function runDomain(opts: RunOptions): Promise<number> {
   if (!opts.argv.length) throw new UserError('no command given (vdomain run -- CMD [ARGS...])', EXIT.USAGE);
   resolveCommand(opts.argv[0]);
   ensureStateDir();
-  const name = opts.name ?? `${path.basename(opts.argv[0]).replace(/[^A-Za-z0-9._-]/g, '_')}-${process.pid}`;
+  const name = opts.name ?? defaultName(opts.argv[0]);
   if (!validName(name)) throw new UserError(`invalid domain name '${name}' (letters, digits, . _ -; at most 64)`, EXIT.USAGE);
   const vpidBase = opts.vpidBase ?? 0;
   const mode = vpidBase ? 'remapped' : 'identity';

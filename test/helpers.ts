@@ -6,7 +6,6 @@ import os from 'node:os';
 import path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
-export const CLI = path.join(ROOT, 'dist', 'cli', 'vdomain.js');
 export const isRoot = process.getuid?.() === 0;
 const NOBODY = 65534;
 
@@ -14,6 +13,24 @@ const NOBODY = 65534;
 export const WORK = fs.mkdtempSync(path.join(os.tmpdir(), 'vdomain-test-'));
 fs.chmodSync(WORK, 0o755);
 process.on('exit', () => fs.rmSync(WORK, { recursive: true, force: true }));
+
+/**
+ * The installed tree the unprivileged user runs. A checkout under a private
+ * directory (/root/...) is not readable by nobody: then run a world-readable copy
+ * of what `npm ci` produced.
+ */
+function installedTree(): string {
+  if (!isRoot) return ROOT;
+  const probe = spawnSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--',
+    'test', '-r', path.join(ROOT, 'dist', 'cli', 'vdomain.js'), '-a', '-x', path.join(ROOT, 'build', 'Release', 'vdomain-keeper')]);
+  if (probe.status === 0) return ROOT;
+  const copy = path.join(WORK, 'install');
+  for (const part of ['package.json', 'dist', 'build/Release', 'node_modules'])
+    fs.cpSync(path.join(ROOT, part), path.join(copy, part), { recursive: true });
+  return copy;
+}
+const TREE = installedTree();
+export const CLI = path.join(TREE, 'dist', 'cli', 'vdomain.js');
 
 const compiled = new Map<string, string>();
 export function compile(name: string, extra: string[] = []): string {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const build = spawnSync('npx', ['tsc', '-p', root], { stdio: 'inherit' });
+const build = spawnSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', root], { stdio: 'inherit' });
 if (build.status !== 0) {
   console.log('0 passed, 1 failed');
   process.exit(1);

@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { EXIT, UserError } from '../../cli/errors';
 import { shellStatus } from '../../supervisor/events';
 import { validName } from '../../supervisor/paths';
-import { resolveCommand } from '../../supervisor/run';
+import { defaultName, resolveCommand } from '../../supervisor/run';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vdomain-unit-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -137,6 +137,12 @@ test('resolveCommand: a later executable on PATH wins over an earlier non-execut
 test('resolveCommand: PATH without the command → 127', () => {
   const e = withPath('/nonexistent-dir-xyz', () => userError(() => resolveCommand('sh')));
   assert.is(e.exitCode, 127);
+});
+
+test('defaultName is always a valid domain name', () => {
+  for (const prog of ['./.hidden', './_build.sh', 'x'.repeat(80), './été', '/usr/bin/sleep', '---'])
+    assert.ok(validName(defaultName(prog)), `${prog} → ${defaultName(prog)}`);
+  assert.match(defaultName('/usr/bin/sleep'), /^sleep-\d+$/);
 });
 
 test.run();
