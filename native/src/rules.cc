@@ -1,46 +1,53 @@
 #include "rules.h"
 
 #include <stdexcept>
+#include <utility>
 
 namespace vdomain {
 
+namespace {
+
+// The names are those of domains/syscalls.ts; "" means "not given".
+template <typename E, size_t N>
+E byName(const std::string& s, const std::pair<const char*, E> (&names)[N], const char* what) {
+  for (auto& [name, value] : names)
+    if (s == name) return value;
+  throw std::invalid_argument(std::string("unknown ") + what + ": " + s);
+}
+
+}  // namespace
+
 How parseHow(const std::string& s) {
-  if (s == "answer") return How::Answer;
-  if (s == "open") return How::Open;
-  if (s == "trace") return How::Trace;
-  throw std::invalid_argument("unknown syscall handling: " + s);
+  static const std::pair<const char*, How> names[] = {
+      {"answer", How::Answer}, {"open", How::Open}, {"trace", How::Trace}};
+  return byName(s, names, "syscall handling");
 }
 
 Answer parseAnswer(const std::string& s) {
-  if (s.empty()) return Answer::None;
-  if (s == "getpid") return Answer::Getpid;
-  if (s == "gettid") return Answer::Gettid;
-  if (s == "getppid") return Answer::Getppid;
-  if (s == "getpgrp") return Answer::Getpgrp;
-  if (s == "getpgid") return Answer::Getpgid;
-  if (s == "getsid") return Answer::Getsid;
-  if (s == "readlink-proc") return Answer::ReadlinkProc;
-  throw std::invalid_argument("unknown answer: " + s);
+  static const std::pair<const char*, Answer> names[] = {
+      {"", Answer::None},           {"getpid", Answer::Getpid},   {"gettid", Answer::Gettid},
+      {"getppid", Answer::Getppid}, {"getpgrp", Answer::Getpgrp}, {"getpgid", Answer::Getpgid},
+      {"getsid", Answer::Getsid},   {"readlink-proc", Answer::ReadlinkProc}};
+  return byName(s, names, "answer");
 }
 
 ArgKind parseArgKind(const std::string& s) {
-  if (s.empty()) return ArgKind::None;
-  if (s == "pid") return ArgKind::Pid;
-  if (s == "tid") return ArgKind::Tid;
-  if (s == "pid-or-pgrp") return ArgKind::PidOrPgrp;
-  if (s == "prio-who") return ArgKind::PrioWho;
-  if (s == "ioprio-who") return ArgKind::IoprioWho;
-  if (s == "waitid-id") return ArgKind::WaitidId;
-  if (s == "pgrp-ptr") return ArgKind::PgrpPtr;
-  throw std::invalid_argument("unknown argument kind: " + s);
+  static const std::pair<const char*, ArgKind> names[] = {
+      {"", ArgKind::None},
+      {"pid", ArgKind::Pid},
+      {"tid", ArgKind::Tid},
+      {"pid-or-pgrp", ArgKind::PidOrPgrp},
+      {"prio-who", ArgKind::PrioWho},
+      {"ioprio-who", ArgKind::IoprioWho},
+      {"waitid-id", ArgKind::WaitidId},
+      {"pgrp-ptr", ArgKind::PgrpPtr}};
+  return byName(s, names, "argument kind");
 }
 
 ResultKind parseResultKind(const std::string& s) {
-  if (s.empty()) return ResultKind::None;
-  if (s == "pid") return ResultKind::Pid;
-  if (s == "siginfo") return ResultKind::Siginfo;
-  if (s == "pgrp-ptr") return ResultKind::PgrpPtr;
-  throw std::invalid_argument("unknown result kind: " + s);
+  static const std::pair<const char*, ResultKind> names[] = {
+      {"", ResultKind::None}, {"pid", ResultKind::Pid}, {"siginfo", ResultKind::Siginfo}, {"pgrp-ptr", ResultKind::PgrpPtr}};
+  return byName(s, names, "result kind");
 }
 
 }  // namespace vdomain

@@ -39,15 +39,20 @@ unsigned long long& argReg(user_regs_struct& r, int i) {
   }
 }
 
-// Writes back only rax and the six argument registers (all a syscall exit may
-// change), leaving segment selectors and fs_base alone.
-void setSyscallRegs(pid_t tid, const user_regs_struct& r) {
-  const std::pair<size_t, unsigned long long> regs[] = {
-      {offsetof(user_regs_struct, rax), r.rax}, {offsetof(user_regs_struct, rdi), r.rdi},
-      {offsetof(user_regs_struct, rsi), r.rsi}, {offsetof(user_regs_struct, rdx), r.rdx},
-      {offsetof(user_regs_struct, r10), r.r10}, {offsetof(user_regs_struct, r8), r.r8},
-      {offsetof(user_regs_struct, r9), r.r9}};
-  for (auto& [off, val] : regs) ptrace(PTRACE_POKEUSER, tid, off, val);
+// Writes back the registers a syscall exit may change (rax and the six argument
+// registers) that differ from `was`: one PTRACE_POKEUSER each, usually just rax.
+// PTRACE_SETREGS would also rewrite segment selectors and fs_base.
+void setSyscallRegs(pid_t tid, const user_regs_struct& r, const user_regs_struct& was) {
+  static constexpr size_t offsets[] = {
+      offsetof(user_regs_struct, rax), offsetof(user_regs_struct, rdi), offsetof(user_regs_struct, rsi),
+      offsetof(user_regs_struct, rdx), offsetof(user_regs_struct, r10), offsetof(user_regs_struct, r8),
+      offsetof(user_regs_struct, r9)};
+  for (size_t off : offsets) {
+    unsigned long long now, before;
+    memcpy(&now, reinterpret_cast<const char*>(&r) + off, sizeof now);
+    memcpy(&before, reinterpret_cast<const char*>(&was) + off, sizeof before);
+    if (now != before) ptrace(PTRACE_POKEUSER, tid, off, now);
+  }
 }
 
 bool isRestart(long rax) { return rax == -512 || rax == -513 || rax == -514 || rax == -516; }
@@ -230,6 +235,7 @@ void Tracer::onSyscallExit(pid_t tid) {
     return;
   }
   const long rax = (long)regs.rax;
+  const user_regs_struct was = regs;
   bool setRegs = false;
   if (tt.pending == TraceTask::Pending::ForkResult) {
     if (rax == tt.forkChild) {
@@ -274,7 +280,7 @@ void Tracer::onSyscallExit(pid_t tid) {
   tt.pending = TraceTask::Pending::None;
   tt.rule = nullptr;
   tt.argsChanged = false;
-  if (setRegs) setSyscallRegs(tid, regs);
+  if (setRegs) setSyscallRegs(tid, regs, was);
   cont(tid);
 }
 
