@@ -50,6 +50,13 @@ function program(): Command {
       say(o.json ? JSON.stringify(domains, null, 2) + '\n' : formatList(domains));
     });
 
+  p.command('syscalls')
+    .description('show which system calls a remapped domain translates, and how')
+    .action(async () => {
+      const { formatSyscallTable } = await import('../domains/syscalls');
+      say(formatSyscallTable());
+    });
+
   return p;
 }
 

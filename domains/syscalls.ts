@@ -106,7 +106,7 @@ export const SYSCALLS: readonly SyscallRow[] = [
 
 /**
  * Calls that carry identifiers but are not in the table, and what the job sees.
- * Kept here beside the table so the README and `vdomain syscalls` print one truth.
+ * Kept here beside the table so `vdomain syscalls` prints one truth with it.
  */
 export const NOT_TRANSLATED: readonly { name: string; sees: string }[] = [
   { name: 'fork, vfork, clone, clone3', sees: 'the child PID is translated by ptrace fork events, not by the filter; a thread-creating clone returns the real TID (docs/decisions/0002)' },
@@ -123,4 +123,19 @@ export const NOT_TRANSLATED: readonly { name: string; sees: string }[] = [
 
 export function rowByName(name: string): SyscallRow | undefined {
   return SYSCALLS.find((r) => r.name === name);
+}
+
+/** The table as `vdomain syscalls` prints it. */
+export function formatSyscallTable(rows: readonly SyscallRow[] = SYSCALLS): string {
+  const how = (r: SyscallRow) => {
+    if (r.how === 'answer') return 'answered by the supervisor (seccomp notify)';
+    if (r.how === 'open') return 'notified: /proc/<vpid> paths opened by the supervisor';
+    const args = Object.entries(r.args ?? {}).map(([i, k]) => `arg${i} ${k}`);
+    if (r.result) args.push(`result ${r.result}`);
+    return `ptrace assist: ${args.join(', ')}`;
+  };
+  const lines = rows.map((r) => `${r.name.padEnd(22)} ${String(r.nr).padStart(3)}  ${how(r)}`);
+  lines.push('', 'not translated:');
+  for (const n of NOT_TRANSLATED) lines.push(`  ${n.name}: ${n.sees}`);
+  return lines.join('\n') + '\n';
 }

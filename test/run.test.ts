@@ -177,6 +177,7 @@ for (const { label, uid } of USERS) {
     const log = fs.readFileSync(path.join(stateDirFor(uid), 'log', `${name}.log`), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     assert.ok(log.some((e) => e.msg === 'domain started'));
     assert.ok(log.some((e) => e.msg === 'root exited'));
+    assert.not.ok(fs.existsSync(path.join(stateDirFor(uid), `${name}.sock`)), 'the supervisor removed its socket');
   });
 }
 

@@ -13,7 +13,7 @@ import {
   runFilter,
   X32_SYSCALL_BIT,
 } from '../../domains/filter';
-import { rowByName, SYSCALLS, TIOCGPGRP, TIOCGSID, TIOCSPGRP } from '../../domains/syscalls';
+import { formatSyscallTable, NOT_TRANSLATED, rowByName, SYSCALLS, TIOCGPGRP, TIOCGSID, TIOCSPGRP } from '../../domains/syscalls';
 
 const prog = compileFilter('remapped');
 const ENOSYS = 38;
@@ -248,6 +248,13 @@ test('well-known numbers', () => {
   assert.is(TIOCSPGRP, 0x5410);
   assert.is(TIOCGSID, 0x5429);
   assert.is(rowByName('no-such-call'), undefined);
+});
+
+test('formatSyscallTable lists every row and every untranslated call', () => {
+  const text = formatSyscallTable();
+  for (const r of SYSCALLS) assert.match(text, new RegExp(`^${r.name} +${r.nr} `, 'm'));
+  for (const n of NOT_TRANSLATED) assert.ok(text.includes(n.name), n.name);
+  assert.match(text, /^kill +62 +ptrace assist: arg0 pid-or-pgrp$/m);
 });
 
 test.run();
