@@ -59,6 +59,15 @@ static void *thread_main(void *arg) {
   return NULL;
 }
 
+// waits for a signal sent to this thread with pthread_kill
+static volatile sig_atomic_t thread_got;
+static void *signalled_thread(void *arg) {
+  (void)arg;
+  for (int i = 0; i < 5000 && !thread_got; i++) usleep(1000);
+  return NULL;
+}
+static void on_thread_sig(int sig) { thread_got = sig; }
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (argc > 1 && !strcmp(argv[1], "after-exec")) {
@@ -112,6 +121,13 @@ int main(int argc, char **argv) {
   CHECK(syscall(SYS_tgkill, me, me, SIGUSR1) == 0, "tgkill self");
   wait_for_signal();
   CHECK(got_sig == SIGUSR1 && got_pid == me, "tgkill si_pid is self");
+  // pthread_kill to another thread (glibc passes its descriptor's TID to tgkill)
+  signal(SIGURG, on_thread_sig);
+  pthread_t st_thread;
+  pthread_create(&st_thread, NULL, signalled_thread, NULL);
+  CHECK(pthread_kill(st_thread, SIGURG) == 0, "pthread_kill(other thread)");
+  pthread_join(st_thread, NULL);
+  CHECK(thread_got == SIGURG, "pthread_kill delivered");
   got_sig = 0;
   CHECK(raise(SIGUSR2) == 0, "raise");
   wait_for_signal();
