@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <memory>
+#include <mutex>
 #include <system_error>
 
 #include "domain.h"
@@ -73,11 +74,15 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
       return;
     }
     cfg.vpidBase = o.Get("vpidBase").As<Napi::Number>().Int32Value();
-    events_ = Napi::ThreadSafeFunction::New(env, o.Get("onEvent").As<Napi::Function>(), "vdomain-events", 0, 1);
-    auto tsfn = events_;
-    domain_ = std::make_unique<Domain>(std::move(cfg), [tsfn](Event e) mutable {
+    events_ = std::make_shared<Events>();
+    events_->tsfn = Napi::ThreadSafeFunction::New(env, o.Get("onEvent").As<Napi::Function>(), "vdomain-events", 0, 1);
+    auto events = events_;
+    domain_ = std::make_unique<Domain>(std::move(cfg), [events](Event e) {
+      // native threads may still report after JavaScript closed the domain
+      std::lock_guard<std::mutex> g(events->mu);
+      if (!events->open) return;
       auto* heap = new Event(std::move(e));
-      napi_status s = tsfn.BlockingCall(heap, [](Napi::Env env, Napi::Function fn, Event* ev) {
+      napi_status s = events->tsfn.BlockingCall(heap, [](Napi::Env env, Napi::Function fn, Event* ev) {
         fn.Call({Napi::String::New(env, ev->type), Napi::Number::New(env, (double)ev->a),
                  Napi::Number::New(env, (double)ev->b), Napi::String::New(env, ev->text)});
         delete ev;
@@ -121,9 +126,10 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
 
   // After "empty": let node exit.
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    if (!closed_) {
-      closed_ = true;
-      events_.Release();
+    std::lock_guard<std::mutex> g(events_->mu);
+    if (events_->open) {
+      events_->open = false;
+      events_->tsfn.Release();
     }
     return info.Env().Undefined();
   }
@@ -132,9 +138,13 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
   Napi::Value RootVirt(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), domain_->rootVirt()); }
   Napi::Value KeeperPid(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), domain_->keeperPid()); }
 
+  struct Events {
+    std::mutex mu;
+    bool open = true;
+    Napi::ThreadSafeFunction tsfn;
+  };
+  std::shared_ptr<Events> events_;
   std::unique_ptr<Domain> domain_;
-  Napi::ThreadSafeFunction events_;
-  bool closed_ = false;
 };
 
 // Credentials of the peer of a connected Unix socket (node has no API for it).

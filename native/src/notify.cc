@@ -149,6 +149,7 @@ void Domain::notifyLoop() {
         pollfd pf{listener, POLLIN, 0};
         if (poll(&pf, 1, -1) >= 0 && !(pf.revents & POLLHUP)) continue;
       }
+      log("debug", std::string("notify loop ends: ") + strerror(errno));
       break;
     }
     Reply r;

@@ -57,12 +57,6 @@ pid_t PidTable::processVirt(pid_t realTid) {
   return toVirtLocked(it->second.realTgid);
 }
 
-bool PidTable::knows(pid_t real) {
-  std::lock_guard<std::mutex> g(mu);
-  auto it = byReal_.find(real);
-  return it != byReal_.end() && it->second.state != State::Reaped;
-}
-
 bool PidTable::isOwnThread(pid_t caller, pid_t real) {
   std::lock_guard<std::mutex> g(mu);
   auto c = byReal_.find(caller), r = byReal_.find(real);
@@ -141,13 +135,6 @@ void PidTable::execTookOver(pid_t formerTid, pid_t leader) {
   byReal_.erase(it);
   auto l = byReal_.find(leader);
   if (l != byReal_.end()) l->second.state = State::Alive;
-}
-
-std::vector<PidTable::Task> PidTable::snapshot() {
-  std::lock_guard<std::mutex> g(mu);
-  std::vector<Task> out;
-  for (auto& kv : byReal_) out.push_back(kv.second);
-  return out;
 }
 
 }  // namespace vdomain

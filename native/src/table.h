@@ -41,7 +41,6 @@ class PidTable {
   pid_t toReal(pid_t virt);
   // The virtual PID of the process (thread group) a task belongs to; 0 if unknown.
   pid_t processVirt(pid_t realTid);
-  bool knows(pid_t real);
   // Is `real` the real TID of a live thread in the same thread group as `caller`?
   bool isOwnThread(pid_t caller, pid_t real);
   // The real thread-group id of a task; 0 if unknown.
@@ -51,7 +50,6 @@ class PidTable {
   void reaped(pid_t real);      // its parent (or the keeper) reaped it
   void execTookOver(pid_t formerTid, pid_t leader);  // a non-leader thread exec'd
 
-  std::vector<Task> snapshot();
   std::mutex mu;  // guards everything below; public so callers can batch lookups
 
  private:

@@ -26,7 +26,7 @@ namespace vdomain {
 
 namespace {
 
-constexpr int kSysClone = 56, kSysFork = 57, kSysVfork = 58, kSysClone3 = 435;
+constexpr int kSysClone = 56, kSysClone3 = 435;
 constexpr int kTIOCGPGRP = 0x540f, kTIOCSPGRP = 0x5410, kTIOCGSID = 0x5429;
 constexpr long kWNOWAIT = 0x01000000;
 
@@ -63,7 +63,6 @@ struct TraceTask {
   bool started = false;        // past its first stop
   bool heldForParent = false;  // first stop seen, parent's fork event not yet
   bool announced = false;      // parent's fork event handled
-  pid_t virt = 0;
   // work for the coming syscall-exit stop
   enum class Pending { None, Rule, ForkResult } pending = Pending::None;
   const Rule* rule = nullptr;
@@ -124,7 +123,6 @@ void Tracer::run(pid_t root, std::atomic<int>& seizeState) {
   }
   tasks_[root].started = true;
   tasks_[root].announced = true;
-  tasks_[root].virt = t_.toVirt(root);
   seizeState.store(1);
 
   for (;;) {
@@ -309,41 +307,21 @@ void Tracer::onForkEvent(pid_t tid) {
   unsigned long childMsg = 0;
   ptrace(PTRACE_GETEVENTMSG, tid, 0, &childMsg);
   const pid_t child = (pid_t)childMsg;
+  // Only CLONE_THREAD matters here: it decides the new task's thread group.
   user_regs_struct regs;
   ptrace(PTRACE_GETREGS, tid, 0, &regs);
-  uint64_t flags = 0, parentTid = 0, childTid = 0;
-  switch ((int)regs.orig_rax) {
-    case kSysClone:
-      flags = regs.rdi;
-      parentTid = regs.rdx;
-      childTid = regs.r10;
-      break;
-    case kSysClone3: {
-      uint64_t args[4] = {};  // flags, pidfd, child_tid, parent_tid
-      if (readMem(tid, regs.rdi, args, sizeof args)) {
-        flags = args[0];
-        childTid = args[2];
-        parentTid = args[3];
-      }
-      break;
-    }
-    case kSysFork:
-    case kSysVfork:
-    default:
-      break;
-  }
+  uint64_t flags = 0;
+  if ((int)regs.orig_rax == kSysClone) flags = regs.rdi;
+  else if ((int)regs.orig_rax == kSysClone3) readMem(tid, regs.rdi, &flags, sizeof flags);
   const pid_t parentTgid = t_.tgidOf(tid);
   const bool thread = flags & CLONE_THREAD;
-  const pid_t v = t_.add(child, thread ? (parentTgid ? parentTgid : tid) : child);
+  t_.add(child, thread ? (parentTgid ? parentTgid : tid) : child);
   // CLONE_PARENT_SETTID / CLONE_CHILD_SETTID words (glibc's thread descriptor
   // pd->tid) keep the real TID: the kernel reads them as futex owners for robust
-  // and PI mutexes, and rewriting them corrupted glibc's stack cache in a test
-  // (docs/decisions/0002). tkill/tgkill accept a thread's own real TIDs for this.
-  (void)parentTid;
-  (void)childTid;
+  // and PI mutexes (docs/decisions/0002). tkill/tgkill accept a thread's own real
+  // TIDs for this.
 
   TraceTask& ct = tasks_[child];
-  ct.virt = v;
   ct.announced = true;
   if (ct.heldForParent) releaseChild(child, ct);
 
@@ -391,6 +369,7 @@ void Tracer::onSignal(pid_t tid, int sig) {
 void Domain::tracerLoop() {
   Tracer tracer(*this);
   tracer.run(rootReal_, seizeState_);
+  log("debug", "ptrace assist ends: no tracee left");
 }
 
 }  // namespace vdomain
