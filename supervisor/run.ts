@@ -180,11 +180,11 @@ export async function runDomain(opts: RunOptions): Promise<number> {
   process.on('SIGTERM', forward('SIGTERM'));
   process.on('SIGHUP', forward('SIGHUP'));
 
-  let startError: (Error & { errno?: number }) | undefined;
+  let startError: (Error & { errno?: number; exec?: boolean }) | undefined;
   try {
     nativeDomain.start();
   } catch (e) {
-    startError = e as Error & { errno?: number };
+    startError = e as Error & { errno?: number; exec?: boolean };
   }
   if (!startError || nativeDomain.rootPid > 0) {
     status = {
@@ -205,15 +205,18 @@ export async function runDomain(opts: RunOptions): Promise<number> {
     log.error({ err: startError.message }, 'start failed');
     nativeDomain.terminate();
   }
-  await ended;
+  // Without a root the keeper never started a domain: nothing will end.
+  if (nativeDomain.rootPid > 0) await ended;
   nativeDomain.close();
   control.close();
   log.info('domain empty, supervisor exits');
   if (startError) {
     const e = startError.errno;
-    if (e === 2) throw new UserError(`${opts.argv[0]}: command not found`, EXIT.NOT_FOUND);
-    if (e === 13 || e === 8) throw new UserError(`${opts.argv[0]}: cannot execute`, EXIT.NOT_EXECUTABLE);
-    throw new UserError(`cannot start the domain: ${startError.message}`, EXIT.UNSUPPORTED);
+    // the program was found before the start: ENOENT now means its interpreter
+    // (#!) or its ELF loader is missing, which a shell reports as 126 too
+    if (startError.exec && e === 2) throw new UserError(`${opts.argv[0]}: bad interpreter or loader: no such file`, EXIT.NOT_EXECUTABLE);
+    if (startError.exec) throw new UserError(`${opts.argv[0]}: cannot execute (${startError.message})`, EXIT.NOT_EXECUTABLE);
+    throw new UserError(`cannot start the domain: ${startError.message}`, EXIT.FAILURE);
   }
   return rootWaitStatus === null ? EXIT.FAILURE : shellStatus(rootWaitStatus);
 }

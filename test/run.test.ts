@@ -104,6 +104,8 @@ for (const { label, uid } of USERS) {
   });
 
   run(`bad input: one line, distinct status, nothing left behind (${label})`, () => {
+    const badInterpreter = path.join(WORK, 'bad-interpreter');
+    fs.writeFileSync(badInterpreter, '#!/nonexistent/interpreter\n', { mode: 0o755 });
     const cases: [string[], number, RegExp][] = [
       [['run'], 2, /command/],
       [['run', '--bogus', '--', 'true'], 2, /unknown option/],
@@ -114,6 +116,7 @@ for (const { label, uid } of USERS) {
       [['run', '--', path.join(WORK, 'nope')], 127, /no such file/],
       [['run', '--', WORK], 126, /not executable/],
       [['frobnicate'], 2, /unknown command/],
+      [['run', '--', badInterpreter], 126, /bad interpreter/],
     ];
     for (const [args, status, msg] of cases) {
       const r = vdomain(uid, args);

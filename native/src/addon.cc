@@ -58,6 +58,11 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
                         InstanceAccessor("keeperPid", &DomainWrap::KeeperPid, nullptr)});
   }
 
+  // The Domain is never freed: its native threads may still be finishing (the
+  // tracer logging its end, the notify thread seeing POLLHUP) when node tears the
+  // wrapper down at exit, and freeing it under them aborted the process.
+  ~DomainWrap() override { (void)domain_.release(); }
+
   explicit DomainWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DomainWrap>(info) {
     Napi::Env env = info.Env();
     Napi::Object o = info[0].As<Napi::Object>();
@@ -94,13 +99,18 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
  private:
   Napi::Value Start(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    try {
-      domain_->start();
-    } catch (const std::system_error& e) {
+    auto fail = [&](const std::system_error& e, bool exec) {
       Napi::Error err = Napi::Error::New(env, e.what());
       err.Set("errno", Napi::Number::New(env, e.code().value()));
-      err.Set("syscall", Napi::String::New(env, e.what()));
+      err.Set("exec", Napi::Boolean::New(env, exec));
       err.ThrowAsJavaScriptException();
+    };
+    try {
+      domain_->start();
+    } catch (const vdomain::ExecError& e) {
+      fail(e, true);
+    } catch (const std::system_error& e) {
+      fail(e, false);
     } catch (const std::exception& e) {
       Napi::Error::New(env, e.what()).ThrowAsJavaScriptException();
     }

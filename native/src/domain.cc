@@ -29,12 +29,6 @@ namespace vdomain {
 Domain::Domain(DomainConfig cfg, EventSink sink)
     : cfg_(std::move(cfg)), sink_(std::move(sink)), table_(cfg_.vpidBase) {}
 
-Domain::~Domain() {
-  // Threads end with the domain; the process exits right after, so detach.
-  for (auto* t : {&notifyThread_, &controlThread_, &tracerThread_})
-    if (t->joinable()) t->detach();
-}
-
 void Domain::log(const std::string& level, const std::string& msg) {
   Event e;
   e.type = "log";
@@ -135,6 +129,9 @@ void Domain::start() {
   std::string first = readLine(ctlFd_, ctlBuf_);
   if (first.size() < 3 || first[0] != 'S') throw std::runtime_error("vdomain-keeper did not start the job");
   rootReal_ = (pid_t)strtol(first.c_str() + 2, nullptr, 10);
+  // From here on the keeper reports every reap and, by closing, the domain's end —
+  // also when the start fails below (the root is then killed through terminate()).
+  controlThread_ = std::thread([this] { controlLoop(); });
 
   if (table_.identity()) {
     rootVirt_ = rootReal_;
@@ -172,8 +169,7 @@ void Domain::start() {
   int execErr = (n == 1 && e == 'E') ? readErrno(bootFd_) : 0;
   close(bootFd_);
   bootFd_ = -1;
-  controlThread_ = std::thread([this] { controlLoop(); });
-  if (execErr) throw std::system_error(execErr, std::generic_category(), "exec");
+  if (execErr) throw ExecError(execErr, std::generic_category(), "exec");
 }
 
 void Domain::controlLoop() {

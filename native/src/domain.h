@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -15,6 +16,11 @@
 #include "table.h"
 
 namespace vdomain {
+
+// The job's own exec failed (its errno says why): not a failure of vdomain.
+struct ExecError : std::system_error {
+  using std::system_error::system_error;
+};
 
 // Lifecycle events for JavaScript: never one per syscall.
 struct Event {
@@ -36,7 +42,6 @@ struct DomainConfig {
 class Domain {
  public:
   Domain(DomainConfig cfg, EventSink sink);
-  ~Domain();
   // Starts the keeper and the job; returns once the job's exec succeeded. On exec
   // failure throws std::system_error with the errno (ENOENT, EACCES, …).
   void start();
