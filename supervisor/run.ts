@@ -117,11 +117,12 @@ export async function runDomain(opts: RunOptions): Promise<number> {
   events.on('log', (level, message) => log[level as 'info'](message));
 
   function snapshot(): DomainStatus {
-    const s = status!;
+    if (!status || !nativeDomain) throw new Error('the domain is still starting');
+    const s = status;
     const procs = descendants(s.keeperPid);
     const reals = procs.flatMap((p) => [p.pid, p.ppid, p.pgid, p.sid, ...p.threads]);
     const virt = new Map<number, number>();
-    const v = nativeDomain!.virtualize(reals);
+    const v = nativeDomain.virtualize(reals);
     reals.forEach((r, i) => virt.set(r, v[i]));
     const vOf = (r: number) => virt.get(r) ?? 0;
     return {
