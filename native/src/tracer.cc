@@ -13,7 +13,6 @@
 #include <linux/sched.h>
 
 #include <cstddef>
-#include <utility>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -41,9 +40,9 @@ unsigned long long& argReg(user_regs_struct& r, int i) {
   }
 }
 
-// Writes back the registers a syscall exit may change (rax and the six argument
-// registers) that differ from `was`: one PTRACE_POKEUSER each, usually just rax.
-// PTRACE_SETREGS would also rewrite segment selectors and fs_base.
+// Writes back the syscall registers (rax and the six arguments) that differ from
+// `was`: one PTRACE_POKEUSER each, usually one or none. PTRACE_SETREGS would also
+// rewrite segment selectors and fs_base.
 void setSyscallRegs(pid_t tid, const user_regs_struct& r, const user_regs_struct& was) {
   static constexpr size_t offsets[] = {
       offsetof(user_regs_struct, rax), offsetof(user_regs_struct, rdi), offsetof(user_regs_struct, rsi),
@@ -228,10 +227,11 @@ void Tracer::onSeccompStop(pid_t tid) {
     return;
   }
   TraceTask& tt = tasks_[tid];
+  const user_regs_struct was = regs;
   for (int i = 0; i < 6; i++) tt.savedArgs[i] = argReg(regs, i);
   bool changed = false;
   for (int i = 0; i < 6; i++) changed |= translateArg(tid, tt, regs, i, rule->args[i]);
-  if (changed) ptrace(PTRACE_SETREGS, tid, 0, &regs);
+  if (changed) setSyscallRegs(tid, regs, was);
   tt.argsChanged = changed;
   bool memoryIn = rule->args[2] == ArgKind::PgrpPtr && (int)regs.rsi == kTIOCSPGRP;
   if (changed || memoryIn || rule->result != ResultKind::None || rule->reaps) {
@@ -253,16 +253,13 @@ void Tracer::onSyscallExit(pid_t tid) {
   }
   const long rax = (long)regs.rax;
   const user_regs_struct was = regs;
-  bool setRegs = false;
   if (tt.pending == TraceTask::Pending::ForkResult) {
     if (rax == tt.forkChild) {
       regs.rax = (unsigned long long)t_.toVirt(tt.forkChild);
-      setRegs = true;
     }
   } else if (const Rule* rule = tt.rule) {
     if (tt.argsChanged) {
       for (int i = 0; i < 6; i++) argReg(regs, i) = tt.savedArgs[i];
-      setRegs = true;
     }
     if (rule->result == ResultKind::PgrpPtr) {
       int req = (int)tt.savedArgs[1];
@@ -280,8 +277,7 @@ void Tracer::onSyscallExit(pid_t tid) {
     if (!isRestart(rax)) {
       if (rule->result == ResultKind::Pid && rax > 0) {
         regs.rax = (unsigned long long)t_.toVirt((pid_t)rax);
-        setRegs = true;
-        if (rule->reaps) t_.reaped((pid_t)rax);
+          if (rule->reaps) t_.reaped((pid_t)rax);
       } else if (rule->result == ResultKind::Siginfo && rax == 0 && rule->out >= 0) {
         // waitid: si_pid lives at offset 16 of siginfo_t on x86-64
         uint64_t info = tt.savedArgs[rule->out] + 16;
@@ -297,7 +293,7 @@ void Tracer::onSyscallExit(pid_t tid) {
   tt.pending = TraceTask::Pending::None;
   tt.rule = nullptr;
   tt.argsChanged = false;
-  if (setRegs) setSyscallRegs(tid, regs, was);
+  setSyscallRegs(tid, regs, was);  // pokes only what changed
   cont(tid);
 }
 
