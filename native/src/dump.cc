@@ -1,0 +1,260 @@
+#include "dump.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstdio>
+#include <cstring>
+
+#include "checksum.h"
+#include "task_regs.h"
+
+namespace vdomain {
+
+namespace {
+constexpr size_t kBufSize = 8 << 20;
+double msSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+}  // namespace
+
+// ---- page files ------------------------------------------------------------
+
+PagesWriter::PagesWriter(std::string path) : path_(std::move(path)) {
+  fd_ = open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd_ < 0) err_ = errno;
+  buf_ = static_cast<char*>(aligned_alloc(4096, kBufSize));
+  if (!buf_) err_ = ENOMEM;
+}
+
+PagesWriter::~PagesWriter() {
+  if (fd_ >= 0) close(fd_);
+  if (memFd_ >= 0) close(memFd_);
+  free(buf_);
+}
+
+bool PagesWriter::flush() {
+  size_t done = 0;
+  while (done < used_) {
+    ssize_t n = write(fd_, buf_ + done, used_ - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      err_ = n < 0 ? errno : EIO;
+      return false;
+    }
+    done += (size_t)n;
+  }
+  crc_ = crc32c(crc_, buf_, used_);
+  used_ = 0;
+  return true;
+}
+
+bool PagesWriter::appendMemory(pid_t tid, uint64_t addr, uint64_t len) {
+  while (len && ok()) {
+    size_t n = kBufSize - used_;
+    if (n > len) n = (size_t)len;
+    iovec local{buf_ + used_, n}, remote{reinterpret_cast<void*>(addr), n};
+    ssize_t got = process_vm_readv(tid, &local, 1, &remote, 1, 0);
+    if (got < (ssize_t)n) {
+      // PROT_NONE pages (guard pages that were once written, mprotect'ed data):
+      // /proc/PID/mem reads them as a debugger would
+      if (got < 0) got = 0;
+      if (memTid_ != tid) {
+        if (memFd_ >= 0) close(memFd_);
+        char p[64];
+        snprintf(p, sizeof p, "/proc/%d/mem", tid);
+        memFd_ = open(p, O_RDONLY | O_CLOEXEC);
+        memTid_ = tid;
+      }
+      ssize_t more = memFd_ < 0 ? -1 : pread(memFd_, buf_ + used_ + got, n - got, (off_t)(addr + got));
+      if (more != (ssize_t)(n - got)) {
+        err_ = more < 0 ? errno : EFAULT;
+        return false;
+      }
+    }
+    used_ += n;
+    off_ += n;
+    addr += n;
+    len -= n;
+    if (used_ == kBufSize && !flush()) return false;
+  }
+  return ok();
+}
+
+bool PagesWriter::appendFd(int fd, uint64_t len) {
+  uint64_t pos = 0;
+  while (len && ok()) {
+    size_t n = kBufSize - used_;
+    if (n > len) n = (size_t)len;
+    ssize_t got = pread(fd, buf_ + used_, n, (off_t)pos);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) {
+      err_ = got < 0 ? errno : EIO;  // the file shrank under us
+      return false;
+    }
+    used_ += (size_t)got;
+    off_ += (uint64_t)got;
+    pos += (uint64_t)got;
+    len -= (uint64_t)got;
+    if (used_ == kBufSize && !flush()) return false;
+  }
+  return ok();
+}
+
+bool PagesWriter::finish() { return ok() && flush(); }
+
+// ---- freezing --------------------------------------------------------------
+
+bool Checkpointer::freeze(pid_t tid, FrozenTask& t, std::string& err) {
+  t.tid = tid;
+  if (!handler_) {
+    if (ptrace(PTRACE_SEIZE, tid, 0, PTRACE_O_TRACESYSGOOD) < 0) {
+      err = errno == EPERM ? "pid " + std::to_string(tid) + " is being traced by another program (a debugger?)"
+                           : "cannot trace pid " + std::to_string(tid) + ": " + strerror(errno);
+      return false;
+    }
+    t.seized = true;
+  }
+  if (ptrace(PTRACE_INTERRUPT, tid, 0, 0L) < 0) {
+    err = "cannot stop pid " + std::to_string(tid) + ": " + strerror(errno);
+    return false;
+  }
+  for (;;) {
+    int st;
+    pid_t r = waitpid(tid, &st, __WALL);
+    if (r < 0 && errno == EINTR) continue;
+    if (r != tid) {
+      err = "pid " + std::to_string(tid) + " vanished during the checkpoint";
+      return false;
+    }
+    if (WIFEXITED(st) || WIFSIGNALED(st)) {
+      if (handler_) handler_->handleStop(tid, st);
+      err = "pid " + std::to_string(tid) + " exited during the checkpoint";
+      return false;
+    }
+    if ((st >> 16) == PTRACE_EVENT_STOP) {
+      int sig = WSTOPSIG(st);
+      t.groupStopped = sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+      break;
+    }
+    if (handler_) {
+      handler_->handleStop(tid, st);  // a stop of the domain's own business: let it run on
+    } else {
+      // a signal about to be delivered: pass it on, the interrupt comes next
+      int sig = ((st >> 16) == 0 && WSTOPSIG(st) != (SIGTRAP | 0x80)) ? WSTOPSIG(st) : 0;
+      ptrace(PTRACE_CONT, tid, 0, (long)sig);
+    }
+  }
+  if (!getRegs(tid, t.regs)) {
+    err = "cannot read the registers of pid " + std::to_string(tid) + ": " + strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+void Checkpointer::thaw(FrozenTask& t) {
+  // a syscall the interrupt broke off runs again (see normalizeSyscallRestart)
+  user_regs_struct r = t.regs;
+  normalizeSyscallRestart(r, true);
+  setRegs(t.tid, r);
+  if (t.seized) ptrace(PTRACE_DETACH, t.tid, 0, 0L);
+  else if (t.groupStopped) ptrace(PTRACE_LISTEN, t.tid, 0, 0L);
+  else ptrace(PTRACE_CONT, t.tid, 0, 0L);
+}
+
+void Checkpointer::release(bool kill) {
+  for (auto& t : frozen_) {
+    if (kill) {
+      ::kill(t.tid, SIGKILL);
+      if (t.seized) ptrace(PTRACE_DETACH, t.tid, 0, 0L);
+    } else {
+      thaw(t);
+    }
+  }
+  frozen_.clear();
+}
+
+// ---- the whole checkpoint ---------------------------------------------------
+
+CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
+  CheckpointResult res;
+  auto t0 = std::chrono::steady_clock::now();
+  auto fail = [&](std::string e) {
+    release(false);
+    res.ok = false;
+    res.error = std::move(e);
+    return res;
+  };
+
+  // What cannot be restored is refused before the job is even stopped…
+  Unsupported u;
+  for (auto& p : req.processes) {
+    checkTask(p, u);
+    checkMemory(p, u);
+    checkFiles(p, u);
+  }
+  if (!u.items.empty()) {
+    res.unsupported = u.items;
+    res.error = "the job holds what vdomain cannot restore yet";
+    return res;
+  }
+
+  auto tFreeze = std::chrono::steady_clock::now();
+  for (auto& p : req.processes) {
+    FrozenTask t;
+    std::string err;
+    bool ok = freeze(p.real, t, err);
+    if (t.seized || handler_) frozen_.push_back(t);
+    if (!ok) return fail(err);
+  }
+
+  Json j;
+  j.beginArray();
+  for (size_t i = 0; i < req.processes.size(); i++) {
+    const ProcessIds& p = req.processes[i];
+    FrozenTask& t = frozen_[i];
+    std::string name = "pages-" + std::to_string(p.vpid) + ".img";
+    PagesWriter w(req.dir + "/" + name);
+    if (!w.ok()) return fail(name + ": " + strerror(w.error()));
+    std::string err;
+    uint64_t insn = findSyscallInsn(p.real);
+    if (!insn) return fail("pid " + std::to_string(p.vpid) + ": no syscall instruction in its vDSO");
+    j.beginObject();
+    // …and checked again, frozen, where it counts
+    // VDOMAIN_DUMP_TRACE=1 prints how long each part takes (to the supervisor's stderr)
+    static const bool trace = getenv("VDOMAIN_DUMP_TRACE") != nullptr;
+    auto tp = std::chrono::steady_clock::now();
+    auto phase = [&](const char* what, bool r) {
+      if (trace) fprintf(stderr, "dump %s: %.2f ms\n", what, msSince(tp));
+      tp = std::chrono::steady_clock::now();
+      return r;
+    };
+    bool ok = phase("task", dumpTask(p, j, u, err)) && phase("registers", dumpRegisters(t, j, err)) &&
+              phase("signals", dumpSignals(t, insn, j, err)) && phase("memory", dumpMemory(p, w, j, u, err)) &&
+              phase("files", dumpFiles(p, w, j, u, err));
+    if (!ok || !u.items.empty()) {
+      res.unsupported = u.items;
+      return fail(err.empty() ? "the job holds what vdomain cannot restore yet" : err);
+    }
+    if (!w.finish()) return fail(name + ": " + strerror(w.error()));
+    j.field("pagesFile", name).field("pagesBytes", w.offset());
+    j.endObject();
+    res.files.push_back({name, w.offset(), w.crc()});
+  }
+  j.endArray();
+  res.processesJson = j.text();
+  if (!req.hold) release(false);
+  res.frozenMs = msSince(tFreeze);
+  res.dumpMs = msSince(t0);
+  res.ok = true;
+  return res;
+}
+
+}  // namespace vdomain

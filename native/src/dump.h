@@ -1,0 +1,123 @@
+// The native dumper: freezes the tasks of a domain, describes each process as
+// JSON for the manifest (supervisor/manifest.ts) and writes its memory to a page
+// file, while the job is frozen; then thaws it (or holds it for --kill).
+//
+// Each resource kind has its dump function in its own file, next to the name of
+// its restore counterpart in native/restorer/: dump_memory.cc ↔ restorer/memory.c,
+// dump_files.cc ↔ restorer/files.c, dump_signals.cc ↔ restorer/signals.c,
+// dump_task.cc ↔ restorer/task.c (+ registers: native/src/restore.cc).
+#pragma once
+#include <sys/types.h>
+#include <sys/user.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "json.h"
+
+namespace vdomain {
+
+class PidTable;
+
+// A task held in a ptrace stop by the dumper.
+struct FrozenTask {
+  pid_t tid = 0;
+  user_regs_struct regs{};   // as found
+  bool groupStopped = false; // it was stopped by job control: stays so
+  bool seized = false;       // seized by the dumper (identity domain): detach after
+};
+
+// Something of the job vdomain cannot restore yet: checkpoint refuses, naming it.
+struct Unsupported {
+  std::vector<std::string> items;  // "pid 4711 fd 5: socket — not supported"
+  void add(pid_t vpid, const std::string& what) { items.push_back("pid " + std::to_string(vpid) + " " + what); }
+};
+
+// A page file being written: pages and saved file contents, with its checksum.
+class PagesWriter {
+ public:
+  explicit PagesWriter(std::string path);
+  ~PagesWriter();
+  bool ok() const { return fd_ >= 0 && err_ == 0; }
+  int error() const { return err_; }
+  uint64_t offset() const { return off_; }
+  // Copies [addr, addr+len) of the task's memory to the file; returns false (and
+  // sets error) on failure.
+  bool appendMemory(pid_t tid, uint64_t addr, uint64_t len);
+  bool appendFd(int fd, uint64_t len);  // len bytes read from fd (from its start)
+  bool finish();                        // flush (no fsync: the caller decides when)
+  uint32_t crc() const { return crc_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  bool flush();
+  std::string path_;
+  int fd_ = -1;
+  int memFd_ = -1;  // /proc/PID/mem, for what process_vm_readv cannot read (PROT_NONE)
+  pid_t memTid_ = 0;
+  int err_ = 0;
+  uint64_t off_ = 0;
+  uint32_t crc_ = 0;
+  char* buf_ = nullptr;
+  size_t used_ = 0;
+};
+
+struct ProcessIds {
+  pid_t real, vpid, vppid, vpgid, vsid;
+};
+
+// Per kind; each appends its fields to the process's JSON object.
+bool dumpTask(const ProcessIds& ids, Json& j, Unsupported& u, std::string& err);
+bool dumpRegisters(FrozenTask& t, Json& j, std::string& err);
+bool dumpSignals(FrozenTask& t, uint64_t syscallInsn, Json& j, std::string& err);
+bool dumpMemory(const ProcessIds& ids, PagesWriter& w, Json& j, Unsupported& u, std::string& err);
+bool dumpFiles(const ProcessIds& ids, PagesWriter& w, Json& j, Unsupported& u, std::string& err);
+// Checks only (nothing written): what dumpMemory/dumpFiles would refuse.
+void checkTask(const ProcessIds& ids, Unsupported& u);
+void checkMemory(const ProcessIds& ids, Unsupported& u);
+void checkFiles(const ProcessIds& ids, Unsupported& u);
+
+// The whole checkpoint of a domain, run on the thread that is (or becomes) the
+// tasks' tracer.
+struct CheckpointRequest {
+  std::string dir;                 // an empty directory to write the page files to
+  std::vector<ProcessIds> processes;
+  bool hold = false;               // keep the job frozen until release()
+};
+
+struct CheckpointResult {
+  bool ok = false;
+  std::string error;               // one line
+  std::vector<std::string> unsupported;
+  std::string processesJson;       // JSON array of ProcessImage
+  struct File { std::string name; uint64_t size; uint32_t crc; };
+  std::vector<File> files;
+  double frozenMs = 0, dumpMs = 0;
+};
+
+// Stops that are not the dumper's own (a remapped domain's tracer must handle a
+// seccomp or syscall-exit stop that comes before the interrupt).
+struct StopHandler {
+  virtual void handleStop(pid_t tid, int status) = 0;
+  virtual ~StopHandler() = default;
+};
+
+class Checkpointer {
+ public:
+  // handler == nullptr: the domain has no tracer; the dumper seizes the tasks and
+  // detaches when done.
+  Checkpointer(StopHandler* handler) : handler_(handler) {}
+  CheckpointResult run(const CheckpointRequest& req);
+  // After run() with hold: let the job go on, or kill it.
+  void release(bool kill);
+  bool holding() const { return !frozen_.empty(); }
+
+ private:
+  bool freeze(pid_t tid, FrozenTask& t, std::string& err);
+  void thaw(FrozenTask& t);
+  StopHandler* handler_;
+  std::vector<FrozenTask> frozen_;
+};
+
+}  // namespace vdomain

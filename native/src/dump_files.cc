@@ -1,0 +1,163 @@
+// File descriptors: regular files (path, flags, position), deleted files (their
+// contents saved in the page file), directories, the harmless character devices,
+// and the standard streams, which a restore binds to the restoring command's own.
+// Restored by native/restorer/files.c.
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+
+#include "dump.h"
+#include "procfs.h"
+
+namespace vdomain {
+
+namespace {
+
+struct FdInfo {
+  int fd;
+  std::string target;
+  struct stat st;
+  uint64_t pos = 0;
+  unsigned flags = 0;
+};
+
+enum class FdKind { Path, Stdio, Copy, Unsupported };
+
+// /dev/null, zero, full, random, urandom: reopened by path, nothing to keep
+bool harmlessDevice(dev_t rdev) {
+  unsigned ma = major(rdev), mi = minor(rdev);
+  return ma == 1 && (mi == 3 || mi == 5 || mi == 7 || mi == 8 || mi == 9);
+}
+
+std::vector<FdInfo> listFds(pid_t pid) {
+  std::vector<FdInfo> out;
+  std::string dir = "/proc/" + std::to_string(pid) + "/fd";
+  DIR* d = opendir(dir.c_str());
+  if (!d) return out;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    FdInfo f{};
+    f.fd = atoi(e->d_name);
+    f.target = readLink(pid, "fd/" + std::string(e->d_name));
+    if (stat((dir + "/" + e->d_name).c_str(), &f.st) < 0) continue;  // closed meanwhile
+    std::string info = readProcFile(pid, ("fdinfo/" + std::string(e->d_name)).c_str());
+    const char* p = strstr(info.c_str(), "pos:");
+    if (p) f.pos = strtoull(p + 4, nullptr, 10);
+    p = strstr(info.c_str(), "flags:");
+    if (p) f.flags = (unsigned)strtoul(p + 6, nullptr, 8);
+    out.push_back(std::move(f));
+  }
+  closedir(d);
+  std::sort(out.begin(), out.end(), [](const FdInfo& a, const FdInfo& b) { return a.fd < b.fd; });
+  return out;
+}
+
+// How fd is restored; for Stdio, *stdio is which standard stream.
+FdKind classify(const FdInfo& f, const std::vector<FdInfo>& all, int* stdio, std::string& why) {
+  if (f.fd <= 2) {
+    *stdio = f.fd;
+    return FdKind::Stdio;
+  }
+  const mode_t t = f.st.st_mode & S_IFMT;
+  if (t != S_IFREG && t != S_IFDIR) {
+    // the same pipe or terminal as a standard stream (2>&1, a dup of stdout)
+    for (auto& s : all)
+      if (s.fd <= 2 && s.st.st_dev == f.st.st_dev && s.st.st_ino == f.st.st_ino) {
+        *stdio = s.fd;
+        return FdKind::Stdio;
+      }
+  }
+  if (t == S_IFREG) {
+    if (f.target.rfind("/memfd:", 0) == 0) {
+      why = "memfd " + f.target + " — not supported yet";
+      return FdKind::Unsupported;
+    }
+    if (f.st.st_nlink == 0) return FdKind::Copy;
+    struct stat now;
+    if (stat(f.target.c_str(), &now) < 0 || now.st_ino != f.st.st_ino || now.st_dev != f.st.st_dev) {
+      why = f.target + ": renamed or replaced since it was opened — not supported";
+      return FdKind::Unsupported;
+    }
+    return FdKind::Path;
+  }
+  if (t == S_IFDIR) return FdKind::Path;
+  if (t == S_IFCHR && harmlessDevice(f.st.st_rdev)) return FdKind::Path;
+  std::string what = f.target;
+  if (what.rfind("socket:", 0) == 0) what = "socket";
+  else if (what.rfind("pipe:", 0) == 0) what = "pipe " + f.target;
+  else if (what.rfind("anon_inode:", 0) == 0) what = what.substr(11);
+  else if (t == S_IFCHR) what = "device " + f.target;
+  why = what + " — not supported yet";
+  return FdKind::Unsupported;
+}
+
+std::string withoutDeleted(const std::string& s) {
+  return endsWith(s, " (deleted)") ? s.substr(0, s.size() - 10) : s;
+}
+
+}  // namespace
+
+void checkFiles(const ProcessIds& ids, Unsupported& u) {
+  auto all = listFds(ids.real);
+  for (auto& f : all) {
+    int stdio;
+    std::string why;
+    if (classify(f, all, &stdio, why) == FdKind::Unsupported) u.add(ids.vpid, "fd " + std::to_string(f.fd) + ": " + why);
+  }
+}
+
+bool dumpFiles(const ProcessIds& ids, PagesWriter& w, Json& j, Unsupported& u, std::string& err) {
+  auto all = listFds(ids.real);
+  j.key("fds").beginArray();
+  for (auto& f : all) {
+    int stdio = -1;
+    std::string why;
+    FdKind k = classify(f, all, &stdio, why);
+    if (k == FdKind::Unsupported) {
+      u.add(ids.vpid, "fd " + std::to_string(f.fd) + ": " + why);
+      continue;
+    }
+    j.beginObject();
+    j.field("fd", f.fd).field("target", f.target);
+    j.field("flags", f.flags & ~(unsigned)O_CLOEXEC).field("cloexec", (f.flags & O_CLOEXEC) != 0);
+    j.field("pos", f.pos);
+    if (k == FdKind::Stdio) {
+      j.field("kind", "stdio").field("stdio", stdio);
+    } else if (k == FdKind::Path) {
+      j.field("kind", "path").field("path", f.target);
+    } else {
+      // a deleted file: keep what it holds now
+      std::string proc = "/proc/" + std::to_string(ids.real) + "/fd/" + std::to_string(f.fd);
+      int fd = open(proc.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) {
+        err = "pid " + std::to_string(ids.vpid) + " fd " + std::to_string(f.fd) + ": cannot read the deleted file " +
+              f.target + ": " + strerror(errno);
+        return false;
+      }
+      struct stat st;
+      fstat(fd, &st);
+      uint64_t off = w.offset();
+      bool ok = w.appendFd(fd, (uint64_t)st.st_size);
+      close(fd);
+      if (!ok) {
+        err = "pid " + std::to_string(ids.vpid) + " fd " + std::to_string(f.fd) + ": cannot save " + f.target + ": " +
+              strerror(w.error());
+        return false;
+      }
+      j.field("kind", "copy").field("path", withoutDeleted(f.target));
+      j.key("content").beginObject().field("off", off).field("len", (uint64_t)st.st_size).endObject();
+    }
+    j.endObject();
+  }
+  j.endArray();
+  return true;
+}
+
+}  // namespace vdomain

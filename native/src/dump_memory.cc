@@ -1,0 +1,170 @@
+// Memory: every mapping of the process and the pages worth storing, found with
+// /proc/PID/pagemap (present or swapped; in private file mappings only the pages
+// copied on write). Restored by native/restorer/memory.c.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <vector>
+
+#include "dump.h"
+#include "procfs.h"
+
+namespace vdomain {
+
+namespace {
+
+constexpr uint64_t kPage = 4096;
+constexpr uint64_t kPresent = 1ULL << 63, kSwapped = 1ULL << 62, kFileOrShared = 1ULL << 61;
+
+enum class Kind { Skip, Anon, FilePrivate, FileShared, SharedAnon, Vdso, Vvar, VvarVclock, Unsupported };
+
+std::string stripDeleted(const std::string& s) {
+  return endsWith(s, " (deleted)") ? s.substr(0, s.size() - 10) : s;
+}
+
+Kind classify(const MapsEntry& m, std::string& why) {
+  if (m.name == "[vsyscall]") return Kind::Skip;
+  if (m.name == "[vdso]") return Kind::Vdso;
+  if (m.name == "[vvar]") return Kind::Vvar;
+  if (m.name == "[vvar_vclock]") return Kind::VvarVclock;
+  const bool shared = m.perms[3] == 's';
+  if (m.inode == 0) return shared ? Kind::SharedAnon : Kind::Anon;
+  if (m.name.rfind("/SYSV", 0) == 0) {
+    why = "System V shared memory " + m.name + " — not supported yet";
+    return Kind::Unsupported;
+  }
+  if (m.name == "/dev/zero (deleted)" || m.name.rfind("/dev/zero", 0) == 0)
+    return shared ? Kind::SharedAnon : Kind::Anon;
+  if (m.name.rfind("/memfd:", 0) == 0) {
+    why = "memfd mapping " + m.name + " — not supported yet";
+    return Kind::Unsupported;
+  }
+  if (m.name.empty() || m.name[0] != '/') {
+    why = "mapping " + m.name + " — not supported";
+    return Kind::Unsupported;
+  }
+  if (endsWith(m.name, " (deleted)")) {
+    why = "mapping of deleted file " + stripDeleted(m.name) + " — not supported yet";
+    return Kind::Unsupported;
+  }
+  struct stat st;
+  if (stat(m.name.c_str(), &st) < 0 || st.st_ino != m.inode || major(st.st_dev) != m.devMajor ||
+      minor(st.st_dev) != m.devMinor) {
+    why = "mapping of " + m.name + ", replaced since it was mapped — not supported";
+    return Kind::Unsupported;
+  }
+  if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+    why = "mapping of device " + m.name + " — not supported";
+    return Kind::Unsupported;
+  }
+  return shared ? Kind::FileShared : Kind::FilePrivate;
+}
+
+const char* kindName(Kind k) {
+  switch (k) {
+    case Kind::Anon: return "anon";
+    case Kind::FilePrivate: return "file-private";
+    case Kind::FileShared: return "file-shared";
+    case Kind::SharedAnon: return "shared-anon";
+    case Kind::Vdso: return "vdso";
+    case Kind::Vvar: return "vvar";
+    case Kind::VvarVclock: return "vvar_vclock";
+    default: return "?";
+  }
+}
+
+std::string hexAddr(uint64_t a) {
+  char b[24];
+  snprintf(b, sizeof b, "%lx", a);
+  return b;
+}
+
+}  // namespace
+
+void checkMemory(const ProcessIds& ids, Unsupported& u) {
+  for (auto& m : readMaps(ids.real)) {
+    std::string why;
+    if (classify(m, why) == Kind::Unsupported) u.add(ids.vpid, "at " + hexAddr(m.start) + ": " + why);
+  }
+}
+
+bool dumpMemory(const ProcessIds& ids, PagesWriter& w, Json& j, Unsupported& u, std::string& err) {
+  const pid_t pid = ids.real;
+  std::string pmPath = "/proc/" + std::to_string(pid) + "/pagemap";
+  int pm = open(pmPath.c_str(), O_RDONLY | O_CLOEXEC);
+  if (pm < 0) {
+    err = "cannot read " + pmPath + ": " + strerror(errno);
+    return false;
+  }
+  std::vector<uint64_t> entries;
+  j.key("vmas").beginArray();
+  for (auto& m : readMaps(pid)) {
+    std::string why;
+    Kind k = classify(m, why);
+    if (k == Kind::Skip) continue;
+    if (k == Kind::Unsupported) {
+      u.add(ids.vpid, "at " + hexAddr(m.start) + ": " + why);
+      continue;
+    }
+    j.beginObject();
+    j.field("start", m.start).field("end", m.end).field("prot", m.perms).field("kind", kindName(k));
+    j.field("growsdown", m.name == "[stack]").field("name", m.name);
+    if (k == Kind::FilePrivate || k == Kind::FileShared) {
+      struct stat st{};
+      stat(m.name.c_str(), &st);
+      j.field("path", m.name).field("offset", m.offset).field("fileSize", (uint64_t)st.st_size);
+      j.key("fileMtimeNs").dec((uint64_t)st.st_mtim.tv_sec * 1000000000ULL + (uint64_t)st.st_mtim.tv_nsec);
+    }
+    j.key("runs").beginArray();
+    if (k == Kind::Anon || k == Kind::FilePrivate || k == Kind::SharedAnon) {
+      const uint64_t pages = (m.end - m.start) / kPage;
+      entries.resize(pages);
+      ssize_t want = (ssize_t)(pages * 8);
+      if (pread(pm, entries.data(), (size_t)want, (off_t)(m.start / kPage * 8)) != want) {
+        err = "cannot read " + pmPath + ": " + strerror(errno);
+        close(pm);
+        return false;
+      }
+      // in a private file mapping a page that is still the file's holds nothing new
+      const bool onlyCopied = k == Kind::FilePrivate;
+      uint64_t runStart = 0, runLen = 0;
+      auto endRun = [&]() -> bool {
+        if (!runLen) return true;
+        uint64_t off = w.offset();
+        if (!w.appendMemory(pid, runStart, runLen)) return false;
+        j.beginArray().num(runStart).num(runLen).num(off).endArray();
+        runLen = 0;
+        return true;
+      };
+      for (uint64_t p = 0; p < pages; p++) {
+        uint64_t e = entries[p];
+        bool store = (e & kSwapped) || ((e & kPresent) && !(onlyCopied && (e & kFileOrShared)));
+        uint64_t addr = m.start + p * kPage;
+        if (store) {
+          if (runLen && runStart + runLen == addr) runLen += kPage;
+          else {
+            if (!endRun()) break;
+            runStart = addr;
+            runLen = kPage;
+          }
+        }
+      }
+      if (!endRun() || !w.ok()) {
+        err = "cannot copy the memory of pid " + std::to_string(ids.vpid) + " at " + hexAddr(m.start) + ": " +
+              strerror(w.error());
+        close(pm);
+        return false;
+      }
+    }
+    j.endArray();
+    j.endObject();
+  }
+  j.endArray();
+  close(pm);
+  return true;
+}
+
+}  // namespace vdomain

@@ -1,0 +1,79 @@
+// The process as a whole: identity, command line, mm layout, cwd, umask, nice,
+// rlimits, personality. Restored by native/restorer/task.c.
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "dump.h"
+#include "procfs.h"
+
+namespace vdomain {
+
+void checkTask(const ProcessIds& ids, Unsupported& u) {
+  long threads = procStatusField(ids.real, "Threads");
+  if (threads > 1) u.add(ids.vpid, "has " + std::to_string(threads) + " threads — multithreaded processes are not supported yet");
+  std::string cwd = readLink(ids.real, "cwd");
+  if (endsWith(cwd, " (deleted)")) u.add(ids.vpid, "cwd " + cwd + " — a deleted working directory is not supported");
+}
+
+bool dumpTask(const ProcessIds& ids, Json& j, Unsupported& u, std::string& err) {
+  const pid_t pid = ids.real;
+  std::vector<std::string> stat;
+  std::string comm;
+  if (!readStat(pid, comm, stat)) {
+    err = "cannot read /proc/" + std::to_string(pid) + "/stat";
+    return false;
+  }
+  // stat fields after the command name, numbered as in proc(5): stat[0] is field 3
+  auto field = [&](int n) -> uint64_t { return n - 3 < (int)stat.size() ? strtoull(stat[n - 3].c_str(), nullptr, 10) : 0; };
+  j.field("vpid", ids.vpid).field("pid", ids.real).field("vppid", ids.vppid).field("vpgid", ids.vpgid).field("vsid", ids.vsid);
+  j.field("comm", comm);
+  j.field("exe", readLink(pid, "exe"));
+  j.key("cmdline").beginArray();
+  std::string cmd = readProcFile(pid, "cmdline");
+  for (size_t i = 0; i < cmd.size();) {
+    size_t e = cmd.find('\0', i);
+    if (e == std::string::npos) e = cmd.size();
+    j.str(cmd.substr(i, e - i));
+    i = e + 1;
+  }
+  j.endArray();
+  j.field("cwd", readLink(pid, "cwd"));
+  j.field("umask", procStatusField(pid, "Umask", 8));
+  j.field("nice", (long)(int64_t)field(19));
+  std::string pers = readProcFile(pid, "personality");
+  j.field("personality", strtoul(pers.c_str(), nullptr, 16));
+  j.key("rlimits").beginArray();
+  for (int r = 0; r < 16; r++) {
+    rlimit64 lim{};
+    if (prlimit64(pid, (__rlimit_resource)r, nullptr, &lim) < 0) {
+      err = "cannot read the limits of pid " + std::to_string(ids.vpid) + ": " + strerror(errno);
+      return false;
+    }
+    j.beginArray().dec(lim.rlim_cur).dec(lim.rlim_max).endArray();
+  }
+  j.endArray();
+  j.key("mm").beginObject();
+  j.field("startCode", field(26)).field("endCode", field(27)).field("startStack", field(28));
+  j.field("startData", field(45)).field("endData", field(46)).field("startBrk", field(47));
+  j.field("argStart", field(48)).field("argEnd", field(49)).field("envStart", field(50)).field("envEnd", field(51));
+  // the current brk is not in stat: the end of [heap], or start_brk when there is none
+  uint64_t brk = field(47);
+  for (auto& m : readMaps(pid))
+    if (m.name == "[heap]") brk = m.end;
+  j.field("brk", brk);
+  j.endObject();
+  std::string auxv = readProcFile(pid, "auxv");
+  j.key("auxv").base64(auxv.data(), auxv.size());
+  (void)u;
+  return true;
+}
+
+}  // namespace vdomain

@@ -1,0 +1,29 @@
+// Small readers of /proc/PID/* for the dumper.
+#pragma once
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace vdomain {
+
+std::string readProcFile(pid_t pid, const char* name);  // whole file; "" when unreadable
+std::string readLink(pid_t pid, const std::string& name);
+// A "Name:\tvalue" line of /proc/PID/status as a number; -1 when missing.
+long procStatusField(pid_t pid, const char* name, int base = 10);
+uint64_t procStatusHex(pid_t pid, const char* name);
+// The command name and the fields after it (stat[0] is field 3, the state).
+bool readStat(pid_t pid, std::string& comm, std::vector<std::string>& fields);
+bool endsWith(const std::string& s, const std::string& tail);
+
+struct MapsEntry {
+  uint64_t start, end, offset;
+  std::string perms;  // "rw-p"
+  unsigned devMajor, devMinor;
+  uint64_t inode;
+  std::string name;   // path, [heap], [stack], [vdso], "" …
+};
+std::vector<MapsEntry> readMaps(pid_t pid);
+
+}  // namespace vdomain

@@ -1,0 +1,116 @@
+#include "task_regs.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "memory.h"
+
+namespace vdomain {
+
+bool getRegs(pid_t tid, user_regs_struct& r) {
+  iovec iov{&r, sizeof r};
+  return ptrace(PTRACE_GETREGSET, tid, (void*)NT_PRSTATUS, &iov) == 0;
+}
+
+bool setRegs(pid_t tid, const user_regs_struct& r) {
+  iovec iov{const_cast<user_regs_struct*>(&r), sizeof r};
+  return ptrace(PTRACE_SETREGSET, tid, (void*)NT_PRSTATUS, &iov) == 0;
+}
+
+bool getXstate(pid_t tid, std::string& out) {
+  std::vector<char> buf(64 * 1024);
+  iovec iov{buf.data(), buf.size()};
+  if (ptrace(PTRACE_GETREGSET, tid, (void*)NT_X86_XSTATE, &iov) < 0) return false;
+  out.assign(buf.data(), iov.iov_len);
+  return true;
+}
+
+bool setXstate(pid_t tid, const std::string& xs) {
+  iovec iov{const_cast<char*>(xs.data()), xs.size()};
+  return ptrace(PTRACE_SETREGSET, tid, (void*)NT_X86_XSTATE, &iov) == 0;
+}
+
+void normalizeSyscallRestart(user_regs_struct& r, bool live) {
+  if ((long)r.orig_rax < 0) return;  // not in a syscall
+  switch ((long)r.rax) {
+    case -512:  // ERESTARTSYS
+    case -513:  // ERESTARTNOINTR
+    case -514:  // ERESTARTNOHAND
+      r.rax = r.orig_rax;
+      r.rip -= 2;
+      break;
+    case -516:  // ERESTART_RESTARTBLOCK
+      if (live) {
+        r.rax = 219;  // restart_syscall
+        r.rip -= 2;
+      } else {
+        r.rax = (unsigned long long)-EINTR;
+      }
+      break;
+    default:
+      return;
+  }
+  r.orig_rax = (unsigned long long)-1;
+}
+
+uint64_t findSyscallInsn(pid_t tid) {
+  char path[64], line[512];
+  snprintf(path, sizeof path, "/proc/%d/maps", tid);
+  FILE* f = fopen(path, "re");
+  if (!f) return 0;
+  uint64_t start = 0, end = 0;
+  while (fgets(line, sizeof line, f)) {
+    if (strstr(line, "[vdso]")) {
+      sscanf(line, "%lx-%lx", &start, &end);
+      break;
+    }
+  }
+  fclose(f);
+  if (!start || end - start > (1 << 20)) return 0;
+  std::vector<unsigned char> code(end - start);
+  if (!readMem(tid, start, code.data(), code.size())) return 0;
+  for (size_t i = 0; i + 1 < code.size(); i++)
+    if (code[i] == 0x0f && code[i + 1] == 0x05) return start + i;
+  return 0;
+}
+
+// The callers block every signal of the task first (PTRACE_SETSIGMASK), so the
+// next stop is the syscall stop; anything else (SIGKILL, a SIGSTOP) is a failure.
+static bool waitSyscallStop(pid_t tid) {
+  for (;;) {
+    int st;
+    pid_t r = waitpid(tid, &st, __WALL);
+    if (r < 0 && errno == EINTR) continue;
+    return r == tid && WIFSTOPPED(st) && WSTOPSIG(st) == (SIGTRAP | 0x80);
+  }
+}
+
+long injectSyscall(pid_t tid, uint64_t insn, const user_regs_struct& base, long nr, long a0, long a1, long a2,
+                   long a3, long a4, long a5) {
+  user_regs_struct r = base;
+  r.rip = insn;
+  r.rax = (unsigned long long)nr;
+  r.orig_rax = (unsigned long long)-1;  // no syscall-restart logic on the way out of this stop
+  r.rdi = (unsigned long long)a0;
+  r.rsi = (unsigned long long)a1;
+  r.rdx = (unsigned long long)a2;
+  r.r10 = (unsigned long long)a3;
+  r.r8 = (unsigned long long)a4;
+  r.r9 = (unsigned long long)a5;
+  if (!setRegs(tid, r)) return -ESRCH;
+  // entry stop, then exit stop
+  if (ptrace(PTRACE_SYSCALL, tid, 0, 0L) < 0 || !waitSyscallStop(tid)) return -ESRCH;
+  if (ptrace(PTRACE_SYSCALL, tid, 0, 0L) < 0 || !waitSyscallStop(tid)) return -ESRCH;
+  if (!getRegs(tid, r)) return -ESRCH;
+  return (long)r.rax;
+}
+
+}  // namespace vdomain

@@ -1,0 +1,39 @@
+// A stopped task's registers and the single syscalls the supervisor runs in it.
+// Used by the dumper (state the kernel only shows the task itself: signal
+// handlers, sigaltstack, itimers, clear_child_tid) and by the end of a restore
+// (the last munmap of the restorer blob). The caller must be the task's tracer
+// and the task in a ptrace stop.
+#pragma once
+#include <sys/types.h>
+#include <sys/user.h>
+
+#include <cstdint>
+#include <string>
+
+namespace vdomain {
+
+bool getRegs(pid_t tid, user_regs_struct& r);
+bool setRegs(pid_t tid, const user_regs_struct& r);
+// The extended FPU/vector state (XSAVE layout) as the kernel's NT_X86_XSTATE regset.
+bool getXstate(pid_t tid, std::string& out);
+bool setXstate(pid_t tid, const std::string& xs);
+
+// A task stopped inside a syscall (PTRACE_INTERRUPT wakes interruptible sleeps
+// with -ERESTART*) is rewritten to be just before it: the syscall runs again
+// when the task goes on, as after a signal with SA_RESTART. A sleep that the
+// kernel would continue through restart_syscall (-ERESTART_RESTARTBLOCK) restarts
+// that way in the live task (`live`) but returns EINTR in an image: a restored
+// process has no restart block.
+void normalizeSyscallRestart(user_regs_struct& r, bool live);
+
+// Address of a `syscall` instruction in the task's vDSO (0 when none found).
+uint64_t findSyscallInsn(pid_t tid);
+
+// Runs one syscall in a stopped task and returns its result (-errno on failure;
+// -ESRCH when the task vanished). `base` are registers to start from; the task's
+// registers are left as the syscall leaves them: put the right ones back after.
+// The task must have every signal blocked and be traced with PTRACE_O_TRACESYSGOOD.
+long injectSyscall(pid_t tid, uint64_t insn, const user_regs_struct& base, long nr, long a0 = 0, long a1 = 0,
+                   long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0);
+
+}  // namespace vdomain
