@@ -11,6 +11,10 @@
 // supervisor learns the root's exit status and when the domain is empty.
 //
 // Usage (started by the supervisor only): vdomain-keeper CTL_FD BOOT_FD CMD ARGS...
+//                                     or: vdomain-keeper CTL_FD BOOT_FD --restore PID
+// In a restore, the root is made with PID if the kernel allows (clone3 set_tid)
+// and becomes the image's process through the restorer (keeper_restore.c); the
+// supervisor sends the plan on BOOT, then the page file (SCM_RIGHTS).
 // Protocol on CTL (lines, keeper → supervisor):  "S <root pid>", "X <pid> <wstatus>".
 // Protocol on BOOT (root child ⇄ supervisor): supervisor sends u32 length + BPF
 // program; the root installs it, sends the listener fd (SCM_RIGHTS) and execs;
@@ -35,6 +39,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "keeper.h"
+
 #ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
 #define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
 #endif
@@ -47,7 +53,7 @@ static void say(const char *fmt, long a, long b) {
   if (write(ctl_fd, line, n) < 0) { /* supervisor gone: the EOF path handles it */ }
 }
 
-static int read_full(int fd, void *buf, size_t len) {
+int read_full(int fd, void *buf, size_t len) {
   char *p = buf;
   while (len) {
     ssize_t n = read(fd, p, len);
@@ -82,7 +88,6 @@ static void become_root(int boot_fd, char **argv) {
   sigemptyset(&none);
   for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
   sigprocmask(SIG_SETMASK, &none, NULL);
-  close(ctl_fd);
 
   uint32_t len;
   if (read_full(boot_fd, &len, sizeof len) < 0 || len > 4096 * 8) _exit(125);
@@ -207,12 +212,17 @@ int main(int argc, char **argv) {
   sigprocmask(SIG_BLOCK, &chld, NULL);
   int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
 
-  pid_t root = fork();
+  const int restore = !strcmp(argv[3], "--restore") && argc == 5;
+  pid_t root = restore ? fork_with_pid((pid_t)atoi(argv[4])) : fork();
   if (root < 0) {
     say("F %ld %ld\n", errno, 0);
     return 1;
   }
-  if (root == 0) become_root(boot_fd, argv + 3);
+  if (root == 0) {
+    close(ctl_fd);
+    if (restore) restore_child(boot_fd);
+    become_root(boot_fd, argv + 3);
+  }
   close(boot_fd);
   say("S %ld %ld\n", root, 0);
 

@@ -1,0 +1,172 @@
+// The restore plan: everything the restorer blob needs to turn the process it runs
+// in into one process of an image. One flat, position-independent buffer (offsets,
+// never pointers) built by the supervisor from the image's manifest
+// (native/src/plan_builder.cc), handed to the keeper's child over the boot socket, copied
+// next to the blob and executed by it (native/restorer/restorer.c).
+//
+// What the blob cannot do itself, because only a tracer can, is done by the
+// supervisor once the blob stops with int3 (native/src/restore.cc): general and
+// extended registers, fs/gs base, signal mask, removal of the blob.
+//
+// Plain C, shared by C (keeper, blob) and C++ (addon). x86-64 only.
+#ifndef VDOMAIN_PLAN_H
+#define VDOMAIN_PLAN_H
+#include <stdint.h>
+
+#define VD_PLAN_MAGIC 0x314e414c50445600ULL  // "\0VDPLAN1"
+#define VD_PLAN_VERSION 1
+
+// A mapping of the image, restored at its old address.
+enum vd_vma_kind {
+  VD_VMA_ANON = 0,     // private anonymous (heap, stack, mmap), pages from the page file
+  VD_VMA_FILE_PRIVATE, // MAP_PRIVATE of a file; changed (copied-on-write) pages from the page file
+  VD_VMA_FILE_SHARED,  // MAP_SHARED of a file: the file holds the data, no pages
+  VD_VMA_SHARED_ANON,  // MAP_SHARED|MAP_ANONYMOUS, pages from the page file
+};
+
+struct vd_vma {
+  uint64_t start, end;
+  uint32_t kind;       // enum vd_vma_kind
+  uint32_t prot;       // PROT_* as at checkpoint
+  uint32_t growsdown;  // VM_GROWSDOWN (the main stack): map with MAP_GROWSDOWN
+  uint32_t path_off;   // file VMAs: offset of a NUL-terminated path in the string area
+  uint32_t open_flags; // file VMAs: O_RDONLY or O_RDWR (shared writable mappings)
+  uint32_t pad;
+  uint64_t pgoff;      // file VMAs: offset in the file, bytes
+  uint32_t first_run;  // its page runs: runs[first_run .. first_run + nr_runs)
+  uint32_t nr_runs;
+};
+
+// len bytes at file offset off of the page file go to addr (inside one VMA).
+struct vd_run {
+  uint64_t addr, len, off;
+};
+
+// A kernel-provided mapping ([vdso], [vvar], [vvar_vclock]): the blob moves the
+// current kernel's one (cur_start, filled by the keeper child from /proc/self/maps)
+// to where the image had it (old_start). Same length or the restore is refused.
+struct vd_special {
+  uint64_t old_start, cur_start, len;
+  uint64_t kind;  // 0 [vdso], 1 [vvar], 2 [vvar_vclock]
+};
+
+// An address range the keeper child had mapped: the blob unmaps it first.
+struct vd_range {
+  uint64_t start, end;
+};
+
+enum vd_fd_kind {
+  VD_FD_PATH = 0,  // open(path, flags) then seek to pos: regular files, dirs, devices
+  VD_FD_STDIO,     // the restoring command's own stdin/stdout/stderr: stdio_index
+  VD_FD_COPY,      // a deleted file: a new file is made at path (unique, in the same
+                   // directory), filled with `len` bytes from content_off of the
+                   // page file, opened with flags, unlinked, seeked to pos
+};
+
+struct vd_fd {
+  int32_t fd;          // the number the job had
+  uint32_t kind;       // enum vd_fd_kind
+  uint32_t flags;      // open flags (O_ACCMODE | O_APPEND | O_NONBLOCK | ...), without O_CREAT/O_TRUNC
+  uint32_t cloexec;    // FD_CLOEXEC
+  uint32_t path_off;   // PATH, COPY: NUL-terminated path in the string area
+  uint32_t stdio_index;// STDIO: 0, 1 or 2 of the restoring process
+  uint64_t pos;        // file position
+  uint64_t content_off, content_len;  // COPY: the saved contents in the page file
+};
+
+// The kernel's struct sigaction for rt_sigaction (not glibc's).
+struct vd_sigaction {
+  uint64_t handler, flags, restorer, mask;
+};
+
+struct vd_itimer {
+  int64_t interval_sec, interval_usec, value_sec, value_usec;
+};
+
+// struct prctl_mm_map (linux/prctl.h), for prctl(PR_SET_MM, PR_SET_MM_MAP).
+struct vd_mm_map {
+  uint64_t start_code, end_code, start_data, end_data, start_brk, brk, start_stack;
+  uint64_t arg_start, arg_end, env_start, env_end;
+  uint64_t auxv;       // filled by the blob: address of auxv[] below
+  uint32_t auxv_size;  // bytes
+  uint32_t exe_fd;     // filled by the blob (-1: keep)
+};
+
+#define VD_AUXV_WORDS 128
+#define VD_NSIG 64
+
+struct vd_plan {
+  uint64_t magic;
+  uint32_t version;
+  uint32_t size;        // bytes of the whole buffer, header included
+
+  // filled by the keeper child before it jumps into the blob
+  int32_t pages_fd;     // the image's page file, open for reading
+  int32_t boot_fd;      // the boot socket: failures are reported on it
+  int32_t stdio_base;   // fds >= this are free for the blob's own use
+  uint32_t pad0;
+  uint64_t blob_start, blob_end;  // where the blob, this plan and the blob's stack live
+  uint32_t nr_unmap, unmap_off;   // struct vd_range[]: the keeper child's mappings
+
+  // image VMAs in address order, and their page runs
+  uint32_t nr_vmas, vmas_off;
+  uint32_t nr_runs, runs_off;
+  uint32_t nr_special, special_off;
+  // file descriptors, in any order
+  uint32_t nr_fds, fds_off;
+  // NUL-terminated strings, referred to by *_off fields
+  uint32_t strings_off, strings_len;
+
+  // process state
+  struct vd_mm_map mm;
+  uint64_t auxv[VD_AUXV_WORDS];
+  uint32_t exe_path_off;   // 0: leave /proc/self/exe alone (needs CAP_SYS_RESOURCE to change)
+  uint32_t cwd_off;        // path to chdir to
+  uint32_t umask;
+  int32_t nice;
+  uint32_t personality;
+  uint32_t has_rlimits;
+  uint64_t rlimits[16][2];  // RLIMIT_* cur, max (RLIM_INFINITY = ~0)
+  char comm[16];
+  uint64_t sigaction_set;   // bit (sig-1): sigactions[sig-1] is to be installed
+  struct vd_sigaction sigactions[VD_NSIG];
+  uint64_t altstack_sp, altstack_size;
+  int32_t altstack_flags;   // SS_DISABLE when none
+  uint32_t pad1;
+  struct vd_itimer itimers[3];  // ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF
+  uint64_t rseq_addr;           // 0: none
+  uint32_t rseq_len, rseq_sig;
+  uint64_t robust_head, robust_len;  // 0: none
+  uint64_t clear_child_tid;          // set_tid_address
+  // pending signals, re-queued to the restored process (siginfo_t, 128 bytes each)
+  uint32_t nr_pending, pending_off;
+  uint32_t pending_shared_mask_lo, pending_shared_mask_hi; // unused by v1: all private
+
+  // the domain's seccomp filter (remapped restores); len 0: none
+  uint32_t filter_len, filter_off;  // bytes of struct sock_filter[]
+  uint32_t filter_flags;            // SECCOMP_FILTER_FLAG_*
+  uint32_t no_new_privs;            // set PR_SET_NO_NEW_PRIVS first (unprivileged)
+};
+
+// The blob reports a failure on boot_fd as one struct vd_failure, then exits 125.
+struct vd_failure {
+  char tag;        // 'R'
+  char pad[3];
+  int32_t step;    // enum vd_step
+  int32_t err;     // errno
+  int32_t index;   // which vma/fd/signal, or -1
+};
+
+enum vd_step {
+  VD_STEP_PLAN = 1, VD_STEP_UNMAP, VD_STEP_SPECIAL, VD_STEP_MAP, VD_STEP_PAGES, VD_STEP_PROTECT,
+  VD_STEP_FD_OPEN, VD_STEP_FD_SEEK, VD_STEP_FD_COPY, VD_STEP_CWD, VD_STEP_RLIMIT, VD_STEP_MM,
+  VD_STEP_SIGACTION, VD_STEP_ALTSTACK, VD_STEP_ITIMER, VD_STEP_RSEQ, VD_STEP_ROBUST,
+  VD_STEP_PENDING, VD_STEP_FILTER,
+};
+
+// On success the blob stops with int3 and rax = the seccomp listener fd (or -1):
+// the supervisor takes it with pidfd_getfd, then closes it in the process.
+// rbx = blob_start, rcx = blob_end - blob_start: the supervisor unmaps the blob.
+// rdx = address of a `syscall` instruction inside the blob, for that last munmap.
+
+#endif

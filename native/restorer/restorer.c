@@ -1,0 +1,394 @@
+// The restorer blob: freestanding, position-independent code that turns the
+// process it runs in (the keeper's child, which copied it here and jumped in)
+// into one process of an image, as described by its plan (plan.h).
+//
+// It cannot use libc: the first thing it does is unmap everything the child had,
+// libc included. Every call is a raw syscall; there are no globals (the blob is
+// a flat copy of .text and .rodata, see build.mjs). On a failure it writes one
+// struct vd_failure on the boot socket and exits 125, so the supervisor can say
+// which step failed and on what.
+//
+// What only a tracer can set (registers, FPU state, fs base, the signal mask) is
+// left to the supervisor, which finds the blob stopped on its final int3.
+#include <stddef.h>
+#include <stdint.h>
+
+#include <asm/unistd.h>
+#include <linux/fcntl.h>
+#include <linux/mman.h>
+#include <linux/prctl.h>
+#include <linux/seccomp.h>
+#include <linux/filter.h>
+
+#include "plan.h"
+
+#define PAGE 4096UL
+#define SIG_DFL 0UL
+#define SS_DISABLE 2
+#define SS_ONSTACK 1
+#define ESPIPE 29
+#define EPERM 1
+#define EINVAL 22
+#define EOPNOTSUPP 95
+#define EISDIR 21
+#define EEXIST 17
+#define PRIO_PROCESS 0
+#define MADV_POPULATE_WRITE 23
+
+// ---- raw syscalls ---------------------------------------------------------------
+
+static inline long sys6(long n, long a, long b, long c, long d, long e, long f) {
+  register long r10 __asm__("r10") = d;
+  register long r8 __asm__("r8") = e;
+  register long r9 __asm__("r9") = f;
+  long ret;
+  __asm__ volatile("syscall"
+                   : "=a"(ret)
+                   : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                   : "rcx", "r11", "memory");
+  return ret;
+}
+#define sys0(n) sys6(n, 0, 0, 0, 0, 0, 0)
+#define sys1(n, a) sys6(n, (long)(a), 0, 0, 0, 0, 0)
+#define sys2(n, a, b) sys6(n, (long)(a), (long)(b), 0, 0, 0, 0)
+#define sys3(n, a, b, c) sys6(n, (long)(a), (long)(b), (long)(c), 0, 0, 0)
+#define sys4(n, a, b, c, d) sys6(n, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
+#define sys5(n, a, b, c, d, e) sys6(n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), 0)
+
+// The compiler may emit calls to these for struct copies even when freestanding.
+void* memcpy(void* dst, const void* src, size_t n) {
+  char* d = dst;
+  const char* s = src;
+  while (n--) *d++ = *s++;
+  return dst;
+}
+void* memset(void* dst, int c, size_t n) {
+  char* d = dst;
+  while (n--) *d++ = (char)c;
+  return dst;
+}
+
+// The supervisor runs its last syscalls in the restored task (closing the
+// listener, unmapping the blob) from this instruction.
+extern char vd_syscall_insn[];
+__asm__(".pushsection .text\n"
+        ".globl vd_syscall_insn\n"
+        ".hidden vd_syscall_insn\n"
+        "vd_syscall_insn: syscall\n"
+        "int3\n"
+        ".popsection\n");
+
+// ---- failure ---------------------------------------------------------------------
+
+__attribute__((noreturn)) static void fail(const struct vd_plan* p, int step, long err, int index) {
+  struct vd_failure f = {.tag = 'R', .step = step, .err = (int32_t)-err, .index = index};
+  if (p->boot_fd >= 0) sys3(__NR_write, p->boot_fd, &f, sizeof f);
+  for (;;) sys1(__NR_exit_group, 125);
+}
+
+#define AT(p, off, type) ((type*)((char*)(p) + (off)))
+static const char* str(const struct vd_plan* p, uint32_t off) {
+  return off ? AT(p, p->strings_off + off, const char) : (const char*)0;
+}
+
+static size_t str_len(const char* s) {
+  size_t n = 0;
+  while (s[n]) n++;
+  return n;
+}
+
+// ---- memory ------------------------------------------------------------------------
+
+static void clear_address_space(const struct vd_plan* p) {
+  const struct vd_range* r = AT(p, p->unmap_off, const struct vd_range);
+  for (uint32_t i = 0; i < p->nr_unmap; i++) {
+    long rc = sys2(__NR_munmap, r[i].start, r[i].end - r[i].start);
+    if (rc < 0) fail(p, VD_STEP_UNMAP, rc, (int)i);
+  }
+}
+
+// vDSO and vvar to where the image had them (its code may hold pointers into the
+// vDSO, e.g. glibc's function pointers). Through a temporary place first, so that
+// one's old range never lands on another's current one.
+static void place_kernel_mappings(const struct vd_plan* p) {
+  struct vd_special* s = AT(p, p->special_off, struct vd_special);
+  for (uint32_t i = 0; i < p->nr_special; i++) {
+    if (s[i].cur_start == s[i].old_start) continue;
+    long tmp = sys6(__NR_mmap, 0, s[i].len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (tmp < 0) fail(p, VD_STEP_SPECIAL, tmp, (int)i);
+    long rc = sys5(__NR_mremap, s[i].cur_start, s[i].len, s[i].len, MREMAP_MAYMOVE | MREMAP_FIXED, tmp);
+    if (rc < 0) fail(p, VD_STEP_SPECIAL, rc, (int)i);
+    s[i].cur_start = (uint64_t)tmp;
+  }
+  for (uint32_t i = 0; i < p->nr_special; i++) {
+    if (s[i].cur_start == s[i].old_start) continue;
+    long rc = sys5(__NR_mremap, s[i].cur_start, s[i].len, s[i].len, MREMAP_MAYMOVE | MREMAP_FIXED, s[i].old_start);
+    if (rc < 0) fail(p, VD_STEP_SPECIAL, rc, (int)i);
+  }
+}
+
+static void read_pages(const struct vd_plan* p, int index, const struct vd_run* run) {
+  uint64_t addr = run->addr, len = run->len, off = run->off;
+  // Faulting the pages in one call is cheaper than one fault per page in the copy.
+  if (len >= 16 * PAGE) sys3(__NR_madvise, addr, len, MADV_POPULATE_WRITE);
+  while (len) {
+    uint64_t chunk = len > (1UL << 30) ? (1UL << 30) : len;
+    long n = sys4(__NR_pread64, p->pages_fd, addr, chunk, off);
+    if (n <= 0) fail(p, VD_STEP_PAGES, n == 0 ? -EINVAL : n, index);
+    addr += (uint64_t)n;
+    off += (uint64_t)n;
+    len -= (uint64_t)n;
+  }
+}
+
+static void map_memory(const struct vd_plan* p) {
+  const struct vd_vma* v = AT(p, p->vmas_off, const struct vd_vma);
+  const struct vd_run* runs = AT(p, p->runs_off, const struct vd_run);
+  for (uint32_t i = 0; i < p->nr_vmas; i++) {
+    const struct vd_vma* m = &v[i];
+    uint64_t len = m->end - m->start;
+    // writable while the pages are read in; the real protection comes after
+    uint32_t prot = m->nr_runs ? (m->prot | PROT_READ | PROT_WRITE) : m->prot;
+    long flags = MAP_FIXED | (m->growsdown ? MAP_GROWSDOWN : 0);
+    long fd = -1, off = 0;
+    switch (m->kind) {
+      case VD_VMA_ANON: flags |= MAP_PRIVATE | MAP_ANONYMOUS; break;
+      case VD_VMA_SHARED_ANON: flags |= MAP_SHARED | MAP_ANONYMOUS; break;
+      case VD_VMA_FILE_PRIVATE:
+      case VD_VMA_FILE_SHARED:
+        flags |= m->kind == VD_VMA_FILE_SHARED ? MAP_SHARED : MAP_PRIVATE;
+        fd = sys3(__NR_open, str(p, m->path_off), m->open_flags | O_CLOEXEC, 0);
+        if (fd < 0) fail(p, VD_STEP_MAP, fd, (int)i);
+        off = (long)m->pgoff;
+        break;
+      default: fail(p, VD_STEP_MAP, -EINVAL, (int)i);
+    }
+    long addr = sys6(__NR_mmap, m->start, len, prot, flags, fd, off);
+    if (fd >= 0) sys1(__NR_close, fd);
+    if (addr < 0) fail(p, VD_STEP_MAP, addr, (int)i);
+    for (uint32_t k = 0; k < m->nr_runs; k++) read_pages(p, (int)i, &runs[m->first_run + k]);
+    if (prot != m->prot) {
+      long rc = sys3(__NR_mprotect, m->start, len, m->prot);
+      if (rc < 0) fail(p, VD_STEP_PROTECT, rc, (int)i);
+    }
+  }
+}
+
+// ---- files -----------------------------------------------------------------------------
+
+// Puts `fd` at number `want`, close-on-exec as asked.
+static void install_fd(const struct vd_plan* p, int index, long fd, const struct vd_fd* d) {
+  if (fd != d->fd) {
+    long rc = sys3(__NR_dup3, fd, d->fd, d->cloexec ? O_CLOEXEC : 0);
+    sys1(__NR_close, fd);
+    if (rc < 0) fail(p, VD_STEP_FD_OPEN, rc, index);
+  } else if (d->cloexec) {
+    sys3(__NR_fcntl, fd, 2 /* F_SETFD */, 1 /* FD_CLOEXEC */);
+  }
+}
+
+// A file deleted while open: a new, already unlinked file in the same directory
+// with the saved contents (O_TMPFILE; a named file unlinked at once where the
+// filesystem has no O_TMPFILE).
+static long recreate_deleted(const struct vd_plan* p, int index, const struct vd_fd* d) {
+  const char* path = str(p, d->path_off);
+  char dir[4096];
+  size_t n = str_len(path);
+  if (n >= sizeof dir - 32) fail(p, VD_STEP_FD_COPY, -EINVAL, index);
+  memcpy(dir, path, n + 1);
+  while (n > 0 && dir[n - 1] != '/') n--;
+  if (n == 0) fail(p, VD_STEP_FD_COPY, -EINVAL, index);
+  dir[n > 1 ? n - 1 : 1] = 0;
+
+  long fd = sys3(__NR_open, dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd == -EOPNOTSUPP || fd == -EISDIR || fd == -EINVAL) {
+    // name: DIR/.vdomain-restore-PID-INDEX
+    char name[4096 + 64];
+    memcpy(name, dir, str_len(dir));
+    char* q = name + str_len(dir);
+    const char* tag = "/.vdomain-restore-";
+    while (*tag) *q++ = *tag++;
+    unsigned long v = (unsigned long)sys0(__NR_getpid) * 1000 + (unsigned long)index;
+    char digits[24];
+    int k = 0;
+    do digits[k++] = (char)('0' + v % 10); while ((v /= 10));
+    while (k) *q++ = digits[--k];
+    *q = 0;
+    fd = sys3(__NR_open, name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0) sys1(__NR_unlink, name);
+  }
+  if (fd < 0) fail(p, VD_STEP_FD_COPY, fd, index);
+  uint64_t left = d->content_len;
+  int64_t off = (int64_t)d->content_off;
+  while (left) {
+    long c = sys6(__NR_copy_file_range, p->pages_fd, (long)&off, fd, 0, left, 0);
+    if (c <= 0) fail(p, VD_STEP_FD_COPY, c == 0 ? -EINVAL : c, index);
+    left -= (uint64_t)c;
+  }
+  // reopen with the job's own flags (access mode, O_APPEND, ...)
+  char self[64] = "/proc/self/fd/";
+  char* q = self + 14;
+  char digits[24];
+  int k = 0;
+  unsigned long v = (unsigned long)fd;
+  do digits[k++] = (char)('0' + v % 10); while ((v /= 10));
+  while (k) *q++ = digits[--k];
+  *q = 0;
+  long again = sys3(__NR_open, self, d->flags | O_CLOEXEC, 0);
+  sys1(__NR_close, fd);
+  if (again < 0) fail(p, VD_STEP_FD_COPY, again, index);
+  return again;
+}
+
+static void open_files(const struct vd_plan* p) {
+  const struct vd_fd* fds = AT(p, p->fds_off, const struct vd_fd);
+  for (uint32_t i = 0; i < p->nr_fds; i++) {
+    const struct vd_fd* d = &fds[i];
+    long fd;
+    switch (d->kind) {
+      case VD_FD_STDIO:
+        fd = sys3(__NR_fcntl, p->stdio_base + (int)d->stdio_index, F_DUPFD_CLOEXEC, 0);
+        break;
+      case VD_FD_PATH: fd = sys3(__NR_open, str(p, d->path_off), d->flags | O_CLOEXEC, 0); break;
+      case VD_FD_COPY: fd = recreate_deleted(p, (int)i, d); break;
+      default: fd = -EINVAL;
+    }
+    if (fd < 0) fail(p, VD_STEP_FD_OPEN, fd, (int)i);
+    if (d->kind != VD_FD_STDIO) {
+      long rc = sys3(__NR_lseek, fd, (long)d->pos, 0 /* SEEK_SET */);
+      if (rc < 0 && rc != -ESPIPE) fail(p, VD_STEP_FD_SEEK, rc, (int)i);
+    }
+    install_fd(p, (int)i, fd, d);
+  }
+}
+
+// ---- process state ------------------------------------------------------------------
+
+struct k_stack { uint64_t sp; int32_t flags; int32_t pad; uint64_t size; };
+struct k_rlimit { uint64_t cur, max; };
+
+static void set_limits(const struct vd_plan* p) {
+  if (!p->has_rlimits) return;
+  for (int r = 0; r < 16; r++) {
+    struct k_rlimit want = {p->rlimits[r][0], p->rlimits[r][1]}, now;
+    long rc = sys4(__NR_prlimit64, 0, r, &want, 0);
+    if (rc == -EPERM && sys4(__NR_prlimit64, 0, r, 0, &now) == 0) {
+      // a hard limit above ours needs privilege: keep ours, as close as allowed
+      want.max = now.max;
+      if (want.cur > want.max) want.cur = want.max;
+      rc = sys4(__NR_prlimit64, 0, r, &want, 0);
+    }
+    if (rc < 0) fail(p, VD_STEP_RLIMIT, rc, r);
+  }
+}
+
+static void set_process_state(struct vd_plan* p) {
+  const char* cwd = str(p, p->cwd_off);
+  if (cwd) {
+    long rc = sys1(__NR_chdir, cwd);
+    if (rc < 0) fail(p, VD_STEP_CWD, rc, -1);
+  }
+  sys1(__NR_umask, p->umask);
+  sys1(__NR_personality, p->personality);
+  // lowering nice needs privilege; the job runs on at ours then
+  sys3(__NR_setpriority, PRIO_PROCESS, 0, p->nice);
+  set_limits(p);
+  sys5(__NR_prctl, PR_SET_NAME, (long)p->comm, 0, 0, 0);
+
+  // memory layout: what /proc/PID/cmdline, environ, auxv and brk go by
+  p->mm.auxv = (uint64_t)p->auxv;
+  p->mm.exe_fd = (uint32_t)-1;
+  long exe = -1;
+  const char* exe_path = str(p, p->exe_path_off);
+  if (exe_path) {
+    exe = sys3(__NR_open, exe_path, O_RDONLY | O_CLOEXEC, 0);
+    if (exe >= 0) p->mm.exe_fd = (uint32_t)exe;
+  }
+  long rc = sys5(__NR_prctl, PR_SET_MM, PR_SET_MM_MAP, (long)&p->mm, sizeof p->mm, 0);
+  if (rc < 0 && exe >= 0) {
+    // changing /proc/PID/exe needs CAP_CHECKPOINT_RESTORE (or the file is busy)
+    p->mm.exe_fd = (uint32_t)-1;
+    rc = sys5(__NR_prctl, PR_SET_MM, PR_SET_MM_MAP, (long)&p->mm, sizeof p->mm, 0);
+  }
+  if (exe >= 0) sys1(__NR_close, exe);
+  if (rc < 0) fail(p, VD_STEP_MM, rc, -1);
+
+  for (int sig = 1; sig <= VD_NSIG; sig++) {
+    if (sig == 9 || sig == 19) continue;  // SIGKILL, SIGSTOP
+    struct vd_sigaction dfl = {SIG_DFL, 0, 0, 0};
+    const struct vd_sigaction* a = (p->sigaction_set >> (sig - 1) & 1) ? &p->sigactions[sig - 1] : &dfl;
+    long r = sys4(__NR_rt_sigaction, sig, a, 0, 8);
+    if (r < 0 && a != &dfl) fail(p, VD_STEP_SIGACTION, r, sig - 1);
+  }
+  struct k_stack ss = {p->altstack_sp, p->altstack_flags & ~SS_ONSTACK, 0, p->altstack_size};
+  if (ss.flags & SS_DISABLE) ss = (struct k_stack){0, SS_DISABLE, 0, 0};
+  rc = sys2(__NR_sigaltstack, &ss, 0);
+  if (rc < 0) fail(p, VD_STEP_ALTSTACK, rc, -1);
+  for (int t = 0; t < 3; t++) {
+    const struct vd_itimer* it = &p->itimers[t];
+    if (!it->value_sec && !it->value_usec) continue;
+    rc = sys3(__NR_setitimer, t, it, 0);
+    if (rc < 0) fail(p, VD_STEP_ITIMER, rc, t);
+  }
+  if (p->rseq_addr) {
+    rc = sys4(__NR_rseq, p->rseq_addr, p->rseq_len, 0, p->rseq_sig);
+    if (rc < 0) fail(p, VD_STEP_RSEQ, rc, -1);
+  }
+  if (p->robust_head) {
+    rc = sys2(__NR_set_robust_list, p->robust_head, p->robust_len);
+    if (rc < 0) fail(p, VD_STEP_ROBUST, rc, -1);
+  }
+  sys1(__NR_set_tid_address, p->clear_child_tid);
+
+  long pid = sys0(__NR_getpid);
+  const char* si = AT(p, p->pending_off, const char);
+  for (uint32_t i = 0; i < p->nr_pending; i++) {
+    int sig = *(const int32_t*)(si + 128 * i);
+    rc = sys4(__NR_rt_tgsigqueueinfo, pid, pid, sig, si + 128 * i);
+    if (rc < 0) fail(p, VD_STEP_PENDING, rc, (int)i);
+  }
+}
+
+// Last: once the filter is in, the domain's calls stop at the supervisor, which
+// has no listener until it takes this one at the int3.
+static long install_filter(const struct vd_plan* p) {
+  if (!p->filter_len) return -1;
+  if (p->no_new_privs) sys5(__NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  struct sock_fprog prog = {.len = (unsigned short)(p->filter_len / sizeof(struct sock_filter)),
+                            .filter = AT(p, p->filter_off, struct sock_filter)};
+  long listener = sys3(__NR_seccomp, SECCOMP_SET_MODE_FILTER, p->filter_flags, &prog);
+  if (listener < 0) fail(p, VD_STEP_FILTER, listener, -1);
+  return listener;
+}
+
+// ---- entry ----------------------------------------------------------------------------------
+
+__attribute__((noreturn, used)) void vd_restore(struct vd_plan* p) {
+  if (p->magic != VD_PLAN_MAGIC || p->version != VD_PLAN_VERSION) fail(p, VD_STEP_PLAN, -EINVAL, -1);
+  clear_address_space(p);
+  place_kernel_mappings(p);
+  map_memory(p);
+  open_files(p);
+  set_process_state(p);
+  // the blob's own descriptors: the stdio copies and the page file
+  for (int fd = p->stdio_base; fd < p->stdio_base + 3; fd++) sys1(__NR_close, fd);
+  sys1(__NR_close, p->pages_fd);
+  long listener = install_filter(p);
+  sys1(__NR_close, p->boot_fd);
+
+  register long rax __asm__("rax") = listener;
+  register uint64_t rbx __asm__("rbx") = p->blob_start;
+  register uint64_t rcx __asm__("rcx") = p->blob_end - p->blob_start;
+  register uint64_t rdx __asm__("rdx") = (uint64_t)vd_syscall_insn;
+  for (;;) __asm__ volatile("int3" : : "r"(rax), "r"(rbx), "r"(rcx), "r"(rdx) : "memory");
+}
+
+// The keeper's child jumps here with rdi = the plan and rsp = the top of the
+// blob's own stack.
+__asm__(".pushsection .text.entry,\"ax\"\n"
+        ".globl vd_entry\n"
+        "vd_entry:\n"
+        "  and $-16, %rsp\n"
+        "  call vd_restore\n"
+        "  ud2\n"
+        ".popsection\n");
