@@ -3,10 +3,16 @@
 #include <napi.h>
 #include <sys/socket.h>
 
+#include <cstring>
+#include <future>
 #include <memory>
+#include <thread>
+#include <unistd.h>
 #include <mutex>
 #include <system_error>
 
+#include "checksum.h"
+#include "plan_builder.h"
 #include "domain.h"
 
 namespace {
@@ -52,10 +58,13 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
                        {InstanceMethod("start", &DomainWrap::Start),
                         InstanceMethod("virtualize", &DomainWrap::Virtualize),
                         InstanceMethod("terminate", &DomainWrap::Terminate),
+                        InstanceMethod("checkpoint", &DomainWrap::Checkpoint),
+                        InstanceMethod("release", &DomainWrap::Release),
                         InstanceMethod("close", &DomainWrap::Close),
                         InstanceAccessor("rootPid", &DomainWrap::RootPid, nullptr),
                         InstanceAccessor("rootVirt", &DomainWrap::RootVirt, nullptr),
-                        InstanceAccessor("keeperPid", &DomainWrap::KeeperPid, nullptr)});
+                        InstanceAccessor("keeperPid", &DomainWrap::KeeperPid, nullptr),
+                        InstanceAccessor("identity", &DomainWrap::Identity, nullptr)});
   }
 
   // The Domain is never freed: its native threads may still be finishing (the
@@ -79,6 +88,26 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
       return;
     }
     cfg.vpidBase = o.Get("vpidBase").As<Napi::Number>().Int32Value();
+    cfg.noNewPrivs = geteuid() != 0;
+    if (o.Get("restore").IsObject()) {
+      Napi::Object r = o.Get("restore").As<Napi::Object>();
+      auto rc = std::make_unique<vdomain::RestoreConfig>();
+      Napi::Buffer<uint8_t> plan = r.Get("plan").As<Napi::Buffer<uint8_t>>();
+      rc->plan.assign(plan.Data(), plan.Data() + plan.Length());
+      rc->pagesFd = r.Get("pagesFd").As<Napi::Number>().Int32Value();
+      rc->vpid = r.Get("vpid").As<Napi::Number>().Int32Value();
+      rc->nextVpid = r.Get("nextVpid").As<Napi::Number>().Int32Value();
+      Napi::Buffer<uint8_t> regs = r.Get("regs").As<Napi::Buffer<uint8_t>>();
+      if (regs.Length() != sizeof rc->regs.regs) {
+        Napi::Error::New(env, "image: registers of the wrong size").ThrowAsJavaScriptException();
+        return;
+      }
+      memcpy(&rc->regs.regs, regs.Data(), regs.Length());
+      Napi::Buffer<uint8_t> xs = r.Get("xstate").As<Napi::Buffer<uint8_t>>();
+      rc->regs.xstate.assign(reinterpret_cast<const char*>(xs.Data()), xs.Length());
+      rc->regs.sigmask = strtoull(r.Get("sigmask").As<Napi::String>().Utf8Value().c_str(), nullptr, 16);
+      cfg.restore = std::move(rc);
+    }
     events_ = std::make_shared<Events>();
     events_->tsfn = Napi::ThreadSafeFunction::New(env, o.Get("onEvent").As<Napi::Function>(), "vdomain-events", 0, 1);
     auto events = events_;
@@ -129,6 +158,67 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
     return out;
   }
 
+  // checkpoint({dir, processes: [{real, vpid, vppid, vpgid, vsid}], hold}) → Promise of
+  // {ok, error, unsupported[], processesJson, files[{name,size,crc32c}], frozenMs, dumpMs}
+  Napi::Value Checkpoint(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = info[0].As<Napi::Object>();
+    auto job = std::make_shared<vdomain::CheckpointJob>();
+    job->req.dir = str(o, "dir");
+    job->req.hold = o.Get("hold").ToBoolean().Value();
+    Napi::Array procs = o.Get("processes").As<Napi::Array>();
+    for (uint32_t i = 0; i < procs.Length(); i++) {
+      Napi::Object p = procs.Get(i).As<Napi::Object>();
+      auto n = [&](const char* k) { return (pid_t)p.Get(k).As<Napi::Number>().Int32Value(); };
+      job->req.processes.push_back({n("real"), n("vpid"), n("vppid"), n("vpgid"), n("vsid")});
+    }
+    auto deferred = std::make_shared<Napi::Promise::Deferred>(env);
+    auto tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
+                                              "vdomain-checkpoint", 0, 1);
+    held_ = job->req.hold ? job : nullptr;
+    auto result = std::make_shared<std::future<vdomain::CheckpointResult>>(job->result.get_future());
+    domain_->checkpoint(job);
+    std::thread([tsfn, deferred, result]() mutable {
+      auto* res = new vdomain::CheckpointResult(result->get());
+      tsfn.BlockingCall(res, [deferred](Napi::Env env, Napi::Function, vdomain::CheckpointResult* r) {
+        Napi::Object out = Napi::Object::New(env);
+        out.Set("ok", r->ok);
+        out.Set("error", r->error);
+        Napi::Array un = Napi::Array::New(env, r->unsupported.size());
+        for (size_t i = 0; i < r->unsupported.size(); i++) un.Set(i, r->unsupported[i]);
+        out.Set("unsupported", un);
+        out.Set("processesJson", r->processesJson);
+        Napi::Array files = Napi::Array::New(env, r->files.size());
+        for (size_t i = 0; i < r->files.size(); i++) {
+          Napi::Object f = Napi::Object::New(env);
+          char hex[9];
+          snprintf(hex, sizeof hex, "%08x", r->files[i].crc);
+          f.Set("name", r->files[i].name);
+          f.Set("size", (double)r->files[i].size);
+          f.Set("crc32c", hex);
+          files.Set(i, f);
+        }
+        out.Set("files", files);
+        out.Set("frozenMs", r->frozenMs);
+        out.Set("dumpMs", r->dumpMs);
+        deferred->Resolve(out);
+        delete r;
+      });
+      tsfn.Release();
+    }).detach();
+    return deferred->Promise();
+  }
+
+  // After a checkpoint with hold: the job goes on (false) or is killed (true).
+  Napi::Value Release(const Napi::CallbackInfo& info) {
+    bool kill = info[0].ToBoolean().Value();
+    if (held_) {
+      held_->release.set_value(kill);
+      held_.reset();
+    }
+    return info.Env().Undefined();
+  }
+
   Napi::Value Terminate(const Napi::CallbackInfo& info) {
     domain_->terminate();
     return info.Env().Undefined();
@@ -146,6 +236,7 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
 
   Napi::Value RootPid(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), domain_->rootPid()); }
   Napi::Value RootVirt(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), domain_->rootVirt()); }
+  Napi::Value Identity(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), domain_->identity()); }
   Napi::Value KeeperPid(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), domain_->keeperPid()); }
 
   struct Events {
@@ -155,6 +246,7 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
   };
   std::shared_ptr<Events> events_;
   std::unique_ptr<Domain> domain_;
+  std::shared_ptr<vdomain::CheckpointJob> held_;
 };
 
 // Credentials of the peer of a connected Unix socket (node has no API for it).
@@ -171,7 +263,47 @@ Napi::Value PeerCred(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// CRC-32C of a file: {size, crc32c: "8 hex digits"}; throws with the errno text.
+Napi::Value ChecksumFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  uint32_t crc = 0;
+  uint64_t size = 0;
+  if (!vdomain::crc32cFile(path, crc, size)) {
+    Napi::Error err = Napi::Error::New(env, path + ": " + strerror(errno));
+    err.Set("errno", Napi::Number::New(env, errno));
+    throw err;
+  }
+  char hex[9];
+  snprintf(hex, sizeof hex, "%08x", crc);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("size", Napi::Number::New(env, (double)size));
+  o.Set("crc32c", Napi::String::New(env, hex));
+  return o;
+}
+
+// CRC-32C of a buffer, as 8 hex digits.
+Napi::Value Crc32c(const Napi::CallbackInfo& info) {
+  auto b = info[0].As<Napi::Buffer<uint8_t>>();
+  char hex[9];
+  snprintf(hex, sizeof hex, "%08x", vdomain::crc32c(0, b.Data(), b.Length()));
+  return Napi::String::New(info.Env(), hex);
+}
+
+// The restorer's binary plan for one process of a verified manifest.
+Napi::Value BuildPlan(const Napi::CallbackInfo& info) {
+  try {
+    std::vector<uint8_t> plan = vdomain::buildPlan(info[0].As<Napi::Object>());
+    return Napi::Buffer<uint8_t>::Copy(info.Env(), plan.data(), plan.size());
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), e.what());
+  }
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("buildPlan", Napi::Function::New(env, BuildPlan));
+  exports.Set("checksumFile", Napi::Function::New(env, ChecksumFile));
+  exports.Set("crc32c", Napi::Function::New(env, Crc32c));
   exports.Set("Domain", DomainWrap::Define(env));
   exports.Set("peerCred", Napi::Function::New(env, PeerCred));
   return exports;

@@ -87,7 +87,7 @@ static int readErrno(int fd) {
   return n == sizeof e ? e : EIO;
 }
 
-void Domain::start() {
+void Domain::spawnKeeper(bool restore, pid_t wantPid) {
   int ctl[2], boot[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) < 0 ||
       socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, boot) < 0)
@@ -110,14 +110,26 @@ void Domain::start() {
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &all);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  std::vector<std::string> args = {cfg_.keeperPath, "3", "4"};
+  if (restore) {
+    args.push_back("--restore");
+    args.push_back(std::to_string(wantPid));
+  } else {
+    args.insert(args.end(), cfg_.argv.begin(), cfg_.argv.end());
+  }
   std::vector<char*> argv;
-  std::string fd3 = "3", fd4 = "4";
-  argv.push_back(const_cast<char*>(cfg_.keeperPath.c_str()));
-  argv.push_back(fd3.data());
-  argv.push_back(fd4.data());
-  for (auto& a : cfg_.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
-  int rc = posix_spawn(&keeper_, cfg_.keeperPath.c_str(), &fa, &attr, argv.data(), environ);
+  // A restoring child must not have glibc's rseq area registered: the restorer
+  // unmaps it, and the kernel would write into the hole.
+  std::vector<std::string> envs;
+  for (char** e = environ; *e; e++)
+    if (!restore || strncmp(*e, "GLIBC_TUNABLES=", 15) != 0) envs.push_back(*e);
+  if (restore) envs.push_back("GLIBC_TUNABLES=glibc.pthread.rseq=0");
+  std::vector<char*> envp;
+  for (auto& e : envs) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  int rc = posix_spawn(&keeper_, cfg_.keeperPath.c_str(), &fa, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   close(ctl[1]);
@@ -125,13 +137,29 @@ void Domain::start() {
   ctlFd_ = ctl[0];
   bootFd_ = boot[0];
   if (rc != 0) throw std::system_error(rc, std::generic_category(), "cannot start vdomain-keeper");
+}
 
+void Domain::readRootPid() {
   std::string first = readLine(ctlFd_, ctlBuf_);
   if (first.size() < 3 || first[0] != 'S') throw std::runtime_error("vdomain-keeper did not start the job");
   rootReal_ = (pid_t)strtol(first.c_str() + 2, nullptr, 10);
   // From here on the keeper reports every reap and, by closing, the domain's end —
   // also when the start fails below (the root is then killed through terminate()).
   controlThread_ = std::thread([this] { controlLoop(); });
+}
+
+void Domain::setupListener(int fd) {
+  listenerFd_ = fd;
+  // Measured: with synchronous wake-up a notification round trip falls from
+  // ~60 µs (waking the idle CPU) to ~7 µs. Older kernels lack it; fine without.
+  ioctl(listenerFd_, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP, 0);
+  notifyThread_ = std::thread([this] { notifyLoop(); });
+}
+
+void Domain::start() {
+  if (cfg_.restore) return startRestore();
+  spawnKeeper(false, 0);
+  readRootPid();
 
   if (table_.identity()) {
     rootVirt_ = rootReal_;
@@ -151,12 +179,9 @@ void Domain::start() {
     throw std::system_error(errno, std::generic_category(), "cannot hand the filter to the job");
 
   char tag = 0;
-  listenerFd_ = recvFd(bootFd_, tag);
-  if (listenerFd_ >= 0) {
-    // Measured: with synchronous wake-up a notification round trip falls from
-    // ~60 µs (waking the idle CPU) to ~7 µs. Older kernels lack it; fine without.
-    ioctl(listenerFd_, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP, 0);
-    notifyThread_ = std::thread([this] { notifyLoop(); });
+  int listener = recvFd(bootFd_, tag);
+  if (listener >= 0) {
+    setupListener(listener);
   } else if (tag != 'N' || !cfg_.filter.empty()) {
     int e = tag == 'F' ? readErrno(bootFd_) : EIO;
     throw std::system_error(e, std::generic_category(), "cannot install the seccomp filter");

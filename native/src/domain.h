@@ -5,13 +5,19 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <functional>
+#include <future>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <system_error>
 #include <thread>
 #include <vector>
 
+#include "dump.h"
+#include "registers.h"
 #include "rules.h"
 #include "table.h"
 
@@ -31,12 +37,32 @@ struct Event {
 };
 using EventSink = std::function<void(Event)>;
 
+// A restore instead of a fresh job: what the keeper's child becomes.
+struct RestoreConfig {
+  std::vector<uint8_t> plan;   // struct vd_plan, without the filter (added when remapped)
+  int pagesFd = -1;            // the process's page file, handed to the child
+  pid_t vpid = 0;              // its virtual PID: taken back as its real one when the kernel allows
+  pid_t nextVpid = 0;          // first virtual PID for processes created after the restore
+  TaskRegisters regs;
+};
+
+// A checkpoint run on the thread that traces the domain (see Domain::checkpoint).
+struct CheckpointJob {
+  CheckpointRequest req;
+  std::promise<CheckpointResult> result;
+  std::promise<bool> release;  // after a held checkpoint: true = kill the job
+};
+
+void runCheckpointJob(StopHandler* handler, CheckpointJob& job);
+
 struct DomainConfig {
   std::string keeperPath;
   std::vector<std::string> argv;
   std::vector<uint8_t> filter;  // struct sock_filter[]
   RuleSet rules;
   pid_t vpidBase = 0;           // 0: identity domain
+  bool noNewPrivs = false;      // the filter needs no_new_privs (not root)
+  std::unique_ptr<RestoreConfig> restore;
 };
 
 class Domain {
@@ -55,11 +81,37 @@ class Domain {
   void emit(Event e) { sink_(std::move(e)); }
   // Ask the keeper to kill every process of the domain.
   void terminate();
+  bool identity() { return table_.identity(); }
+
+  // Runs a checkpoint on the thread that may ptrace the domain (the tracer of a
+  // remapped domain, a thread of its own otherwise). Results come through the job.
+  void checkpoint(std::shared_ptr<CheckpointJob> job);
 
  private:
   void notifyLoop();
   void controlLoop();
   void tracerLoop();
+  void startRestore();
+  void spawnKeeper(bool restore, pid_t wantPid);
+  void readRootPid();
+  void setupListener(int fd);
+  std::string restoreFailure(const std::string& fallback);
+
+ public:
+  // Used by the tracer thread: checkpoint jobs posted to it, and the end of a restore.
+  std::shared_ptr<CheckpointJob> takeJob();
+  bool jobPending() const { return jobPending_.load(); }
+  void restoreFinished(bool ok, const std::string& err, int listener);
+  const RestoreConfig* restoreConfig() const { return cfg_.restore.get(); }
+
+ private:
+  std::mutex jobMu_;
+  std::deque<std::shared_ptr<CheckpointJob>> jobs_;
+  std::atomic<bool> jobPending_{false};
+  std::atomic<bool> tracerAlive_{false};
+  std::atomic<pid_t> tracerTid_{0};
+  std::promise<std::pair<int, std::string>> restoreDone_;  // listener fd (-1 none) or error
+  bool restoreReported_ = false;
 
   DomainConfig cfg_;
   EventSink sink_;

@@ -27,6 +27,8 @@ class PidTable {
   // base 0 = identity domain: every lookup returns its argument.
   explicit PidTable(pid_t base) : base_(base), next_(base) {}
   bool identity() const { return base_ == 0; }
+  // Decided once a restore knows which PIDs it got; before any task is added.
+  void setBase(pid_t base) { base_ = base; next_ = base; }
 
   // A new task seen by the ptrace assist (fork/clone event or first stop).
   pid_t add(pid_t real, pid_t realTgid);

@@ -8,6 +8,7 @@
 #include <sys/ptrace.h>
 #include <sys/user.h>
 #include <sys/wait.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <linux/sched.h>
@@ -71,10 +72,11 @@ struct TraceTask {
   pid_t forkChild = 0;
 };
 
-class Tracer {
+class Tracer : public StopHandler {
  public:
   explicit Tracer(Domain& d) : d_(d), t_(d.table()) {}
   void run(pid_t root, std::atomic<int>& seizeState);
+  void handleStop(pid_t tid, int status) override;
 
  private:
   void onSeccompStop(pid_t tid);
@@ -89,6 +91,7 @@ class Tracer {
   Domain& d_;
   PidTable& t_;
   std::unordered_map<pid_t, TraceTask> tasks_;
+  pid_t restoring_ = 0;  // a restored root still running the restorer blob
 };
 
 constexpr long kOptions = PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACESECCOMP |
@@ -101,12 +104,14 @@ void toExit(pid_t tid) { ptrace(PTRACE_SYSCALL, tid, 0, 0L); }
 // Stops come in bursts (a fork+wait is six of them in a row). Blocking in
 // waitpid lets this thread's CPU go idle, and waking an idle vCPU costs tens of
 // µs per stop; so poll for a short while before blocking.
-pid_t nextStop(int* status) {
+// Returns 0 when a checkpoint job is waiting for this thread.
+pid_t nextStop(Domain& d, int* status) {
   const char* env = getenv("VDOMAIN_TRACER_SPIN_US");
   static const long spinNs = (env ? atol(env) : 100) * 1000;
   timespec t0, now;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   for (;;) {
+    if (d.jobPending()) return 0;
     pid_t tid = waitpid(-1, status, __WALL | WNOHANG);
     if (tid != 0) return tid;
     clock_gettime(CLOCK_MONOTONIC, &now);
@@ -122,59 +127,85 @@ void Tracer::run(pid_t root, std::atomic<int>& seizeState) {
   }
   tasks_[root].started = true;
   tasks_[root].announced = true;
+  if (d_.restoreConfig()) restoring_ = root;
   seizeState.store(1);
 
   for (;;) {
+    while (auto job = d_.takeJob()) runCheckpointJob(this, *job);
     int status;
-    pid_t tid = nextStop(&status);
+    pid_t tid = nextStop(d_, &status);
+    if (tid == 0) continue;
     if (tid < 0) {
       if (errno == EINTR) continue;
       break;  // ECHILD: no tracee and no child left
     }
-    if (tid == d_.keeperPid()) continue;  // the control thread reports the end
-    if (WIFEXITED(status) || WIFSIGNALED(status)) {
-      t_.exited(tid);
-      tasks_.erase(tid);
-      continue;
+    handleStop(tid, status);
+  }
+}
+
+void Tracer::handleStop(pid_t tid, int status) {
+  if (tid == d_.keeperPid()) return;  // the control thread reports the end
+  if (WIFEXITED(status) || WIFSIGNALED(status)) {
+    if (tid == restoring_) {
+      restoring_ = 0;
+      d_.restoreFinished(false, "", -1);
     }
-    if (!WIFSTOPPED(status)) continue;
-    const int sig = WSTOPSIG(status);
-    const int event = status >> 16;
-    TraceTask& tt = tasks_[tid];
-    if (!tt.started && event == PTRACE_EVENT_STOP) {
-      onFirstStop(tid);
-      continue;
+    t_.exited(tid);
+    tasks_.erase(tid);
+    return;
+  }
+  if (!WIFSTOPPED(status)) return;
+  const int sig = WSTOPSIG(status);
+  const int event = status >> 16;
+  if (tid == restoring_ && event == 0 && sig == SIGTRAP) {
+    // the restorer blob is done: registers, mask, listener (native/src/registers.cc)
+    restoring_ = 0;
+    int listener = -1;
+    std::string err;
+    if (finishRestore(tid, d_.restoreConfig()->regs, &listener, err)) {
+      d_.restoreFinished(true, "", listener);
+      cont(tid);
+    } else {
+      kill(tid, SIGKILL);
+      d_.restoreFinished(false, err, -1);
+      cont(tid);
     }
-    switch (event) {
-      case PTRACE_EVENT_SECCOMP: onSeccompStop(tid); break;
-      case PTRACE_EVENT_FORK:
-      case PTRACE_EVENT_VFORK:
-      case PTRACE_EVENT_CLONE: onForkEvent(tid); break;
-      case PTRACE_EVENT_EXEC: {
-        unsigned long former = 0;
-        ptrace(PTRACE_GETEVENTMSG, tid, 0, &former);
-        if ((pid_t)former != tid) {
-          t_.execTookOver((pid_t)former, tid);
-          tasks_.erase((pid_t)former);
-        }
-        cont(tid);
-        break;
+    return;
+  }
+  TraceTask& tt = tasks_[tid];
+  if (!tt.started && event == PTRACE_EVENT_STOP) {
+    onFirstStop(tid);
+    return;
+  }
+  switch (event) {
+    case PTRACE_EVENT_SECCOMP: onSeccompStop(tid); break;
+    case PTRACE_EVENT_FORK:
+    case PTRACE_EVENT_VFORK:
+    case PTRACE_EVENT_CLONE: onForkEvent(tid); break;
+    case PTRACE_EVENT_EXEC: {
+      unsigned long former = 0;
+      ptrace(PTRACE_GETEVENTMSG, tid, 0, &former);
+      if ((pid_t)former != tid) {
+        t_.execTookOver((pid_t)former, tid);
+        tasks_.erase((pid_t)former);
       }
-      case PTRACE_EVENT_STOP:
-        // group stop: stay stopped but keep reporting (job control keeps working);
-        // anything else (after SIGCONT, an interrupt): go on
-        if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)
-          ptrace(PTRACE_LISTEN, tid, 0, 0L);
-        else
-          cont(tid);
-        break;
-      case 0:
-        if (sig == (SIGTRAP | 0x80)) onSyscallExit(tid);
-        else onSignal(tid, sig);
-        break;
-      default:
-        cont(tid);
+      cont(tid);
+      break;
     }
+    case PTRACE_EVENT_STOP:
+      // group stop: stay stopped but keep reporting (job control keeps working);
+      // anything else (after SIGCONT, an interrupt): go on
+      if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)
+        ptrace(PTRACE_LISTEN, tid, 0, 0L);
+      else
+        cont(tid);
+      break;
+    case 0:
+      if (sig == (SIGTRAP | 0x80)) onSyscallExit(tid);
+      else onSignal(tid, sig);
+      break;
+    default:
+      cont(tid);
   }
 }
 
@@ -363,8 +394,17 @@ void Tracer::onSignal(pid_t tid, int sig) {
 }  // namespace
 
 void Domain::tracerLoop() {
+  tracerTid_.store((pid_t)syscall(SYS_gettid));
+  tracerAlive_.store(true);
+  sigset_t wake;
+  sigemptyset(&wake);
+  sigaddset(&wake, 40);  // see Domain::checkpoint
+  pthread_sigmask(SIG_UNBLOCK, &wake, nullptr);
   Tracer tracer(*this);
   tracer.run(rootReal_, seizeState_);
+  tracerAlive_.store(false);
+  // a checkpoint posted as the last task left is answered, not lost
+  while (auto job = takeJob()) runCheckpointJob(&tracer, *job);
   log("debug", "ptrace assist ends: no tracee left");
 }
 

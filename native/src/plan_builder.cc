@@ -1,0 +1,277 @@
+// Turns one process of an image manifest (supervisor/manifest.ts ProcessImage)
+// into the restorer's binary plan (native/restorer/plan.h). JavaScript has
+// verified the image before; this only translates, and refuses what does not fit.
+#include "plan_builder.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+
+#include <cstring>
+#include <stdexcept>
+
+#include "../restorer/plan.h"
+
+namespace vdomain {
+
+namespace {
+
+uint64_t num(const Napi::Object& o, const char* k) {
+  Napi::Value v = o.Get(k);
+  if (!v.IsNumber()) throw std::runtime_error(std::string("manifest: '") + k + "' is not a number");
+  return (uint64_t)v.As<Napi::Number>().Int64Value();
+}
+std::string str(const Napi::Object& o, const char* k) {
+  Napi::Value v = o.Get(k);
+  return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
+}
+uint64_t hexStr(const Napi::Object& o, const char* k) { return strtoull(str(o, k).c_str(), nullptr, 16); }
+
+std::string fromBase64(const std::string& in) {
+  auto val = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    int v = val(c);
+    if (v < 0) continue;
+    acc = acc << 6 | (uint32_t)v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += (char)(acc >> bits & 0xff);
+    }
+  }
+  return out;
+}
+
+class Builder {
+ public:
+  template <class T>
+  uint32_t array(const std::vector<T>& items) {
+    align();
+    uint32_t off = (uint32_t)body_.size();
+    body_.append(reinterpret_cast<const char*>(items.data()), items.size() * sizeof(T));
+    return off;
+  }
+  uint32_t raw(const std::string& bytes) {
+    align();
+    uint32_t off = (uint32_t)body_.size();
+    body_ += bytes;
+    return off;
+  }
+  // strings live in one area; offset 0 means "none"
+  uint32_t string(const std::string& s) {
+    if (s.empty()) return 0;
+    uint32_t off = (uint32_t)strings_.size();
+    strings_ += s;
+    strings_ += '\0';
+    return off;
+  }
+  std::vector<uint8_t> finish(vd_plan& h) {
+    align();
+    h.strings_off = (uint32_t)body_.size();
+    h.strings_len = (uint32_t)strings_.size();
+    body_ += strings_;
+    while (body_.size() % 8) body_ += '\0';
+    h.size = (uint32_t)body_.size();
+    memcpy(&body_[0], &h, sizeof h);
+    return std::vector<uint8_t>(body_.begin(), body_.end());
+  }
+  Builder() : body_(sizeof(vd_plan), '\0'), strings_(1, '\0') {}
+
+ private:
+  void align() {
+    while (body_.size() % 8) body_ += '\0';
+  }
+  std::string body_;
+  std::string strings_;
+};
+
+uint32_t protOf(const std::string& perms) {
+  uint32_t p = 0;
+  if (perms.size() >= 3) {
+    if (perms[0] == 'r') p |= PROT_READ;
+    if (perms[1] == 'w') p |= PROT_WRITE;
+    if (perms[2] == 'x') p |= PROT_EXEC;
+  }
+  return p;
+}
+
+}  // namespace
+
+std::vector<uint8_t> buildPlan(const Napi::Object& proc) {
+  vd_plan h{};
+  h.magic = VD_PLAN_MAGIC;
+  h.version = VD_PLAN_VERSION;
+  h.pages_fd = h.boot_fd = h.stdio_base = -1;
+  Builder b;
+
+  std::vector<vd_vma> vmas;
+  std::vector<vd_run> runs;
+  std::vector<vd_special> specials;
+  Napi::Array vmaList = proc.Get("vmas").As<Napi::Array>();
+  for (uint32_t i = 0; i < vmaList.Length(); i++) {
+    Napi::Object v = vmaList.Get(i).As<Napi::Object>();
+    std::string kind = str(v, "kind");
+    if (kind == "vdso" || kind == "vvar" || kind == "vvar_vclock") {
+      vd_special s{};
+      s.old_start = num(v, "start");
+      s.len = num(v, "end") - s.old_start;
+      s.kind = kind == "vdso" ? 0 : kind == "vvar" ? 1 : 2;
+      specials.push_back(s);
+      continue;
+    }
+    vd_vma m{};
+    m.start = num(v, "start");
+    m.end = num(v, "end");
+    std::string perms = str(v, "prot");
+    m.prot = protOf(perms);
+    m.growsdown = v.Get("growsdown").ToBoolean().Value() ? 1 : 0;
+    if (kind == "anon") m.kind = VD_VMA_ANON;
+    else if (kind == "shared-anon") m.kind = VD_VMA_SHARED_ANON;
+    else if (kind == "file-private") m.kind = VD_VMA_FILE_PRIVATE;
+    else if (kind == "file-shared") m.kind = VD_VMA_FILE_SHARED;
+    else throw std::runtime_error("manifest: unknown mapping kind '" + kind + "'");
+    if (m.kind == VD_VMA_FILE_PRIVATE || m.kind == VD_VMA_FILE_SHARED) {
+      m.path_off = b.string(str(v, "path"));
+      m.pgoff = num(v, "offset");
+      m.open_flags = m.kind == VD_VMA_FILE_SHARED && (m.prot & PROT_WRITE) ? O_RDWR : O_RDONLY;
+    }
+    Napi::Array r = v.Get("runs").As<Napi::Array>();
+    m.first_run = (uint32_t)runs.size();
+    m.nr_runs = r.Length();
+    for (uint32_t k = 0; k < r.Length(); k++) {
+      Napi::Array t = r.Get(k).As<Napi::Array>();
+      vd_run run{};
+      run.addr = (uint64_t)t.Get(0u).As<Napi::Number>().Int64Value();
+      run.len = (uint64_t)t.Get(1u).As<Napi::Number>().Int64Value();
+      run.off = (uint64_t)t.Get(2u).As<Napi::Number>().Int64Value();
+      if (run.addr < m.start || run.addr + run.len > m.end) throw std::runtime_error("manifest: a page run lies outside its mapping");
+      runs.push_back(run);
+    }
+    vmas.push_back(m);
+  }
+
+  std::vector<vd_fd> fds;
+  Napi::Array fdList = proc.Get("fds").As<Napi::Array>();
+  for (uint32_t i = 0; i < fdList.Length(); i++) {
+    Napi::Object f = fdList.Get(i).As<Napi::Object>();
+    vd_fd d{};
+    d.fd = (int32_t)num(f, "fd");
+    std::string kind = str(f, "kind");
+    d.flags = (uint32_t)num(f, "flags") & ~(uint32_t)(O_CREAT | O_TRUNC | O_EXCL | O_CLOEXEC);
+    d.cloexec = f.Get("cloexec").ToBoolean().Value() ? 1 : 0;
+    d.pos = num(f, "pos");
+    if (kind == "stdio") {
+      d.kind = VD_FD_STDIO;
+      d.stdio_index = (uint32_t)num(f, "stdio");
+    } else if (kind == "path") {
+      d.kind = VD_FD_PATH;
+      d.path_off = b.string(str(f, "path"));
+    } else if (kind == "copy") {
+      d.kind = VD_FD_COPY;
+      d.path_off = b.string(str(f, "path"));
+      Napi::Object c = f.Get("content").As<Napi::Object>();
+      d.content_off = num(c, "off");
+      d.content_len = num(c, "len");
+    } else {
+      throw std::runtime_error("manifest: unknown fd kind '" + kind + "'");
+    }
+    fds.push_back(d);
+  }
+
+  Napi::Object mm = proc.Get("mm").As<Napi::Object>();
+  h.mm.start_code = num(mm, "startCode");
+  h.mm.end_code = num(mm, "endCode");
+  h.mm.start_data = num(mm, "startData");
+  h.mm.end_data = num(mm, "endData");
+  h.mm.start_brk = num(mm, "startBrk");
+  h.mm.brk = num(mm, "brk");
+  h.mm.start_stack = num(mm, "startStack");
+  h.mm.arg_start = num(mm, "argStart");
+  h.mm.arg_end = num(mm, "argEnd");
+  h.mm.env_start = num(mm, "envStart");
+  h.mm.env_end = num(mm, "envEnd");
+  std::string auxv = fromBase64(str(proc, "auxv"));
+  if (auxv.size() > sizeof h.auxv) throw std::runtime_error("manifest: auxv too long");
+  memcpy(h.auxv, auxv.data(), auxv.size());
+  h.mm.auxv_size = (uint32_t)auxv.size();
+
+  h.cwd_off = b.string(str(proc, "cwd"));
+  h.exe_path_off = b.string(str(proc, "exe"));
+  h.umask = (uint32_t)num(proc, "umask");
+  h.nice = (int32_t)(int64_t)num(proc, "nice");
+  h.personality = (uint32_t)num(proc, "personality");
+  Napi::Array lim = proc.Get("rlimits").As<Napi::Array>();
+  h.has_rlimits = lim.Length() == 16;
+  for (uint32_t r = 0; r < lim.Length() && r < 16; r++) {
+    Napi::Array pair = lim.Get(r).As<Napi::Array>();
+    h.rlimits[r][0] = strtoull(pair.Get(0u).As<Napi::String>().Utf8Value().c_str(), nullptr, 10);
+    h.rlimits[r][1] = strtoull(pair.Get(1u).As<Napi::String>().Utf8Value().c_str(), nullptr, 10);
+  }
+  std::string comm = str(proc, "comm");
+  strncpy(h.comm, comm.c_str(), sizeof h.comm - 1);
+
+  Napi::Array acts = proc.Get("sigactions").As<Napi::Array>();
+  for (uint32_t i = 0; i < acts.Length(); i++) {
+    Napi::Object a = acts.Get(i).As<Napi::Object>();
+    int sig = (int)num(a, "sig");
+    if (sig < 1 || sig > VD_NSIG) continue;
+    h.sigaction_set |= 1ULL << (sig - 1);
+    h.sigactions[sig - 1] = {num(a, "handler"), num(a, "flags"), num(a, "restorer"), hexStr(a, "mask")};
+  }
+  Napi::Object alt = proc.Get("altstack").As<Napi::Object>();
+  h.altstack_sp = num(alt, "sp");
+  h.altstack_size = num(alt, "size");
+  h.altstack_flags = (int32_t)num(alt, "flags");
+  Napi::Array timers = proc.Get("itimers").As<Napi::Array>();
+  for (uint32_t i = 0; i < timers.Length() && i < 3; i++) {
+    Napi::Object t = timers.Get(i).As<Napi::Object>();
+    Napi::Array iv = t.Get("interval").As<Napi::Array>(), va = t.Get("value").As<Napi::Array>();
+    h.itimers[i] = {iv.Get(0u).As<Napi::Number>().Int64Value(), iv.Get(1u).As<Napi::Number>().Int64Value(),
+                    va.Get(0u).As<Napi::Number>().Int64Value(), va.Get(1u).As<Napi::Number>().Int64Value()};
+  }
+  if (proc.Get("rseq").IsObject()) {
+    Napi::Object r = proc.Get("rseq").As<Napi::Object>();
+    h.rseq_addr = num(r, "addr");
+    h.rseq_len = (uint32_t)num(r, "len");
+    h.rseq_sig = (uint32_t)num(r, "sig");
+  }
+  if (proc.Get("robustList").IsObject()) {
+    Napi::Object r = proc.Get("robustList").As<Napi::Object>();
+    h.robust_head = num(r, "head");
+    h.robust_len = num(r, "len");
+  }
+  h.clear_child_tid = num(proc, "clearChildTid");
+
+  std::string pending;
+  for (const char* q : {"pending", "pendingShared"}) {
+    Napi::Array list = proc.Get(q).As<Napi::Array>();
+    for (uint32_t i = 0; i < list.Length(); i++) {
+      std::string si = fromBase64(list.Get(i).As<Napi::String>().Utf8Value());
+      si.resize(128, '\0');
+      pending += si;
+      h.nr_pending++;
+    }
+  }
+
+  h.nr_vmas = (uint32_t)vmas.size();
+  h.vmas_off = b.array(vmas);
+  h.nr_runs = (uint32_t)runs.size();
+  h.runs_off = b.array(runs);
+  h.nr_special = (uint32_t)specials.size();
+  h.special_off = b.array(specials);
+  h.nr_fds = (uint32_t)fds.size();
+  h.fds_off = b.array(fds);
+  h.pending_off = b.raw(pending);
+  return b.finish(h);
+}
+
+}  // namespace vdomain

@@ -1,0 +1,287 @@
+// The supervisor's side of a restore: start the keeper in restore mode, decide
+// between identity (the kernel gave back the old PID) and remapped, hand the plan
+// and the page file to the keeper's child, and finish the task once the restorer
+// blob stops (native/src/registers.cc). Also where checkpoints are dispatched to
+// the thread allowed to ptrace the domain.
+#include <errno.h>
+#include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <stdexcept>
+#include <system_error>
+
+#include <linux/seccomp.h>
+
+#include "../restorer/plan.h"
+#include "domain.h"
+
+namespace vdomain {
+
+namespace {
+
+constexpr int kWakeSignal = 40;  // SIGRTMIN+6: wakes the tracer thread out of waitpid
+
+void onWake(int) {}
+
+void installWakeHandler() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction sa {};
+    sa.sa_handler = onWake;  // no SA_RESTART: waitpid returns EINTR
+    sigemptyset(&sa.sa_mask);
+    sigaction(kWakeSignal, &sa, nullptr);
+  });
+}
+
+bool sendFd(int sock, int fd) {
+  char byte = 'P';
+  iovec iov{&byte, 1};
+  union {
+    cmsghdr h;
+    char buf[CMSG_SPACE(sizeof(int))];
+  } u{};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = u.buf;
+  msg.msg_controllen = sizeof u.buf;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1;
+}
+
+bool writeAll(int fd, const void* p, size_t len) {
+  const char* c = static_cast<const char*>(p);
+  while (len) {
+    ssize_t n = write(fd, c, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    c += n;
+    len -= (size_t)n;
+  }
+  return true;
+}
+
+const char* stepName(int step) {
+  switch (step) {
+    case VD_STEP_PLAN: return "reading the restore plan";
+    case VD_STEP_UNMAP: return "clearing the address space";
+    case VD_STEP_SPECIAL: return "placing the vDSO (the kernel differs from the checkpoint's?)";
+    case VD_STEP_MAP: return "mapping memory";
+    case VD_STEP_PAGES: return "reading pages";
+    case VD_STEP_PROTECT: return "protecting memory";
+    case VD_STEP_FD_OPEN: return "opening a file";
+    case VD_STEP_FD_SEEK: return "seeking a file";
+    case VD_STEP_FD_COPY: return "recreating a deleted file";
+    case VD_STEP_CWD: return "entering the working directory";
+    case VD_STEP_RLIMIT: return "setting resource limits";
+    case VD_STEP_MM: return "setting the memory layout (PR_SET_MM_MAP)";
+    case VD_STEP_SIGACTION: return "installing signal handlers";
+    case VD_STEP_ALTSTACK: return "setting the signal stack";
+    case VD_STEP_ITIMER: return "arming interval timers";
+    case VD_STEP_RSEQ: return "registering rseq";
+    case VD_STEP_ROBUST: return "setting the robust-futex list";
+    case VD_STEP_PENDING: return "queueing pending signals";
+    case VD_STEP_FILTER: return "installing the domain's seccomp filter";
+    default: return "restoring";
+  }
+}
+
+// What failed, in the user's terms: the file or fd the blob's index points at.
+std::string failureDetail(const std::vector<uint8_t>& planBuf, const vd_failure& f) {
+  if (planBuf.size() < sizeof(vd_plan) || f.index < 0) return "";
+  const vd_plan* plan = reinterpret_cast<const vd_plan*>(planBuf.data());
+  auto str = [&](uint32_t off) -> std::string {
+    if (off == 0 || plan->strings_off + off >= planBuf.size()) return "";
+    return reinterpret_cast<const char*>(planBuf.data() + plan->strings_off + off);
+  };
+  if ((f.step == VD_STEP_MAP || f.step == VD_STEP_PAGES || f.step == VD_STEP_PROTECT) &&
+      (uint32_t)f.index < plan->nr_vmas) {
+    const vd_vma* v = reinterpret_cast<const vd_vma*>(planBuf.data() + plan->vmas_off) + f.index;
+    char b[64];
+    snprintf(b, sizeof b, " at %llx", (unsigned long long)v->start);
+    std::string p = str(v->path_off);
+    return b + (p.empty() ? "" : " (" + p + ")");
+  }
+  if ((f.step == VD_STEP_FD_OPEN || f.step == VD_STEP_FD_SEEK || f.step == VD_STEP_FD_COPY) &&
+      (uint32_t)f.index < plan->nr_fds) {
+    const vd_fd* d = reinterpret_cast<const vd_fd*>(planBuf.data() + plan->fds_off) + f.index;
+    std::string p = str(d->path_off);
+    return " fd " + std::to_string(d->fd) + (p.empty() ? "" : " (" + p + ")");
+  }
+  if (f.step == VD_STEP_SIGACTION) return " signal " + std::to_string(f.index + 1);
+  return "";
+}
+
+}  // namespace
+
+// ---- restore ------------------------------------------------------------------
+
+std::string Domain::restoreFailure(const std::string& fallback) {
+  vd_failure f{};
+  ssize_t n;
+  do n = recv(bootFd_, &f, sizeof f, MSG_DONTWAIT); while (n < 0 && errno == EINTR);
+  if (n != (ssize_t)sizeof f || f.tag != 'R') return fallback;
+  std::string why = f.err ? strerror(f.err) : "refused";
+  return std::string("restore failed ") + stepName(f.step) + failureDetail(cfg_.restore->plan, f) + ": " + why;
+}
+
+void Domain::restoreFinished(bool ok, const std::string& err, int listener) {
+  if (restoreReported_) return;
+  restoreReported_ = true;
+  restoreDone_.set_value({ok ? listener : -2, err});
+}
+
+void Domain::startRestore() {
+  RestoreConfig& rc = *cfg_.restore;
+  spawnKeeper(true, rc.vpid);
+  readRootPid();
+  const bool identity = rootReal_ == rc.vpid;
+  if (identity) {
+    table_.setBase(0);
+    rootVirt_ = rootReal_;
+  } else {
+    table_.setBase(rc.nextVpid > 0 ? rc.nextVpid : 1);
+    rootVirt_ = rc.vpid;
+    table_.addWithVirt(rootReal_, rootReal_, rootVirt_);
+  }
+  log("info", std::string(identity ? "identity" : "remapped") + " restore: virtual pid " + std::to_string(rc.vpid) +
+                  " is real pid " + std::to_string(rootReal_));
+
+  // The plan gets the domain's filter only when the domain translates.
+  std::vector<uint8_t> plan = rc.plan;
+  if (!identity) {
+    vd_plan* h = reinterpret_cast<vd_plan*>(plan.data());
+    while (plan.size() % 8) plan.push_back(0);
+    uint32_t off = (uint32_t)plan.size();
+    plan.insert(plan.end(), cfg_.filter.begin(), cfg_.filter.end());
+    h = reinterpret_cast<vd_plan*>(plan.data());
+    h->filter_off = off;
+    h->filter_len = (uint32_t)cfg_.filter.size();
+    h->filter_flags = SECCOMP_FILTER_FLAG_NEW_LISTENER | (1U << 5) /* WAIT_KILLABLE_RECV */ |
+                      (1U << 2) /* SPEC_ALLOW */;
+    h->no_new_privs = cfg_.noNewPrivs ? 1 : 0;
+    h->size = (uint32_t)plan.size();
+  }
+
+  // Whoever traces the root finishes it at the blob's int3: the tracer thread of
+  // a remapped domain, or a short-lived thread that detaches when done.
+  auto done = restoreDone_.get_future();
+  if (identity) {
+    auto seized = std::make_shared<std::promise<int>>();
+    auto seizedF = seized->get_future();
+    std::thread([this, seized] {
+      pid_t tid = rootReal_;
+      if (ptrace(PTRACE_SEIZE, tid, 0, PTRACE_O_TRACESYSGOOD) < 0) {
+        seized->set_value(-errno);
+        return;
+      }
+      seized->set_value(1);
+      for (;;) {
+        int st;
+        pid_t r = waitpid(tid, &st, __WALL);
+        if (r < 0 && errno == EINTR) continue;
+        if (r != tid || WIFEXITED(st) || WIFSIGNALED(st)) {
+          restoreFinished(false, "", -1);
+          return;
+        }
+        if (WIFSTOPPED(st) && (st >> 16) == 0 && WSTOPSIG(st) == SIGTRAP) {
+          int listener = -1;
+          std::string err;
+          bool ok = finishRestore(tid, cfg_.restore->regs, &listener, err);
+          if (!ok) {
+            kill(tid, SIGKILL);
+            ptrace(PTRACE_DETACH, tid, 0, 0L);
+            restoreFinished(false, err, -1);
+            return;
+          }
+          ptrace(PTRACE_DETACH, tid, 0, 0L);
+          restoreFinished(true, "", listener);
+          return;
+        }
+        // anything else before the blob is done: let it pass (signals are blocked)
+        int sig = (st >> 16) == 0 && WSTOPSIG(st) != (SIGTRAP | 0x80) ? WSTOPSIG(st) : 0;
+        ptrace(PTRACE_CONT, tid, 0, (long)sig);
+      }
+    }).detach();
+    int s = seizedF.get();
+    if (s < 0) throw std::system_error(-s, std::generic_category(), "cannot trace the restored process");
+  } else {
+    tracerThread_ = std::thread([this] { tracerLoop(); });
+    while (seizeState_.load() == 0) usleep(50);
+    if (seizeState_.load() < 0)
+      throw std::system_error(-seizeState_.load(), std::generic_category(), "cannot trace the restored process");
+  }
+
+  uint32_t len = (uint32_t)plan.size();
+  if (!writeAll(bootFd_, &len, sizeof len) || !writeAll(bootFd_, plan.data(), plan.size()) ||
+      !sendFd(bootFd_, rc.pagesFd))
+    throw std::runtime_error(restoreFailure("the restoring process ended before it read its plan"));
+  // the page file stays JavaScript's to close: the child has its own copy now
+
+  auto [listener, err] = done.get();
+  if (listener == -2) throw std::runtime_error(err.empty() ? restoreFailure("the restoring process died") : err);
+  close(bootFd_);
+  bootFd_ = -1;
+  if (listener >= 0) setupListener(listener);
+  else if (!identity) throw std::runtime_error("the restored process has no seccomp listener");
+}
+
+// ---- checkpoints ----------------------------------------------------------------
+
+std::shared_ptr<CheckpointJob> Domain::takeJob() {
+  std::lock_guard<std::mutex> g(jobMu_);
+  if (jobs_.empty()) return nullptr;
+  auto j = jobs_.front();
+  jobs_.pop_front();
+  jobPending_.store(!jobs_.empty());
+  return j;
+}
+
+void runCheckpointJob(StopHandler* handler, CheckpointJob& job) {
+  Checkpointer c(handler);
+  CheckpointResult res = c.run(job.req);
+  const bool held = res.ok && job.req.hold;
+  std::future<bool> decision = job.release.get_future();
+  job.result.set_value(std::move(res));
+  if (held) c.release(decision.get());
+}
+
+void Domain::checkpoint(std::shared_ptr<CheckpointJob> job) {
+  if (table_.identity()) {
+    // nothing traces an identity domain: a thread of its own seizes and detaches
+    std::thread([job] { runCheckpointJob(nullptr, *job); }).detach();
+    return;
+  }
+  if (!tracerAlive_.load()) {
+    CheckpointResult r;
+    r.error = "the domain's tracer has ended";
+    job->result.set_value(std::move(r));
+    return;
+  }
+  installWakeHandler();
+  {
+    std::lock_guard<std::mutex> g(jobMu_);
+    jobs_.push_back(job);
+    jobPending_.store(true);
+  }
+  // The tracer may be blocked in waitpid: interrupt it until it has taken the job.
+  std::thread([this] {
+    while (jobPending_.load() && tracerAlive_.load()) {
+      pid_t t = tracerTid_.load();
+      if (t > 0) syscall(SYS_tgkill, getpid(), t, kWakeSignal);
+      usleep(2000);
+    }
+  }).detach();
+}
+
+}  // namespace vdomain
