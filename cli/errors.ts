@@ -7,6 +7,10 @@ export const EXIT = {
   NO_DOMAIN: 3,        // no running domain of that name
   NAME_TAKEN: 4,       // a running domain already has that name
   UNSUPPORTED: 5,      // the kernel or the job holds something vdomain cannot handle
+  NO_IMAGE: 6,         // no image at that path (missing, or not a vdomain image)
+  BAD_IMAGE: 7,        // a damaged image: checksum mismatch, truncated or missing file
+  IMAGE_VERSION: 8,    // an image of another format version
+  OUTPUT: 9,           // the checkpoint's output directory exists or cannot be written
   NOT_EXECUTABLE: 126, // the command exists but cannot be executed
   NOT_FOUND: 127,      // the command does not exist
 } as const;

@@ -3,6 +3,7 @@
 // supervisor/. Modules a command does not need are loaded lazily (start-up time
 // is part of every command's cost).
 import fs from 'node:fs';
+import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { EXIT, UserError } from './errors';
 
@@ -19,6 +20,19 @@ function intIn(lo: number, hi: number, what: string) {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
+function checkLogLevel(level?: string) {
+  if (level && !LOG_LEVELS.includes(level)) throw new UserError(`unknown log level '${level}'`, EXIT.USAGE);
+}
+
+interface RunFlags {
+  name?: string;
+  vpidBase?: number;
+  logLevel?: string;
+  interval?: number;
+  keep?: number;
+  checkpointDir?: string;
+}
+
 function program(): Command {
   const p = new Command('vdomain')
     .description('transparent checkpoint/restart of Linux jobs, without root')
@@ -33,12 +47,55 @@ function program(): Command {
     .option('--name <name>', 'domain name (default: program-PID)')
     .option('--vpid-base <n>', 'number the domain\'s PIDs from N (remapped domain)', intIn(1, 4194000, '--vpid-base'))
     .option('--log-level <level>', `supervisor log level (${LOG_LEVELS.join(', ')}); env VDOMAIN_LOG_LEVEL`)
+    .option('--interval <seconds>', 'checkpoint the job every SECONDS', intIn(1, 31536000, '--interval'))
+    .option('--keep <k>', 'with --interval: keep the last K images (default 3)', intIn(1, 1000, '--keep'))
+    .option('--checkpoint-dir <dir>', 'with --interval: where the images go (default: the current directory)')
     .passThroughOptions()
-    .action(async (command: string[], o: { name?: string; vpidBase?: number; logLevel?: string }) => {
-      if (o.logLevel && !LOG_LEVELS.includes(o.logLevel))
-        throw new UserError(`unknown log level '${o.logLevel}'`, EXIT.USAGE);
+    .action(async (command: string[], o: RunFlags) => {
+      checkLogLevel(o.logLevel);
+      if ((o.keep || o.checkpointDir) && !o.interval)
+        throw new UserError('--keep and --checkpoint-dir go with --interval', EXIT.USAGE);
       const { runDomain } = await import('../supervisor/run');
-      process.exitCode = await runDomain({ argv: command, name: o.name, vpidBase: o.vpidBase, logLevel: o.logLevel });
+      process.exitCode = await runDomain({
+        argv: command,
+        name: o.name,
+        vpidBase: o.vpidBase,
+        logLevel: o.logLevel,
+        interval: o.interval,
+        keep: o.interval ? (o.keep ?? 3) : undefined,
+        checkpointDir: o.checkpointDir,
+      });
+    });
+
+  p.command('checkpoint')
+    .description('write an image of a running domain; print its path')
+    .argument('<name>', 'the domain (see vdomain list)')
+    .option('-o, --output <dir>', 'the image directory to create (default: ./NAME-TIME.vdimg)')
+    .option('--kill', 'end the job once the image is safely written')
+    .action(async (name: string, o: { output?: string; kill?: boolean }) => {
+      const { checkpointDomain } = await import('../supervisor/checkpoint');
+      say((await checkpointDomain({ name, output: o.output, kill: o.kill })) + '\n');
+    });
+
+  p.command('restore')
+    .description('bring a job back from an image, in the foreground; exit with its status')
+    .argument('<image>', 'the image directory')
+    .option('--name <name>', 'domain name (default: the image\'s, or a new one while that runs)')
+    .option('--log-level <level>', `supervisor log level (${LOG_LEVELS.join(', ')})`)
+    .action(async (image: string, o: { name?: string; logLevel?: string }) => {
+      checkLogLevel(o.logLevel);
+      const { restoreImage } = await import('../supervisor/restore');
+      process.exitCode = await restoreImage({ dir: image, name: o.name, logLevel: o.logLevel });
+    });
+
+  p.command('inspect')
+    .description('show what an image holds')
+    .argument('<image>', 'the image directory')
+    .option('--json', 'machine-readable output')
+    .action(async (image: string, o: { json?: boolean }) => {
+      const { inspectImage, formatInspect } = await import('../supervisor/inspect');
+      const s = inspectImage(path.resolve(image));
+      say(o.json ? JSON.stringify(s, null, 2) + '\n' : formatInspect(s));
     });
 
   p.command('list')

@@ -7,8 +7,16 @@ import path from 'node:path';
 import { native } from './native';
 import { socketPath, stateDir } from './paths';
 
-export type Request = { op: 'list' };
-export type Handler = (req: Request) => unknown;
+export type Request = { op: 'list' } | { op: 'checkpoint'; output: string; kill?: boolean };
+/** ctx.closed(): the client went away (Ctrl-C on `vdomain checkpoint`) */
+export type Handler = (req: Request, ctx: { closed: () => boolean }) => unknown;
+
+/** An error from the supervisor, with the exit status the client should use. */
+export class RemoteError extends Error {
+  constructor(message: string, readonly exitCode?: number, readonly details?: string[]) {
+    super(message);
+  }
+}
 
 const myUid = () => (process.getuid ? process.getuid() : 0);
 
@@ -63,19 +71,24 @@ export class ControlServer {
       return;
     }
     let buf = '';
+    let closed = false;
+    let started = false;
     sock.setEncoding('utf8');
     sock.on('error', () => sock.destroy());
+    sock.on('close', () => (closed = true));
     sock.on('data', async (chunk: string) => {
       buf += chunk;
       const nl = buf.indexOf('\n');
-      if (nl < 0) return;
+      if (nl < 0 || started) return;
+      started = true;
       let reply: unknown;
       try {
-        reply = { ok: true, result: await this.handler(JSON.parse(buf.slice(0, nl)) as Request) };
+        reply = { ok: true, result: await this.handler(JSON.parse(buf.slice(0, nl)) as Request, { closed: () => closed }) };
       } catch (e) {
-        reply = { ok: false, error: (e as Error).message };
+        const err = e as Error & { exitCode?: number; details?: string[] };
+        reply = { ok: false, error: err.message, code: err.exitCode, details: err.details };
       }
-      sock.end(JSON.stringify(reply) + '\n');
+      if (!closed) sock.end(JSON.stringify(reply) + '\n');
     });
   }
 
@@ -91,10 +104,11 @@ export function request(sockPath: string, req: Request, timeoutMs = 5000): Promi
     const s = net.connect(sockPath);
     let buf = '';
     s.setEncoding('utf8');
-    s.setTimeout(timeoutMs, () => {
-      s.destroy();
-      reject(new Error(`${sockPath}: no answer`));
-    });
+    if (timeoutMs > 0)
+      s.setTimeout(timeoutMs, () => {
+        s.destroy();
+        reject(new Error(`${sockPath}: no answer`));
+      });
     s.on('connect', () => {
       if (peerUid(s) !== myUid()) {
         s.destroy();
@@ -107,9 +121,9 @@ export function request(sockPath: string, req: Request, timeoutMs = 5000): Promi
     s.on('error', reject);
     s.on('end', () => {
       try {
-        const msg = JSON.parse(buf) as { ok: boolean; result?: unknown; error?: string };
+        const msg = JSON.parse(buf) as { ok: boolean; result?: unknown; error?: string; code?: number; details?: string[] };
         if (msg.ok) resolve(msg.result);
-        else reject(new Error(msg.error));
+        else reject(new RemoteError(msg.error ?? 'failed', msg.code, msg.details));
       } catch {
         reject(new Error(`${sockPath}: garbled answer`));
       }

@@ -9,6 +9,29 @@ export interface NativeDomain {
   readonly rootPid: number;
   readonly rootVirt: number;
   readonly keeperPid: number;
+  /** after start(): does the domain run without translation? */
+  readonly identity: boolean;
+  checkpoint(req: { dir: string; processes: CheckpointProcess[]; hold: boolean }): Promise<NativeCheckpointResult>;
+  /** after a checkpoint with hold: let the job go on, or kill it */
+  release(kill: boolean): void;
+}
+
+export interface CheckpointProcess {
+  real: number;
+  vpid: number;
+  vppid: number;
+  vpgid: number;
+  vsid: number;
+}
+
+export interface NativeCheckpointResult {
+  ok: boolean;
+  error: string;
+  unsupported: string[];
+  processesJson: string;
+  files: { name: string; size: number; crc32c: string }[];
+  frozenMs: number;
+  dumpMs: number;
 }
 
 export interface NativeModule {
@@ -18,9 +41,23 @@ export interface NativeModule {
     filter: Buffer;
     rules: readonly object[];
     vpidBase: number;
+    restore?: {
+      plan: Buffer;
+      pagesFd: number;
+      vpid: number;
+      nextVpid: number;
+      regs: Buffer;
+      xstate: Buffer;
+      sigmask: string;
+    };
     onEvent: (type: string, a: number, b: number, text: string) => void;
   }) => NativeDomain;
   peerCred(fd: number): { pid: number; uid: number; gid: number } | null;
+  /** CRC-32C of a whole file; throws (with .errno) when it cannot be read */
+  /** the restorer's binary plan for one process of a verified manifest */
+  buildPlan(processImage: object): Buffer;
+  checksumFile(path: string): { size: number; crc32c: string };
+  crc32c(data: Buffer): string;
 }
 
 const buildDir = path.join(__dirname, '..', '..', 'build', 'Release');

@@ -8,6 +8,7 @@ import pino from 'pino';
 import { EXIT, UserError } from '../cli/errors';
 import { compileFilter, encodeFilter } from '../domains/filter';
 import { SYSCALLS } from '../domains/syscalls';
+import { Checkpoints } from './checkpoints';
 import { ControlServer } from './control';
 import { DomainEvents, shellStatus } from './events';
 import { keeperPath, native, NativeDomain } from './native';
@@ -19,6 +20,10 @@ export interface RunOptions {
   name?: string;
   vpidBase?: number;
   logLevel?: string;
+  /** checkpoint every `interval` seconds, keeping the last `keep` images */
+  interval?: number;
+  keep?: number;
+  checkpointDir?: string;
 }
 
 export interface ProcessView {
@@ -44,6 +49,7 @@ export interface DomainStatus {
   startedAt: string;
   root: { pid: number; vpid: number; exitStatus: number | null };
   processes: ProcessView[];
+  restoredFrom?: string;
 }
 
 /** Finds the program the way execvp will, to fail early with the right status. */
@@ -93,18 +99,64 @@ export async function runDomain(opts: RunOptions): Promise<number> {
   const name = opts.name ?? defaultName(opts.argv[0]);
   if (!validName(name)) throw new UserError(`invalid domain name '${name}' (letters, digits, . _ -; at most 64)`, EXIT.USAGE);
   const vpidBase = opts.vpidBase ?? 0;
-  const mode = vpidBase ? 'remapped' : 'identity';
+  return superviseDomain({
+    name,
+    command: opts.argv,
+    vpidBase,
+    logLevel: opts.logLevel,
+    interval: opts.interval,
+    keep: opts.keep,
+    checkpointDir: opts.checkpointDir,
+  });
+}
+
+/** What a supervisor runs: a fresh job (`run`) or one brought back (`restore`). */
+export interface DomainSpec {
+  name: string;
+  command: string[];
+  vpidBase: number;
+  logLevel?: string;
+  restore?: RestoreSpec;
+  interval?: number;
+  keep?: number;
+  checkpointDir?: string;
+}
+
+export interface RestoreSpec {
+  image: string;
+  plan: Buffer;
+  pagesFd: number;
+  vpid: number;
+  nextVpid: number;
+  regs: Buffer;
+  xstate: Buffer;
+  sigmask: string;
+}
+
+/**
+ * The supervisor of one domain, in the foreground: starts (or restores) the job
+ * through the native side, serves the control socket, logs to the domain's own
+ * file and returns the job's exit status once the domain is empty.
+ */
+export async function superviseDomain(spec: DomainSpec): Promise<number> {
+  const { name, vpidBase } = spec;
+  let mode: 'identity' | 'remapped' = vpidBase ? 'remapped' : 'identity';
 
   let status: DomainStatus | undefined;
   let nativeDomain: NativeDomain | undefined;
-  const control = new ControlServer(name, (req) => {
+  let checkpoints: Checkpoints | undefined;
+  const control = new ControlServer(name, (req, ctx) => {
     if (req.op === 'list') return snapshot();
-    throw new Error(`unknown request ${JSON.stringify(req.op)}`);
+    if (req.op === 'checkpoint') {
+      if (!checkpoints) throw new Error('the domain is still starting');
+      return checkpoints.take({ output: req.output, kill: !!req.kill, cancelled: ctx.closed });
+    }
+    throw new Error(`unknown request ${JSON.stringify((req as { op: unknown }).op)}`);
   });
   if (!(await control.listen())) throw new UserError(`a domain named '${name}' is already running`, EXIT.NAME_TAKEN);
 
   const log = pino(
-    { level: opts.logLevel ?? process.env.VDOMAIN_LOG_LEVEL ?? 'info', base: { domain: name } },
+    { level: spec.logLevel ?? process.env.VDOMAIN_LOG_LEVEL ?? 'info', base: { domain: name } },
     pino.destination({ dest: logPath(name), sync: true, mode: 0o600 }),
   );
   const events = new DomainEvents();
@@ -145,10 +197,13 @@ export async function runDomain(opts: RunOptions): Promise<number> {
 
   nativeDomain = new (native().Domain)({
     keeper: keeperPath,
-    argv: opts.argv,
-    filter: encodeFilter(compileFilter(mode)),
+    argv: spec.command,
+    // a restore learns only once the keeper forked whether it translates: give it the
+    // remapped filter, used only then
+    filter: encodeFilter(compileFilter(spec.restore ? 'remapped' : mode)),
     rules: SYSCALLS,
     vpidBase,
+    restore: spec.restore,
     onEvent: (type, a, _b, text) => {
       if (type === 'exit') events.emit('root-exit', a);
       else if (type === 'empty') events.emit('empty');
@@ -187,36 +242,52 @@ export async function runDomain(opts: RunOptions): Promise<number> {
   } catch (e) {
     startError = e as Error & { errno?: number; exec?: boolean };
   }
+  if (spec.restore) {
+    if (spec.restore.pagesFd >= 0) {
+      try {
+        fs.closeSync(spec.restore.pagesFd);
+      } catch {
+        // the native side closed it already
+      }
+    }
+    if (!startError) mode = nativeDomain.identity ? 'identity' : 'remapped';
+  }
   if (!startError || nativeDomain.rootPid > 0) {
     status = {
       name,
       state: 'running',
       mode,
-      vpidBase: vpidBase || null,
+      vpidBase: mode === 'remapped' ? vpidBase || null : null,
       supervisorPid: process.pid,
       keeperPid: nativeDomain.keeperPid,
-      command: opts.argv,
+      command: spec.command,
       startedAt: new Date().toISOString(),
       root: { pid: nativeDomain.rootPid, vpid: nativeDomain.rootVirt, exitStatus: null },
       processes: [],
+      ...(spec.restore ? { restoredFrom: spec.restore.image } : {}),
     };
-    log.info({ mode, vpidBase, root: status.root, keeper: status.keeperPid, argv: opts.argv }, 'domain started');
+    log.info({ mode, vpidBase, root: status.root, keeper: status.keeperPid, argv: spec.command, restoredFrom: spec.restore?.image }, 'domain started');
   }
   if (startError) {
     log.error({ err: startError.message }, 'start failed');
     nativeDomain.terminate();
+  } else {
+    checkpoints = new Checkpoints({ name, mode, vpidBase, command: spec.command, native: nativeDomain, snapshot, log });
+    if (spec.interval) checkpoints.every(spec.interval, spec.keep ?? 3, spec.checkpointDir);
   }
   // Without a root the keeper never started a domain: nothing will end.
   if (nativeDomain.rootPid > 0) await ended;
+  checkpoints?.stop();
   nativeDomain.close();
   control.close();
   log.info('domain empty, supervisor exits');
   if (startError) {
     const e = startError.errno;
+    if (spec.restore) throw new UserError(startError.message, EXIT.FAILURE);
     // the program was found before the start: ENOENT now means its interpreter
     // (#!) or its ELF loader is missing, which a shell reports as 126 too
-    if (startError.exec && e === 2) throw new UserError(`${opts.argv[0]}: bad interpreter or loader: no such file`, EXIT.NOT_EXECUTABLE);
-    if (startError.exec) throw new UserError(`${opts.argv[0]}: cannot execute (${startError.message})`, EXIT.NOT_EXECUTABLE);
+    if (startError.exec && e === 2) throw new UserError(`${spec.command[0]}: bad interpreter or loader: no such file`, EXIT.NOT_EXECUTABLE);
+    if (startError.exec) throw new UserError(`${spec.command[0]}: cannot execute (${startError.message})`, EXIT.NOT_EXECUTABLE);
     throw new UserError(`cannot start the domain: ${startError.message}`, EXIT.FAILURE);
   }
   return rootWaitStatus === null ? EXIT.FAILURE : shellStatus(rootWaitStatus);

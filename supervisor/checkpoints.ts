@@ -1,0 +1,156 @@
+// Checkpoints of a running domain, on the supervisor's side: on request (`vdomain
+// checkpoint`, through the control socket) and periodically (`run --interval`).
+// The native dumper freezes the job and writes the page files into a temporary
+// directory; this module adds the manifest and commits the image (supervisor/
+// image.ts), so an image either is whole or does not look like one.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { EXIT, UserError } from '../cli/errors';
+import { commitImage, discardImageDir, prepareImageDir } from './image';
+import { IMAGE_FORMAT, IMAGE_VERSION, ImageManifest, ProcessImage } from './manifest';
+import type { NativeDomain } from './native';
+import { stateDir } from './paths';
+import type { DomainStatus } from './run';
+
+export interface CheckpointsContext {
+  name: string;
+  mode: 'identity' | 'remapped';
+  vpidBase: number;
+  command: string[];
+  native: NativeDomain;
+  snapshot: () => DomainStatus;
+  log: Logger;
+}
+
+interface TakeOptions {
+  output: string;
+  kill: boolean;
+  cancelled?: () => boolean;
+}
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export class Checkpoints {
+  private busy = false;
+  private timer?: NodeJS.Timeout;
+  private taken: string[] = [];
+
+  constructor(private readonly ctx: CheckpointsContext) {}
+
+  /** One checkpoint; resolves to the image's path. One at a time per domain. */
+  async take(opts: TakeOptions): Promise<{ path: string; frozenMs: number; dumpMs: number; totalMs: number }> {
+    if (this.busy) throw new UserError('a checkpoint of this domain is already in progress', EXIT.FAILURE);
+    this.busy = true;
+    try {
+      return await this.takeNow(opts);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async takeNow(opts: TakeOptions) {
+    const t0 = performance.now();
+    const { native, log } = this.ctx;
+    const status = this.ctx.snapshot();
+    if (status.state !== 'running' || !status.processes.length)
+      throw new UserError(`domain '${this.ctx.name}' has no running job to checkpoint`, EXIT.NO_DOMAIN);
+    const alive = status.processes.filter((p) => p.state !== 'Z');
+    const unsupported: string[] = [];
+    if (status.processes.length > 1)
+      unsupported.push(
+        `${status.processes.length} processes (${status.processes.map((p) => `${p.vpid} ${p.comm}`).join(', ')}) — process trees are not supported yet`,
+      );
+    if (alive.length !== status.processes.length)
+      unsupported.push('zombie processes — not supported yet');
+    if (unsupported.length) throw refusal(unsupported);
+
+    const { tmp, final } = prepareImageDir(opts.output);
+    let held = false;
+    try {
+      const r = await native.checkpoint({
+        dir: tmp,
+        processes: status.processes.map((p) => ({ real: p.pid, vpid: p.vpid, vppid: p.vppid, vpgid: p.vpgid, vsid: p.vsid })),
+        hold: opts.kill,
+      });
+      if (!r.ok) {
+        if (r.unsupported.length) throw refusal(r.unsupported);
+        throw new UserError(`checkpoint failed: ${r.error}`, EXIT.FAILURE);
+      }
+      held = opts.kill;
+      // Ctrl-C on `vdomain checkpoint`: nothing is committed, the job runs on
+      if (opts.cancelled?.()) throw new UserError('checkpoint cancelled', EXIT.FAILURE);
+      const processes = JSON.parse(r.processesJson) as ProcessImage[];
+      const manifest: ImageManifest = {
+        format: IMAGE_FORMAT,
+        version: IMAGE_VERSION,
+        createdAt: new Date().toISOString(),
+        host: os.hostname(),
+        kernel: os.release(),
+        vdomainVersion: packageVersion(),
+        domain: {
+          name: this.ctx.name,
+          mode: this.ctx.mode,
+          vpidBase: this.ctx.vpidBase || null,
+          command: this.ctx.command,
+          uid: process.getuid?.() ?? 0,
+        },
+        processes,
+        files: Object.fromEntries(r.files.map((f) => [f.name, { size: f.size, crc32c: f.crc32c }])),
+        timings: { frozenMs: r.frozenMs, dumpMs: r.dumpMs, totalMs: 0 },
+      };
+      manifest.timings!.totalMs = performance.now() - t0;
+      commitImage(tmp, final, manifest);
+      const totalMs = performance.now() - t0;
+      if (held) {
+        held = false;
+        native.release(true);
+        native.terminate();
+      }
+      log.info({ image: final, frozenMs: r.frozenMs, dumpMs: r.dumpMs, totalMs, kill: opts.kill }, 'checkpoint written');
+      return { path: final, frozenMs: r.frozenMs, dumpMs: r.dumpMs, totalMs };
+    } catch (e) {
+      discardImageDir(tmp);
+      log.warn({ err: (e as Error).message }, 'checkpoint failed; the job runs on');
+      throw e;
+    } finally {
+      if (held) native.release(false);
+    }
+  }
+
+  /** `run --interval`: a checkpoint every `seconds`, keeping the newest `keep`. */
+  every(seconds: number, keep: number, dir?: string) {
+    const base = dir ?? path.join(stateDir(), 'images', this.ctx.name);
+    fs.mkdirSync(base, { recursive: true, mode: 0o700 });
+    let seq = 0;
+    this.timer = setInterval(() => {
+      if (this.busy) return;
+      const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
+      const out = path.join(base, `${this.ctx.name}-${stamp}-${++seq}.vdimg`);
+      this.take({ output: out, kill: false })
+        .then((r) => {
+          this.taken.push(r.path);
+          while (this.taken.length > keep) discardImageDir(this.taken.shift()!);
+        })
+        .catch((e: Error) => this.ctx.log.warn({ err: e.message }, 'periodic checkpoint failed'));
+    }, seconds * 1000);
+    this.timer.unref();
+  }
+
+  stop() {
+    if (this.timer) clearInterval(this.timer);
+  }
+}
+
+function refusal(items: string[]): UserError & { details: string[] } {
+  const e = new UserError(`cannot checkpoint: ${items.join('; ')}`, EXIT.UNSUPPORTED) as UserError & { details: string[] };
+  e.details = items;
+  return e;
+}

@@ -1,0 +1,156 @@
+// The image directory on disk. Written so that a crash or a failure never leaves
+// something that looks like a whole image: page files and manifest go into a
+// hidden temporary sibling, are fsynced, and the directory is renamed into place
+// last. Read back only after every file checks out: the manifest against its own
+// SHA-256, every page file against its size and CRC-32C.
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { EXIT, UserError } from '../cli/errors';
+import { IMAGE_FORMAT, IMAGE_VERSION, ImageManifest, MANIFEST_NAME } from './manifest';
+import { native } from './native';
+
+/** Where `vdomain checkpoint NAME` writes without -o: ./NAME-YYYYMMDD-HHMMSS.vdimg */
+export function defaultImageDir(name: string, cwd = process.cwd()): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').replace(/\..*/, '');
+  let p = path.join(cwd, `${name}-${stamp}.vdimg`);
+  for (let i = 2; fs.existsSync(p); i++) p = path.join(cwd, `${name}-${stamp}-${i}.vdimg`);
+  return p;
+}
+
+/** Checks the output location and makes the hidden temporary directory beside it. */
+export function prepareImageDir(out: string): { tmp: string; final: string } {
+  const final = path.resolve(out);
+  if (fs.existsSync(final)) throw new UserError(`${out}: already exists`, EXIT.OUTPUT);
+  const parent = path.dirname(final);
+  try {
+    if (!fs.statSync(parent).isDirectory()) throw new UserError(`${parent}: not a directory`, EXIT.OUTPUT);
+    fs.accessSync(parent, fs.constants.W_OK | fs.constants.X_OK);
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UserError(`${parent}: ${code === 'ENOENT' ? 'no such directory' : 'cannot write there'}`, EXIT.OUTPUT);
+  }
+  const tmp = path.join(parent, `.${path.basename(final)}.partial-${randomBytes(4).toString('hex')}`);
+  try {
+    fs.mkdirSync(tmp, { mode: 0o700 });
+  } catch (e) {
+    throw new UserError(`${parent}: cannot create the image there (${(e as Error).message})`, EXIT.OUTPUT);
+  }
+  return { tmp, final };
+}
+
+export function discardImageDir(dir: string) {
+  try {
+    fs.rmSync(dir, { recursive: true, force: true });
+  } catch {
+    // best effort: a leftover is hidden and never looks whole
+  }
+}
+
+function fsyncPath(p: string, flags = 'r') {
+  const fd = fs.openSync(p, flags);
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The manifest file: format and version first (readable before any check), then its checksum and body. */
+export function encodeManifest(m: ImageManifest): string {
+  const body = JSON.stringify(m);
+  const sha256 = createHash('sha256').update(body).digest('hex');
+  return `{"format":"${IMAGE_FORMAT}","version":${m.version},"sha256":"${sha256}","manifest":${body}}\n`;
+}
+
+/**
+ * Completes an image: checksums the files the dumper did not (manifest.files holds
+ * those it did), writes the manifest, fsyncs everything and renames tmp → final.
+ */
+export function commitImage(tmp: string, final: string, manifest: ImageManifest) {
+  const files = { ...(manifest.files ?? {}) };
+  for (const f of fs.readdirSync(tmp)) {
+    const p = path.join(tmp, f);
+    if (!fs.statSync(p).isFile() || f === MANIFEST_NAME) continue;
+    if (!files[f]) files[f] = native().checksumFile(p);
+    fs.chmodSync(p, 0o600);
+    fsyncPath(p);
+  }
+  const m: ImageManifest = { ...manifest, files };
+  const mpath = path.join(tmp, MANIFEST_NAME);
+  fs.writeFileSync(mpath, encodeManifest(m), { mode: 0o600 });
+  fsyncPath(mpath);
+  fsyncPath(tmp);
+  if (fs.existsSync(final)) throw new UserError(`${final}: appeared while the checkpoint was written`, EXIT.OUTPUT);
+  fs.renameSync(tmp, final);
+  fsyncPath(path.dirname(final));
+}
+
+const bad = (msg: string) => new UserError(msg, EXIT.BAD_IMAGE);
+
+/** Reads and verifies an image; throws a one-line UserError naming what is wrong. */
+export function readImage(dir: string): ImageManifest {
+  const mpath = path.join(dir, MANIFEST_NAME);
+  if (!fs.existsSync(dir)) throw new UserError(`${dir}: no such image`, EXIT.NO_IMAGE);
+  if (!fs.existsSync(mpath)) throw new UserError(`${dir}: not a vdomain image (no ${MANIFEST_NAME})`, EXIT.NO_IMAGE);
+  let text: string;
+  try {
+    text = fs.readFileSync(mpath, 'utf8');
+  } catch (e) {
+    throw new UserError(`${mpath}: ${(e as Error).message}`, EXIT.NO_IMAGE);
+  }
+  const head = /^\{"format":"([^"]*)","version":(\d+),"sha256":"([0-9a-f]{64})","manifest":/.exec(text);
+  if (!head) {
+    if (!text.includes(IMAGE_FORMAT)) throw new UserError(`${dir}: not a vdomain image`, EXIT.NO_IMAGE);
+    throw bad(`${mpath}: damaged (unreadable header)`);
+  }
+  if (head[1] !== IMAGE_FORMAT) throw bad(`${mpath}: damaged (format '${head[1]}')`);
+  const version = Number(head[2]);
+  if (version !== IMAGE_VERSION)
+    throw new UserError(`${dir}: image version ${version}; this vdomain reads version ${IMAGE_VERSION}`, EXIT.IMAGE_VERSION);
+  const body = text.slice(head[0].length, text.trimEnd().length - 1);
+  if (createHash('sha256').update(body).digest('hex') !== head[3]) throw bad(`${mpath}: checksum mismatch (damaged)`);
+  let m: ImageManifest;
+  try {
+    m = JSON.parse(body) as ImageManifest;
+  } catch {
+    throw bad(`${mpath}: damaged (not JSON)`);
+  }
+  checkShape(m, mpath);
+  for (const [name, want] of Object.entries(m.files)) {
+    if (name.includes('/') || name.startsWith('.')) throw bad(`${mpath}: bad file name '${name}'`);
+    const p = path.join(dir, name);
+    let got: { size: number; crc32c: string };
+    try {
+      got = native().checksumFile(p);
+    } catch (e) {
+      throw bad(`${name}: missing or unreadable (${(e as Error).message.replace(/^.*: /, '')})`);
+    }
+    if (got.size !== want.size) throw bad(`${name}: truncated (${got.size} of ${want.size} bytes)`);
+    if (got.crc32c !== want.crc32c) throw bad(`${name}: checksum mismatch (damaged)`);
+  }
+  return m;
+}
+
+/** The manifest's structure, enough that restore never trips over it. */
+export function checkShape(m: ImageManifest, where: string) {
+  if (m.version !== IMAGE_VERSION || m.format !== IMAGE_FORMAT) throw bad(`${where}: header and body disagree`);
+  if (!Array.isArray(m.processes) || !m.processes.length) throw bad(`${where}: no processes`);
+  if (!m.files || typeof m.files !== 'object') throw bad(`${where}: no file list`);
+  for (const p of m.processes) {
+    const file = m.files[p.pagesFile];
+    if (!file) throw bad(`${where}: pid ${p.vpid}: page file ${p.pagesFile} not listed`);
+    if (!Array.isArray(p.vmas) || !Array.isArray(p.fds)) throw bad(`${where}: pid ${p.vpid}: incomplete`);
+    for (const v of p.vmas) {
+      if (!(v.end > v.start)) throw bad(`${where}: pid ${p.vpid}: bad mapping ${v.start}-${v.end}`);
+      for (const [addr, len, off] of v.runs) {
+        if (addr < v.start || addr + len > v.end || off + len > file.size)
+          throw bad(`${where}: pid ${p.vpid}: page run outside its mapping or page file`);
+      }
+    }
+    for (const f of p.fds)
+      if (f.kind === 'copy' && (!f.content || f.content.off + f.content.len > file.size))
+        throw bad(`${where}: pid ${p.vpid} fd ${f.fd}: saved contents outside the page file`);
+  }
+}

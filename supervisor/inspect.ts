@@ -1,0 +1,84 @@
+// `vdomain inspect IMAGE`: what an image holds, for a person (or --json for a
+// program). Reads the manifest only: verifying the pages is restore's job, but a
+// damaged manifest is reported like restore would.
+import { readImage } from './image';
+import { ImageManifest, ProcessImage, VmaKind } from './manifest';
+
+export interface ImageSummary {
+  path: string;
+  createdAt: string;
+  host: string;
+  kernel: string;
+  domain: ImageManifest['domain'];
+  processes: {
+    vpid: number;
+    pid: number;
+    comm: string;
+    cmdline: string[];
+    cwd: string;
+    memory: Partial<Record<VmaKind, { mappings: number; bytes: number; storedBytes: number }>>;
+    files: { fd: number; kind: string; target: string; pos: number }[];
+    handlers: number[];
+    pagesBytes: number;
+  }[];
+  imageBytes: number;
+  timings?: ImageManifest['timings'];
+}
+
+function summarize(p: ProcessImage): ImageSummary['processes'][number] {
+  const memory: ImageSummary['processes'][number]['memory'] = {};
+  for (const v of p.vmas) {
+    const m = (memory[v.kind] ??= { mappings: 0, bytes: 0, storedBytes: 0 });
+    m.mappings++;
+    m.bytes += v.end - v.start;
+    m.storedBytes += v.runs.reduce((s, r) => s + r[1], 0);
+  }
+  return {
+    vpid: p.vpid,
+    pid: p.pid,
+    comm: p.comm,
+    cmdline: p.cmdline,
+    cwd: p.cwd,
+    memory,
+    files: p.fds.map((f) => ({ fd: f.fd, kind: f.kind, target: f.target, pos: f.pos })),
+    handlers: p.sigactions.map((a) => a.sig),
+    pagesBytes: p.pagesBytes,
+  };
+}
+
+export function inspectImage(dir: string): ImageSummary {
+  const m = readImage(dir);
+  return {
+    path: dir,
+    createdAt: m.createdAt,
+    host: m.host,
+    kernel: m.kernel,
+    domain: m.domain,
+    processes: m.processes.map(summarize),
+    imageBytes: Object.values(m.files).reduce((s, f) => s + f.size, 0),
+    timings: m.timings,
+  };
+}
+
+const mb = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MB` : `${(n / 1024).toFixed(0)} kB`);
+
+export function formatInspect(s: ImageSummary): string {
+  const out: string[] = [];
+  out.push(`image      ${s.path}`);
+  out.push(`taken      ${s.createdAt} on ${s.host} (Linux ${s.kernel})`);
+  out.push(`domain     ${s.domain.name} (${s.domain.mode}), uid ${s.domain.uid}: ${s.domain.command.join(' ')}`);
+  out.push(`size       ${mb(s.imageBytes)} of pages and saved files`);
+  if (s.timings) out.push(`timings    frozen ${s.timings.frozenMs.toFixed(1)} ms, total ${s.timings.totalMs.toFixed(1)} ms`);
+  for (const p of s.processes) {
+    out.push('');
+    out.push(`process ${p.vpid} (was pid ${p.pid}) ${p.comm}: ${p.cmdline.join(' ')}`);
+    out.push(`  cwd ${p.cwd}`);
+    out.push('  memory     kind           mappings       size     stored');
+    for (const [kind, m] of Object.entries(p.memory))
+      out.push(`             ${kind.padEnd(14)} ${String(m.mappings).padStart(8)} ${mb(m.bytes).padStart(10)} ${mb(m.storedBytes).padStart(10)}`);
+    out.push('  files');
+    for (const f of p.files) out.push(`    ${String(f.fd).padStart(4)}  ${f.kind.padEnd(6)} ${f.target}${f.pos ? ` @${f.pos}` : ''}`);
+    if (p.handlers.length) out.push(`  signal handlers: ${p.handlers.join(' ')}`);
+  }
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,109 @@
+// The image manifest, version 1: what `vdomain checkpoint` writes next to the page
+// files and what `vdomain restore` and `vdomain inspect` read. The per-process part
+// is produced by the native dumper (native/src/dump.cc) and read back by the plan
+// builder (native/src/plan_builder.cc): keep the three in step, and bump IMAGE_VERSION when
+// a field changes meaning.
+//
+// Addresses are plain numbers (user addresses are below 2^47); 64-bit masks and
+// limits that may not fit a double are strings (hex masks, decimal limits).
+
+export const IMAGE_FORMAT = 'vdomain-image';
+export const IMAGE_VERSION = 1;
+export const MANIFEST_NAME = 'manifest.json';
+
+export interface ImageManifest {
+  format: typeof IMAGE_FORMAT;
+  version: number;
+  createdAt: string;          // ISO time
+  host: string;               // os.hostname()
+  kernel: string;             // os.release()
+  vdomainVersion: string;     // package.json version
+  domain: {
+    name: string;
+    mode: 'identity' | 'remapped';
+    vpidBase: number | null;
+    command: string[];
+    uid: number;
+  };
+  processes: ProcessImage[];
+  /** every other file of the image: name → size and CRC-32C (8 hex digits) */
+  files: Record<string, { size: number; crc32c: string }>;
+  /** wall times of the checkpoint, ms (informational) */
+  timings?: { frozenMs: number; dumpMs: number; totalMs: number };
+}
+
+export type VmaKind = 'anon' | 'file-private' | 'file-shared' | 'shared-anon' | 'vdso' | 'vvar' | 'vvar_vclock';
+
+export interface VmaImage {
+  start: number;
+  end: number;
+  prot: string;               // "rwxp" as in /proc/PID/maps
+  kind: VmaKind;
+  growsdown: boolean;
+  name: string;               // /proc/PID/maps name column ([heap], [stack], path, "")
+  path?: string;              // file VMAs: the file mapped
+  offset?: number;            // file VMAs: offset in the file
+  fileSize?: number;          // file VMAs: its size at checkpoint (restore checks it)
+  fileMtimeNs?: string;       // file VMAs: its mtime at checkpoint, ns (restore checks it)
+  /** stored pages: [address, length, offset in the process's page file] */
+  runs: [number, number, number][];
+}
+
+export type FdKind = 'path' | 'stdio' | 'copy';
+
+export interface FdImage {
+  fd: number;
+  kind: FdKind;
+  target: string;             // readlink of /proc/PID/fd/N at checkpoint
+  flags: number;              // fdinfo flags (octal there), without O_CLOEXEC
+  cloexec: boolean;
+  pos: number;
+  path?: string;              // path: the file to open; copy: the deleted file's old path
+  stdio?: number;             // stdio: which of the restoring command's 0, 1, 2
+  content?: { off: number; len: number };  // copy: its saved bytes in the page file
+}
+
+export interface SigactionImage {
+  sig: number;
+  handler: number;
+  flags: number;
+  restorer: number;
+  mask: string;               // hex
+}
+
+export interface ProcessImage {
+  vpid: number;
+  pid: number;                // its real PID at checkpoint
+  vppid: number;
+  vpgid: number;
+  vsid: number;
+  comm: string;
+  exe: string;
+  cmdline: string[];
+  cwd: string;
+  umask: number;
+  nice: number;
+  personality: number;
+  rlimits: [string, string][]; // RLIMIT_CPU .. RLIMIT_RTTIME: cur, max (decimal, "18446744073709551615" = unlimited)
+  mm: {
+    startCode: number; endCode: number; startData: number; endData: number;
+    startBrk: number; brk: number; startStack: number;
+    argStart: number; argEnd: number; envStart: number; envEnd: number;
+  };
+  auxv: string;               // base64 of the auxv words
+  regs: string;               // base64 of struct user_regs_struct (normalised: a syscall in progress restarts)
+  xstate: string;             // base64 of the NT_X86_XSTATE regset
+  sigmask: string;            // hex
+  pending: string[];          // base64 siginfo_t (128 bytes) each, thread-private queue
+  pendingShared: string[];    // base64 siginfo_t, process-wide queue
+  sigactions: SigactionImage[]; // only the non-default ones
+  altstack: { sp: number; size: number; flags: number };
+  itimers: { interval: [number, number]; value: [number, number] }[]; // REAL, VIRTUAL, PROF: [sec, usec]
+  rseq: { addr: number; len: number; sig: number } | null;
+  robustList: { head: number; len: number } | null;
+  clearChildTid: number;
+  vmas: VmaImage[];
+  fds: FdImage[];
+  pagesFile: string;          // name of its page file in the image directory
+  pagesBytes: number;
+}

@@ -1,0 +1,93 @@
+// `vdomain restore IMAGE`: verify the image whole (supervisor/image.ts), check
+// that what it refers to outside itself is still as it was, then supervise the job
+// brought back, in the foreground, exactly as `vdomain run` supervises a new one.
+import fs from 'node:fs';
+import path from 'node:path';
+import { EXIT, UserError } from '../cli/errors';
+import { readImage } from './image';
+import { ImageManifest, ProcessImage } from './manifest';
+import { native } from './native';
+import { ensureStateDir, socketPath, validName } from './paths';
+import { probe } from './control';
+import { superviseDomain } from './run';
+
+export interface RestoreOptions {
+  dir: string;
+  name?: string;
+  logLevel?: string;
+}
+
+/** Files the image maps or opens by path must be those of the checkpoint. */
+export function checkOutsideFiles(proc: ProcessImage): string[] {
+  const problems: string[] = [];
+  for (const v of proc.vmas) {
+    if (!v.path) continue;
+    let st: fs.BigIntStats;
+    try {
+      st = fs.statSync(v.path, { bigint: true });
+    } catch (e) {
+      problems.push(`${v.path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no longer exists' : (e as Error).message}`);
+      continue;
+    }
+    if (v.fileSize !== undefined && Number(st.size) !== v.fileSize)
+      problems.push(`${v.path}: changed since the checkpoint (size ${st.size}, was ${v.fileSize})`);
+    else if (v.fileMtimeNs !== undefined && st.mtimeNs.toString() !== v.fileMtimeNs)
+      problems.push(`${v.path}: modified since the checkpoint`);
+  }
+  for (const f of proc.fds) {
+    if (f.kind === 'path' && f.path && !fs.existsSync(f.path)) problems.push(`fd ${f.fd}: ${f.path} no longer exists`);
+    if (f.kind === 'copy' && f.path && !fs.existsSync(path.dirname(f.path)))
+      problems.push(`fd ${f.fd}: directory ${path.dirname(f.path)} (of a deleted file) no longer exists`);
+  }
+  if (!fs.existsSync(proc.cwd)) problems.push(`working directory ${proc.cwd} no longer exists`);
+  return problems;
+}
+
+async function pickName(manifest: ImageManifest, asked?: string): Promise<string> {
+  if (asked) {
+    if (!validName(asked)) throw new UserError(`invalid domain name '${asked}' (letters, digits, . _ -; at most 64)`, EXIT.USAGE);
+    return asked;
+  }
+  // the original may still run under its name: then the copy gets its own
+  const base = manifest.domain.name;
+  if ((await probe(socketPath(base))) !== 'live') return base;
+  const alt = `${base.slice(0, 50)}-r${process.pid}`;
+  return alt;
+}
+
+export async function restoreImage(opts: RestoreOptions): Promise<number> {
+  const dir = path.resolve(opts.dir);
+  const manifest = readImage(dir);
+  if (manifest.processes.length !== 1)
+    throw new UserError(`${dir}: images of ${manifest.processes.length} processes cannot be restored yet`, EXIT.UNSUPPORTED);
+  const proc = manifest.processes[0];
+  const problems = checkOutsideFiles(proc);
+  if (problems.length) throw new UserError(`cannot restore: ${problems.join('; ')}`, EXIT.UNSUPPORTED);
+
+  let plan: Buffer;
+  try {
+    plan = native().buildPlan(proc);
+  } catch (e) {
+    throw new UserError(`${dir}: ${(e as Error).message}`, EXIT.BAD_IMAGE);
+  }
+  ensureStateDir();
+  const name = await pickName(manifest, opts.name);
+  const pagesFd = fs.openSync(path.join(dir, proc.pagesFile), fs.constants.O_RDONLY);
+  const maxVpid = Math.max(...manifest.processes.map((p) => p.vpid));
+  return superviseDomain({
+    name,
+    command: proc.cmdline.length ? proc.cmdline : [proc.comm],
+    vpidBase: 0,
+    logLevel: opts.logLevel,
+    restore: {
+      image: dir,
+      plan,
+      pagesFd,
+      vpid: proc.vpid,
+      nextVpid: Math.max(maxVpid + 1, manifest.domain.vpidBase ?? 0),
+      regs: Buffer.from(proc.regs, 'base64'),
+      xstate: Buffer.from(proc.xstate, 'base64'),
+      sigmask: proc.sigmask,
+    },
+  });
+}

@@ -1,0 +1,250 @@
+// Checkpoint and restore of single-process jobs on the real kernel path: C
+// workloads (dynamic and static) and a real interpreter, checkpointed at random
+// moments and restored, must end exactly as an uninterrupted run; identity and
+// remapped restores, as root and as an unprivileged user; refusals and bad images.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import {
+  alive, compile, isRoot, listJson, processesMatching, sleep, until, USERS, vdomain, vdomainBackground, WORK,
+} from './helpers';
+
+const test = suite('checkpoint and restore');
+const STEPS = '400000';
+
+/** A directory the user may write images into. */
+function workDir(uid: number, name: string): string {
+  const d = path.join(WORK, `${name}-${uid}-${Math.random().toString(36).slice(2, 8)}`);
+  fs.mkdirSync(d, { mode: 0o755 });
+  if (isRoot) fs.chownSync(d, uid, uid);
+  return d;
+}
+
+const reference = new Map<string, string>();
+/** The uninterrupted result line of a workload (run directly, no vdomain). */
+function referenceLine(key: string, argv: string[], cwd: string, uid: number): string {
+  const have = reference.get(key);
+  if (have) return have;
+  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', cwd, timeout: 60_000 });
+  assert.is(r.status, 0, r.stderr);
+  const line = r.stdout.trim().split('\n').pop()!;
+  reference.set(key, line);
+  return line;
+}
+
+const randomMs = (lo: number, hi: number) => lo + Math.floor(Math.random() * (hi - lo));
+
+function noStrays() {
+  const strays = processesMatching(WORK);
+  assert.equal(strays, [], `stray processes: ${strays}`);
+}
+
+function checkpoint(uid: number, name: string, out: string, kill: boolean) {
+  const r = vdomain(uid, ['checkpoint', name, '-o', out, ...(kill ? ['--kill'] : [])], { timeoutMs: 60_000 });
+  assert.is(r.status, 0, `checkpoint ${name}: ${r.stderr}`);
+  assert.is(r.stdout.trim(), out);
+  return r;
+}
+
+async function modeOf(uid: number, name: string): Promise<string | undefined> {
+  let mode: string | undefined;
+  await until(() => {
+    mode = listJson(uid).find((d) => d.name === name)?.mode;
+    return mode !== undefined;
+  }, 5000);
+  return mode;
+}
+
+for (const { label, uid } of USERS) {
+  test(`a hash chain checkpointed and restored twice ends as an uninterrupted run (${label})`, async () => {
+    const chain = compile('chain');
+    const dir = workDir(uid, 'chain');
+    const ref = referenceLine('chain', [chain, STEPS, path.join(dir, 'ref.log')], dir, 0);
+    const refLog = fs.readFileSync(path.join(dir, 'ref.log'), 'utf8');
+    const name = `chain-${uid}`;
+    const log = path.join(dir, 'app.log');
+
+    const job = vdomainBackground(uid, ['run', '--name', name, '--', chain, STEPS, log]);
+    await until(() => fs.existsSync(log), 5000);
+    await sleep(randomMs(100, 400));
+    checkpoint(uid, name, path.join(dir, 'img1'), true);
+    await job.exited;
+
+    const r1 = vdomainBackground(uid, ['restore', path.join(dir, 'img1')]);
+    const mode = await modeOf(uid, name);
+    // root takes the PID back (clone3 set_tid); nobody cannot, and is remapped
+    assert.is(mode, isRoot && uid === 0 ? 'identity' : 'remapped');
+    await sleep(randomMs(100, 300));
+    checkpoint(uid, name, path.join(dir, 'img2'), true);
+    await r1.exited;
+
+    const r2 = vdomain(uid, ['restore', path.join(dir, 'img2')]);
+    assert.is(r2.status, 0, r2.stderr);
+    assert.is(r2.stdout.trim(), ref.replace('pid=same', 'pid=same'));
+    assert.is(fs.readFileSync(log, 'utf8'), refLog, 'the appended file continues where it was');
+    noStrays();
+  });
+
+  test(`a static binary restores (${label})`, async () => {
+    const chain = compile('chain', ['-static']);
+    const dir = workDir(uid, 'static');
+    const ref = referenceLine('chain-static', [chain, STEPS], dir, 0);
+    const name = `static-${uid}`;
+    const job = vdomainBackground(uid, ['run', '--name', name, '--', chain, STEPS]);
+    await sleep(randomMs(200, 500));
+    checkpoint(uid, name, path.join(dir, 'img'), true);
+    await job.exited;
+    const r = vdomain(uid, ['restore', path.join(dir, 'img')]);
+    assert.is(r.status, 0, r.stderr);
+    assert.is(r.stdout.trim(), ref);
+    noStrays();
+  });
+
+  test(`restored beside the still-running original, both finish right (${label})`, async () => {
+    const chain = compile('chain');
+    const dir = workDir(uid, 'beside');
+    const ref = referenceLine('chain-plain', [chain, STEPS], dir, 0);
+    const name = `beside-${uid}`;
+    const job = vdomainBackground(uid, ['run', '--name', name, '--', chain, STEPS]);
+    await sleep(randomMs(150, 400));
+    checkpoint(uid, name, path.join(dir, 'img'), false);
+    const copy = vdomainBackground(uid, ['restore', path.join(dir, 'img'), '--name', `${name}-copy`]);
+    assert.is(await modeOf(uid, `${name}-copy`), 'remapped', 'the original holds the PID');
+    assert.is(await job.exited, 0, job.stderr);
+    assert.is(await copy.exited, 0, copy.stderr);
+    assert.is(job.stdout.trim(), ref);
+    assert.is(copy.stdout.trim(), ref);
+    noStrays();
+  });
+
+  test(`python3 restored mid-run prints what an uninterrupted run prints (${label})`, async () => {
+    const dir = workDir(uid, 'py');
+    const script = path.join(dir, 'loop.py');
+    fs.writeFileSync(script, [
+      'import time',
+      's = 0',
+      'for i in range(300000):',
+      '    s = (s * 31 + i) % 1000003',
+      '    if i % 2000 == 0:',
+      '        time.sleep(0.002)',
+      "print('python', s, len(str(list(range(1000)))))",
+    ].join('\n'));
+    fs.chmodSync(script, 0o644);
+    const ref = referenceLine('python', ['python3', script], dir, 0);
+    const name = `py-${uid}`;
+    const job = vdomainBackground(uid, ['run', '--name', name, '--', 'python3', script]);
+    await sleep(randomMs(250, 500));
+    checkpoint(uid, name, path.join(dir, 'img'), true);
+    await job.exited;
+    const r = vdomain(uid, ['restore', path.join(dir, 'img')]);
+    assert.is(r.status, 0, r.stderr);
+    assert.is(r.stdout.trim(), ref);
+    noStrays();
+  });
+
+  test(`what cannot be restored is refused, and the job runs on (${label})`, async () => {
+    const dir = workDir(uid, 'refuse');
+    const name = `refuse-${uid}`;
+    const job = vdomainBackground(uid, ['run', '--name', name, '--', 'python3', '-c',
+      'import socket,time,sys; s=socket.socket(); print("ready", flush=True); time.sleep(3); print("survived")']);
+    await job.waitFor(/ready/);
+    const out = path.join(dir, 'img');
+    const r = vdomain(uid, ['checkpoint', name, '-o', out]);
+    assert.is(r.status, 5, r.stderr);
+    assert.match(r.stderr, /fd \d+: socket/);
+    assert.is(r.stderr.trim().split('\n').length, 1, 'one line');
+    assert.not.ok(fs.existsSync(out), 'no image');
+    assert.equal(fs.readdirSync(dir), [], 'nothing half-written');
+    assert.is(await job.exited, 0);
+    assert.match(job.stdout, /survived/);
+    noStrays();
+  });
+}
+
+test('bad input: each fault has its own exit status and one line', async () => {
+  const uid = USERS[0].uid;
+  const chain = compile('chain');
+  const dir = workDir(uid, 'bad');
+  const r0 = vdomain(uid, ['checkpoint', 'no-such-domain', '-o', path.join(dir, 'x')]);
+  assert.is(r0.status, 3, r0.stderr);
+
+  const name = `bad-${uid}`;
+  const job = vdomainBackground(uid, ['run', '--name', name, '--', chain, '2000000']);
+  await sleep(200);
+  const exists = path.join(dir, 'exists');
+  fs.mkdirSync(exists);
+  const r1 = vdomain(uid, ['checkpoint', name, '-o', exists]);
+  assert.is(r1.status, 9, r1.stderr);
+  const img = path.join(dir, 'img');
+  checkpoint(uid, name, img, true);
+  await job.exited;
+
+  // inspect tells what the image holds
+  const ins = vdomain(uid, ['inspect', img]);
+  assert.is(ins.status, 0, ins.stderr);
+  assert.match(ins.stdout, /chain/);
+  const insJson = JSON.parse(vdomain(uid, ['inspect', img, '--json']).stdout);
+  assert.ok(insJson, 'inspect --json parses');
+
+  const r2 = vdomain(uid, ['restore', path.join(dir, 'missing')]);
+  assert.is(r2.status, 6, r2.stderr);
+
+  const copyOf = (tag: string) => {
+    const c = path.join(dir, tag);
+    fs.cpSync(img, c, { recursive: true });
+    return c;
+  };
+  const trunc = copyOf('trunc');
+  const pages = fs.readdirSync(trunc).find((f) => f.startsWith('pages-'))!;
+  fs.truncateSync(path.join(trunc, pages), 4096);
+  const r3 = vdomain(uid, ['restore', trunc]);
+  assert.is(r3.status, 7, r3.stderr);
+  assert.match(r3.stderr, new RegExp(pages));
+
+  const flipped = copyOf('flip');
+  const mf = path.join(flipped, 'manifest.json');
+  const text = fs.readFileSync(mf, 'utf8');
+  const at = text.indexOf('"comm":"') + 9;
+  fs.writeFileSync(mf, text.slice(0, at) + (text[at] === 'x' ? 'y' : 'x') + text.slice(at + 1));
+  const r4 = vdomain(uid, ['restore', flipped]);
+  assert.is(r4.status, 7, r4.stderr);
+
+  const other = copyOf('version');
+  const mv = path.join(other, 'manifest.json');
+  fs.writeFileSync(mv, fs.readFileSync(mv, 'utf8').replace('"version":1', '"version":99'));
+  const r5 = vdomain(uid, ['restore', other]);
+  assert.is(r5.status, 8, r5.stderr);
+
+  for (const r of [r0, r1, r2, r3, r4, r5]) assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+  noStrays();
+});
+
+test('an interrupted checkpoint leaves the job running and no image that looks whole', async () => {
+  const uid = USERS[0].uid;
+  const chain = compile('chain');
+  const dir = workDir(uid, 'interrupt');
+  const name = `interrupt-${uid}`;
+  const job = vdomainBackground(uid, ['run', '--name', name, '--', chain, '3000000']);
+  await sleep(200);
+  const out = path.join(dir, 'img');
+  const ck = vdomainBackground(uid, ['checkpoint', name, '-o', out, '--kill']);
+  await sleep(randomMs(0, 60));
+  ck.child.kill('SIGINT');
+  await ck.exited;
+  await sleep(500);
+  // either it finished before the interrupt (a whole image) or nothing is there
+  const entries = fs.readdirSync(dir);
+  if (entries.includes('img')) assert.is(vdomain(uid, ['inspect', out]).status, 0);
+  else {
+    assert.equal(entries.filter((e) => !e.startsWith('.')), []);
+    assert.ok(alive(listJson(uid).find((d) => d.name === name)?.root.pid ?? -1), 'the job runs on');
+  }
+  vdomainBackground(uid, ['list']);
+  job.child.kill('SIGTERM');
+  await job.exited;
+  noStrays();
+});
+
+test.run();
