@@ -11,7 +11,6 @@ import { EXIT, UserError } from '../cli/errors';
 import { commitImage, discardImageDir, prepareImageDir } from './image';
 import { IMAGE_FORMAT, IMAGE_VERSION, ImageManifest, ProcessImage } from './manifest';
 import type { NativeDomain } from './native';
-import { stateDir } from './paths';
 import type { DomainStatus } from './run';
 
 export interface CheckpointsContext {
@@ -127,7 +126,7 @@ export class Checkpoints {
 
   /** `run --interval`: a checkpoint every `seconds`, keeping the newest `keep`. */
   every(seconds: number, keep: number, dir?: string) {
-    const base = dir ?? path.join(stateDir(), 'images', this.ctx.name);
+    const base = path.resolve(dir ?? '.');
     fs.mkdirSync(base, { recursive: true, mode: 0o700 });
     let seq = 0;
     this.timer = setInterval(() => {
