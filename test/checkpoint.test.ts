@@ -25,12 +25,13 @@ function workDir(uid: number, name: string): string {
 const reference = new Map<string, string>();
 /** The uninterrupted result line of a workload (run directly, no vdomain). */
 function referenceLine(key: string, argv: string[], cwd: string, uid: number): string {
-  const have = reference.get(key);
+  const have = reference.get(`${key}/${uid}`);
   if (have) return have;
-  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', cwd, timeout: 60_000 });
+  const as = isRoot && uid !== 0 ? { uid, gid: uid } : {};
+  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', cwd, timeout: 60_000, ...as });
   assert.is(r.status, 0, r.stderr);
   const line = r.stdout.trim().split('\n').pop()!;
-  reference.set(key, line);
+  reference.set(`${key}/${uid}`, line);
   return line;
 }
 
@@ -88,12 +89,33 @@ for (const { label, uid } of USERS) {
     noStrays();
   });
 
+  test(`process state comes back: limits, nice, umask, fds, mappings, timers, mask, pending, name (${label})`, async () => {
+    const state = compile('state');
+    const dir = workDir(uid, 'state');
+    fs.writeFileSync(path.join(dir, 'data'), Buffer.alloc(16384, 7));
+    if (isRoot) fs.chownSync(path.join(dir, 'data'), uid, uid);
+    const ref = referenceLine(`state-${dir}`, [state, dir, '120'], dir, uid);
+    assert.match(ref, /fds=ok pos=1234 shared=ok guard=---p ro=ok alarms=ticking blocked=1 pending=1 cmdline=same/);
+    fs.writeFileSync(path.join(dir, 'data'), Buffer.alloc(16384, 7));
+    const name = `state-${uid}`;
+    const job = vdomainBackground(uid, ['run', '--name', name, '--', state, dir, '120']);
+    assert.ok(await modeOf(uid, name), 'the domain is up');
+    await sleep(randomMs(300, 700));
+    checkpoint(uid, name, path.join(dir, 'img'), true);
+    await job.exited;
+    const r = vdomain(uid, ['restore', path.join(dir, 'img')]);
+    assert.is(r.status, 0, r.stderr);
+    assert.is(r.stdout.trim(), ref);
+    noStrays();
+  });
+
   test(`a static binary restores (${label})`, async () => {
     const chain = compile('chain', ['-static']);
     const dir = workDir(uid, 'static');
     const ref = referenceLine('chain-static', [chain, STEPS], dir, 0);
     const name = `static-${uid}`;
     const job = vdomainBackground(uid, ['run', '--name', name, '--', chain, STEPS]);
+    assert.ok(await modeOf(uid, name), 'the domain is up');
     await sleep(randomMs(200, 500));
     checkpoint(uid, name, path.join(dir, 'img'), true);
     await job.exited;
@@ -109,6 +131,7 @@ for (const { label, uid } of USERS) {
     const ref = referenceLine('chain-plain', [chain, STEPS], dir, 0);
     const name = `beside-${uid}`;
     const job = vdomainBackground(uid, ['run', '--name', name, '--', chain, STEPS]);
+    assert.ok(await modeOf(uid, name), 'the domain is up');
     await sleep(randomMs(150, 400));
     checkpoint(uid, name, path.join(dir, 'img'), false);
     const copy = vdomainBackground(uid, ['restore', path.join(dir, 'img'), '--name', `${name}-copy`]);
@@ -126,9 +149,9 @@ for (const { label, uid } of USERS) {
     fs.writeFileSync(script, [
       'import time',
       's = 0',
-      'for i in range(300000):',
+      'for i in range(1200000):',
       '    s = (s * 31 + i) % 1000003',
-      '    if i % 2000 == 0:',
+      '    if i % 4000 == 0:',
       '        time.sleep(0.002)',
       "print('python', s, len(str(list(range(1000)))))",
     ].join('\n'));
@@ -136,6 +159,7 @@ for (const { label, uid } of USERS) {
     const ref = referenceLine('python', ['python3', script], dir, 0);
     const name = `py-${uid}`;
     const job = vdomainBackground(uid, ['run', '--name', name, '--', 'python3', script]);
+    assert.ok(await modeOf(uid, name), 'the domain is up');
     await sleep(randomMs(250, 500));
     checkpoint(uid, name, path.join(dir, 'img'), true);
     await job.exited;
@@ -164,6 +188,27 @@ for (const { label, uid } of USERS) {
   });
 }
 
+test('run --interval keeps the newest images, and the newest restores', async () => {
+  const uid = USERS[USERS.length - 1].uid;
+  const chain = compile('chain');
+  const dir = workDir(uid, 'interval');
+  const images = path.join(dir, 'images');
+  fs.mkdirSync(images);
+  if (isRoot) fs.chownSync(images, uid, uid);
+  const ref = referenceLine('chain-600000', [chain, '600000'], dir, 0);
+  const r = vdomain(uid, ['run', '--interval', '1', '--keep', '1', '--checkpoint-dir', images, '--', chain, '600000'],
+    { timeoutMs: 60_000 });
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stdout.trim(), ref);
+  const kept = fs.readdirSync(images);
+  assert.is(kept.length, 1, `kept: ${kept}`);
+  assert.match(kept[0], /\.vdimg$/);
+  const again = vdomain(uid, ['restore', path.join(images, kept[0])]);
+  assert.is(again.status, 0, again.stderr);
+  assert.is(again.stdout.trim(), ref);
+  noStrays();
+});
+
 test('bad input: each fault has its own exit status and one line', async () => {
   const uid = USERS[0].uid;
   const chain = compile('chain');
@@ -173,6 +218,7 @@ test('bad input: each fault has its own exit status and one line', async () => {
 
   const name = `bad-${uid}`;
   const job = vdomainBackground(uid, ['run', '--name', name, '--', chain, '2000000']);
+  assert.ok(await modeOf(uid, name), 'the domain is up');
   await sleep(200);
   const exists = path.join(dir, 'exists');
   fs.mkdirSync(exists);
@@ -228,6 +274,7 @@ test('an interrupted checkpoint leaves the job running and no image that looks w
   const dir = workDir(uid, 'interrupt');
   const name = `interrupt-${uid}`;
   const job = vdomainBackground(uid, ['run', '--name', name, '--', chain, '3000000']);
+  assert.ok(await modeOf(uid, name), 'the domain is up');
   await sleep(200);
   const out = path.join(dir, 'img');
   const ck = vdomainBackground(uid, ['checkpoint', name, '-o', out, '--kill']);

@@ -325,9 +325,14 @@ static void set_process_state(struct vd_plan* p) {
   rc = sys2(__NR_sigaltstack, &ss, 0);
   if (rc < 0) fail(p, VD_STEP_ALTSTACK, rc, -1);
   for (int t = 0; t < 3; t++) {
-    const struct vd_itimer* it = &p->itimers[t];
-    if (!it->value_sec && !it->value_usec) continue;
-    rc = sys3(__NR_setitimer, t, it, 0);
+    struct vd_itimer it = p->itimers[t];
+    if (!it.value_sec && !it.value_usec) {
+      // a periodic timer read just as it fired shows 0 left: it runs on
+      if (!it.interval_sec && !it.interval_usec) continue;
+      it.value_sec = it.interval_sec;
+      it.value_usec = it.interval_usec;
+    }
+    rc = sys3(__NR_setitimer, t, &it, 0);
     if (rc < 0) fail(p, VD_STEP_ITIMER, rc, t);
   }
   if (p->rseq_addr) {

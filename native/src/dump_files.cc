@@ -4,7 +4,9 @@
 // Restored by native/restorer/files.c.
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/kcmp.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -59,17 +61,25 @@ std::vector<FdInfo> listFds(pid_t pid) {
   return out;
 }
 
+// Whether fds a and b of pid are one open file description (dup, fork): kcmp,
+// or where it is missing, the same inode.
+bool sameDescription(pid_t pid, const FdInfo& a, const FdInfo& b) {
+  long r = syscall(SYS_kcmp, pid, pid, KCMP_FILE, a.fd, b.fd);
+  if (r >= 0) return r == 0;
+  return a.st.st_dev == b.st.st_dev && a.st.st_ino == b.st.st_ino;
+}
+
 // How fd is restored; for Stdio, *stdio is which standard stream.
-FdKind classify(const FdInfo& f, const std::vector<FdInfo>& all, int* stdio, std::string& why) {
+FdKind classify(pid_t pid, const FdInfo& f, const std::vector<FdInfo>& all, int* stdio, std::string& why) {
   if (f.fd <= 2) {
     *stdio = f.fd;
     return FdKind::Stdio;
   }
   const mode_t t = f.st.st_mode & S_IFMT;
   if (t != S_IFREG && t != S_IFDIR) {
-    // the same pipe or terminal as a standard stream (2>&1, a dup of stdout)
+    // a dup of a standard stream (2>&1, a saved stdout): the restoring one
     for (auto& s : all)
-      if (s.fd <= 2 && s.st.st_dev == f.st.st_dev && s.st.st_ino == f.st.st_ino) {
+      if (s.fd <= 2 && sameDescription(pid, s, f)) {
         *stdio = s.fd;
         return FdKind::Stdio;
       }
@@ -109,7 +119,7 @@ void checkFiles(const ProcessIds& ids, Unsupported& u) {
   for (auto& f : all) {
     int stdio;
     std::string why;
-    if (classify(f, all, &stdio, why) == FdKind::Unsupported) u.add(ids.vpid, "fd " + std::to_string(f.fd) + ": " + why);
+    if (classify(ids.real, f, all, &stdio, why) == FdKind::Unsupported) u.add(ids.vpid, "fd " + std::to_string(f.fd) + ": " + why);
   }
 }
 
@@ -119,7 +129,7 @@ bool dumpFiles(const ProcessIds& ids, PagesWriter& w, Json& j, Unsupported& u, s
   for (auto& f : all) {
     int stdio = -1;
     std::string why;
-    FdKind k = classify(f, all, &stdio, why);
+    FdKind k = classify(ids.real, f, all, &stdio, why);
     if (k == FdKind::Unsupported) {
       u.add(ids.vpid, "fd " + std::to_string(f.fd) + ": " + why);
       continue;
