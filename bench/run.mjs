@@ -27,8 +27,8 @@
 // It never crashes on a failed row: a missing CLI, a non-zero exit, a timeout or
 // unparsable output marks that row "error" and the bench goes on. Exit status is 0.
 //
-// Adding a section (e.g. checkpoint/restore timings): write an async function
-// `(ctx) => ({ title, rows, columns? })` and append it to SECTIONS. `compare()` runs
+// Adding a section (see bench/checkpoint.mjs): write an async function
+// `(ctx) => ({ title, rows, columns?, readme? })` and append it to SECTIONS. `compare()` runs
 // a reference and a row interleaved and adds the ratio/target check to the row;
 // `measure()` runs one command `reps` times on its own. Both take their value from
 // the command's stdout through `parse` (default: a {"ns_per_call":…} JSON line).
@@ -39,6 +39,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkpointSection } from './checkpoint.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH_DIR, '..');
@@ -428,7 +429,7 @@ function section(title, rows, columns = DEFAULT_COLUMNS) {
 
 // The Markdown table for the README: reference rows first, then the others in order.
 function readmeTable(ctx, sections) {
-  const all = sections.flatMap((s) => s.rows);
+  const all = sections.flatMap((s) => s.rows).filter((r) => r.unit === 'ns/call');
   const refs = all.filter((r) => r.pooled);
   const rows = [...refs, ...all.filter((r) => !r.pooled)];
   const ns = (x) => x == null ? '' : x < 1000 ? x.toFixed(1) : Math.round(x).toLocaleString('en-US');
@@ -545,8 +546,9 @@ async function referenceSection(ctx) {
   return { title: 'references: native (no supervisor) and floor (C seccomp user-notification supervisor, SYNC_WAKE_UP), all their runs above pooled', rows };
 }
 
-// Append new sections here (e.g. checkpoint/restore timings), before the references.
-const SECTIONS = [identitySection, remappedSection, referenceSection];
+// Append new sections here, before the references. A section with rows of its own
+// kind (not ns/call) gives its own columns and its own README text (`readme`).
+const SECTIONS = [identitySection, remappedSection, checkpointSection, referenceSection];
 
 // ---------------------------------------------------------------- main
 
@@ -616,7 +618,7 @@ async function main() {
   const targeted = all.flatMap((r) => r.checks.filter((c) => c.target != null));
   const count = (v) => targeted.filter((c) => c.result === v).length;
   const errorsN = all.filter((r) => r.status === 'error' || r.error).length;
-  const readme = readmeTable(ctx, sections);
+  const readme = [readmeTable(ctx, sections), ...sections.filter((s) => s.readme).map((s) => s.readme)].join('\n\n');
   console.log('\n== README table ==\n');
   console.log(readme);
   const wallMs = Date.now() - t0;

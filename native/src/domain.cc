@@ -1,4 +1,5 @@
 #include "domain.h"
+#include "procfs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -93,7 +94,15 @@ void Domain::spawnKeeper(bool restore, pid_t wantPid) {
       socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, boot) < 0)
     throw std::system_error(errno, std::generic_category(), "socketpair");
 
-  // The keeper gets its ends as fds 3 and 4 (dup2 clears CLOEXEC on the copies).
+  // The keeper gets its ends as fds 3 and 4 (dup2 clears CLOEXEC on the copies);
+  // from above 4, so that placing one cannot overwrite the other.
+  for (int* end : {&ctl[1], &boot[1]}) {
+    int high = fcntl(*end, F_DUPFD_CLOEXEC, 10);
+    if (high >= 0) {
+      close(*end);
+      *end = high;
+    }
+  }
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   // The job's stdio is the supervisor's: make sure it survives the exec even if
@@ -139,6 +148,31 @@ void Domain::spawnKeeper(bool restore, pid_t wantPid) {
   if (rc != 0) throw std::system_error(rc, std::generic_category(), "cannot start vdomain-keeper");
 }
 
+bool writeAll(int fd, const void* p, size_t len) {
+  const char* c = static_cast<const char*>(p);
+  while (len) {
+    ssize_t n = write(fd, c, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    c += n;
+    len -= (size_t)n;
+  }
+  return true;
+}
+
+// Why the keeper or the job root vanished during the start, for the error message.
+std::string Domain::whatHappened() {
+  std::string out;
+  siginfo_t si{};
+  // WNOWAIT: the control thread reaps the keeper as usual
+  if (waitid(P_PID, keeper_, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == keeper_)
+    out += si.si_code == CLD_EXITED ? " (vdomain-keeper exited " + std::to_string(si.si_status) + ")"
+                                    : " (vdomain-keeper killed by signal " + std::to_string(si.si_status) + ")";
+  std::string status = rootReal_ > 0 ? readProcFile(rootReal_, "stat") : "";
+  out += status.empty() ? " (the job root is gone)" : " (the job root: " + status.substr(0, 60) + ")";
+  return out;
+}
+
 void Domain::readRootPid() {
   std::string first = readLine(ctlFd_, ctlBuf_);
   if (first.size() < 3 || first[0] != 'S') throw std::runtime_error("vdomain-keeper did not start the job");
@@ -173,10 +207,14 @@ void Domain::start() {
       throw std::system_error(-seizeState_.load(), std::generic_category(), "cannot trace the job");
   }
 
+  // One write of length and program: the root of an identity domain (no filter)
+  // may read the length and exec before a second write, which would then fail.
   uint32_t len = (uint32_t)cfg_.filter.size();
-  if (write(bootFd_, &len, sizeof len) != sizeof len ||
-      write(bootFd_, cfg_.filter.data(), len) != (ssize_t)len)
-    throw std::system_error(errno, std::generic_category(), "cannot hand the filter to the job");
+  std::vector<uint8_t> msg(sizeof len + len);
+  memcpy(msg.data(), &len, sizeof len);
+  if (len) memcpy(msg.data() + sizeof len, cfg_.filter.data(), len);
+  if (!writeAll(bootFd_, msg.data(), msg.size()))
+    throw std::runtime_error("cannot hand the filter to the job: " + std::string(strerror(errno)) + whatHappened());
 
   char tag = 0;
   int listener = recvFd(bootFd_, tag);

@@ -23,6 +23,9 @@
 
 namespace vdomain {
 
+// write() until all of it is written (or an error).
+bool writeAll(int fd, const void* p, size_t len);
+
 // The job's own exec failed (its errno says why): not a failure of vdomain.
 struct ExecError : std::system_error {
   using std::system_error::system_error;
@@ -94,6 +97,7 @@ class Domain {
   void startRestore();
   void spawnKeeper(bool restore, pid_t wantPid);
   void readRootPid();
+  std::string whatHappened();
   void setupListener(int fd);
   std::string restoreFailure(const std::string& fallback);
 

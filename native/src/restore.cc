@@ -59,18 +59,6 @@ bool sendFd(int sock, int fd) {
   return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1;
 }
 
-bool writeAll(int fd, const void* p, size_t len) {
-  const char* c = static_cast<const char*>(p);
-  while (len) {
-    ssize_t n = write(fd, c, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    c += n;
-    len -= (size_t)n;
-  }
-  return true;
-}
-
 const char* stepName(int step) {
   switch (step) {
     case VD_STEP_PLAN: return "reading the restore plan";
