@@ -49,6 +49,7 @@ class PagesWriter {
   bool finish();                        // flush (no fsync: the caller decides when)
   uint32_t crc() const { return crc_; }
   const std::string& path() const { return path_; }
+  static char* buffer();  // the shared copy buffer (allocated and faulted in once)
 
  private:
   bool flush();
