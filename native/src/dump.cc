@@ -1,4 +1,5 @@
 #include "dump.h"
+#include "procfs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -158,9 +159,17 @@ bool Checkpointer::freeze(pid_t tid, FrozenTask& t, std::string& err) {
     if (handler_) {
       handler_->handleStop(tid, st);  // a stop of the domain's own business: let it run on
     } else {
-      // a signal about to be delivered: pass it on, the interrupt comes next
+      // a signal about to be delivered: pass it on
       int sig = ((st >> 16) == 0 && WSTOPSIG(st) != (SIGTRAP | 0x80)) ? WSTOPSIG(st) : 0;
       ptrace(PTRACE_CONT, tid, 0, (long)sig);
+    }
+    // Any ptrace stop (seccomp, syscall, signal) consumes a pending interrupt
+    // without reporting it: ask again, until the task stops for us. (If the task
+    // trapped before this request, one more interrupt trap follows the thaw or
+    // an injected syscall: both step over it.)
+    if (ptrace(PTRACE_INTERRUPT, tid, 0, 0L) < 0 && errno != ESRCH) {
+      err = "cannot stop pid " + std::to_string(tid) + ": " + strerror(errno);
+      return false;
     }
   }
   if (!getRegs(tid, t.regs)) {

@@ -83,12 +83,17 @@ uint64_t findSyscallInsn(pid_t tid) {
 }
 
 // The callers block every signal of the task first (PTRACE_SETSIGMASK), so the
-// next stop is the syscall stop; anything else (SIGKILL, a SIGSTOP) is a failure.
+// next stop is the syscall stop; anything else (SIGKILL, a SIGSTOP) is a failure,
+// except a leftover interrupt trap (see Checkpointer::freeze), which is stepped over.
 static bool waitSyscallStop(pid_t tid) {
   for (;;) {
     int st;
     pid_t r = waitpid(tid, &st, __WALL);
     if (r < 0 && errno == EINTR) continue;
+    if (r == tid && WIFSTOPPED(st) && (st >> 16) == PTRACE_EVENT_STOP && WSTOPSIG(st) == SIGTRAP) {
+      if (ptrace(PTRACE_SYSCALL, tid, 0, 0L) < 0) return false;
+      continue;
+    }
     return r == tid && WIFSTOPPED(st) && WSTOPSIG(st) == (SIGTRAP | 0x80);
   }
 }
