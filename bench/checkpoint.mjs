@@ -10,8 +10,9 @@
 //      image opened → job running, verification included), and the command's wall
 //      time until the job answers (it checks its memory, then prints "ok");
 //   4. in the same repetition, the machine's limits (bench/limits.c): a plain
-//      fsynced sequential write of the same size to the same place, and filling
-//      the same amount of fresh anonymous memory; and `node -e 0`.
+//      fsynced sequential write of the same size to the same place (just before
+//      the checkpoint), and filling the same amount of fresh anonymous memory
+//      (just before the restore); and `node -e 0`.
 // Rates are MB / time. Command overhead = command wall − the supervisor's own
 // time − `node -e 0` (5 MB rows, where the job's answer costs nothing).
 import { spawn, spawnSync } from 'node:child_process';
@@ -104,14 +105,18 @@ async function cycle(ctx, bins, place, mb, rep) {
   fs.rmSync(img, { recursive: true, force: true });
   const job = await startJob(ctx.cli, bins.memjob, name, mb);
   try {
+    // Each machine limit is measured just before the step it bounds, in the same
+    // state: the job holding its memory for the write, its memory freed for the
+    // fill. (On this VM, memory the guest has not touched lately costs the host a
+    // fault per page: whichever of two runs goes first pays it, hence this order.)
+    const w = jsonLine(timed(bins.limits, ['write', path.join(place.dir, `vdomain-bench-write-${process.pid}`), String(mb)]).stdout, 'ms');
     const ck = timed(process.execPath, [ctx.cli, 'checkpoint', name, '-o', img, '--kill', '--json']);
     if (ck.status !== 0) throw new Error(`checkpoint exited ${ck.status}: ${ck.stderr.trim()}`);
     const c = jsonLine(ck.stdout, 'frozenMs');
     await job.exited;
     const imageBytes = fs.readdirSync(img).reduce((s, f) => s + fs.statSync(path.join(img, f)).size, 0);
-    const r = await restoreJob(ctx.cli, img);
-    const w = jsonLine(timed(bins.limits, ['write', path.join(place.dir, `vdomain-bench-write-${process.pid}`), String(mb)]).stdout, 'ms');
     const f = jsonLine(timed(bins.limits, ['fill', String(mb)]).stdout, 'ms');
+    const r = await restoreJob(ctx.cli, img);
     const node = timed(process.execPath, ['-e', '0']).ms;
     return {
       rep, frozenMs: c.frozenMs, writtenMs: c.totalMs, checkpointCmdMs: ck.ms, imageBytes,

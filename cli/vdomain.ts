@@ -72,9 +72,11 @@ function program(): Command {
     .argument('<name>', 'the domain (see vdomain list)')
     .option('-o, --output <dir>', 'the image directory to create (default: ./NAME-TIME.vdimg)')
     .option('--kill', 'end the job once the image is safely written')
-    .action(async (name: string, o: { output?: string; kill?: boolean }) => {
+    .option('--json', 'print the path and timings as JSON')
+    .action(async (name: string, o: { output?: string; kill?: boolean; json?: boolean }) => {
       const { checkpointDomain } = await import('../supervisor/checkpoint');
-      say((await checkpointDomain({ name, output: o.output, kill: o.kill })) + '\n');
+      const r = await checkpointDomain({ name, output: o.output, kill: o.kill });
+      say(o.json ? JSON.stringify(r) + '\n' : r.path + '\n');
     });
 
   p.command('restore')

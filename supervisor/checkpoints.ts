@@ -6,10 +6,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Logger } from 'pino';
 import { EXIT, UserError } from '../cli/errors';
 import { commitImage, discardImageDir, prepareImageDir } from './image';
 import { IMAGE_FORMAT, IMAGE_VERSION, ImageManifest, ProcessImage } from './manifest';
+import type { DomainLog } from './log';
 import type { NativeDomain } from './native';
 import type { DomainStatus } from './run';
 
@@ -20,7 +20,7 @@ export interface CheckpointsContext {
   command: string[];
   native: NativeDomain;
   snapshot: () => DomainStatus;
-  log: Logger;
+  log: DomainLog;
 }
 
 interface TakeOptions {

@@ -10,14 +10,6 @@ import { EXIT, UserError } from '../cli/errors';
 import { IMAGE_FORMAT, IMAGE_VERSION, ImageManifest, MANIFEST_NAME } from './manifest';
 import { native } from './native';
 
-/** Where `vdomain checkpoint NAME` writes without -o: ./NAME-YYYYMMDD-HHMMSS.vdimg */
-export function defaultImageDir(name: string, cwd = process.cwd()): string {
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').replace(/\..*/, '');
-  let p = path.join(cwd, `${name}-${stamp}.vdimg`);
-  for (let i = 2; fs.existsSync(p); i++) p = path.join(cwd, `${name}-${stamp}-${i}.vdimg`);
-  return p;
-}
-
 /** Checks the output location and makes the hidden temporary directory beside it. */
 export function prepareImageDir(out: string): { tmp: string; final: string } {
   const final = path.resolve(out);
@@ -31,13 +23,34 @@ export function prepareImageDir(out: string): { tmp: string; final: string } {
     const code = (e as NodeJS.ErrnoException).code;
     throw new UserError(`${parent}: ${code === 'ENOENT' ? 'no such directory' : 'cannot write there'}`, EXIT.OUTPUT);
   }
-  const tmp = path.join(parent, `.${path.basename(final)}.partial-${randomBytes(4).toString('hex')}`);
+  removeAbandoned(parent);
+  // the writer's PID in the name: a later checkpoint can tell an abandoned one
+  const tmp = path.join(parent, `.${path.basename(final)}.partial-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     fs.mkdirSync(tmp, { mode: 0o700 });
   } catch (e) {
     throw new UserError(`${parent}: cannot create the image there (${(e as Error).message})`, EXIT.OUTPUT);
   }
   return { tmp, final };
+}
+
+/** Temporary image directories here whose writer is gone (a supervisor killed mid-checkpoint). */
+function removeAbandoned(parent: string) {
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const pid = Number(/^\..+\.partial-(\d+)-[0-9a-f]{8}$/.exec(n)?.[1]);
+    if (!pid || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ESRCH') discardImageDir(path.join(parent, n));
+    }
+  }
 }
 
 export function discardImageDir(dir: string) {

@@ -56,6 +56,7 @@ async function pickName(manifest: ImageManifest, asked?: string): Promise<string
 }
 
 export async function restoreImage(opts: RestoreOptions): Promise<number> {
+  const startedMs = performance.now();
   const dir = path.resolve(opts.dir);
   const manifest = readImage(dir);
   if (manifest.processes.length !== 1)
@@ -72,6 +73,7 @@ export async function restoreImage(opts: RestoreOptions): Promise<number> {
   }
   ensureStateDir();
   const name = await pickName(manifest, opts.name);
+  const verifiedMs = performance.now();
   const pagesFd = fs.openSync(path.join(dir, proc.pagesFile), fs.constants.O_RDONLY);
   const maxVpid = Math.max(...manifest.processes.map((p) => p.vpid));
   return superviseDomain({
@@ -81,6 +83,8 @@ export async function restoreImage(opts: RestoreOptions): Promise<number> {
     logLevel: opts.logLevel,
     restore: {
       image: dir,
+      startedMs,
+      verifiedMs,
       plan,
       pagesFd,
       vpid: proc.vpid,

@@ -209,6 +209,31 @@ test('run --interval keeps the newest images, and the newest restores', async ()
   noStrays();
 });
 
+test('a supervisor killed mid-checkpoint leaves no image that looks whole, and the next checkpoint clears its leftovers', async () => {
+  const uid = USERS[USERS.length - 1].uid;
+  const memjob = compile('bench/memjob');
+  const dir = workDir(uid, 'killed');
+  const name = `killed-${uid}`;
+  const job = vdomainBackground(uid, ['run', '--name', name, '--', memjob, '400']);
+  await job.waitFor(/ready/, 60_000);
+  const out = path.join(dir, 'img');
+  const ck = vdomainBackground(uid, ['checkpoint', name, '-o', out]);
+  await until(() => fs.readdirSync(dir).some((n) => n.startsWith('.img.partial-')), 10_000);
+  process.kill(job.child.pid!, 'SIGKILL');
+  assert.is.not(await ck.exited, 0, 'the checkpoint cannot succeed without its supervisor');
+  await job.exited;
+  assert.not.ok(fs.existsSync(out), 'no image under the final name');
+  // by design the domain ends with its supervisor (the keeper kills it)
+  await until(() => processesMatching(WORK).length === 0, 5000);
+
+  const again = vdomainBackground(uid, ['run', '--name', name, '--', memjob, '5']);
+  await again.waitFor(/ready/);
+  checkpoint(uid, name, path.join(dir, 'img2'), true);
+  await again.exited;
+  assert.equal(fs.readdirSync(dir), ['img2'], 'the abandoned temporary directory is gone');
+  noStrays();
+});
+
 test('bad input: each fault has its own exit status and one line', async () => {
   const uid = USERS[0].uid;
   const chain = compile('chain');

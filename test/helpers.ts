@@ -37,8 +37,9 @@ export function compile(name: string, extra: string[] = []): string {
   const key = name + extra.join(' ');
   const have = compiled.get(key);
   if (have) return have;
-  const out = path.join(WORK, name + (extra.includes('-static') ? '-static' : ''));
-  const src = path.join(ROOT, 'test', 'workloads', `${name}.c`);
+  // a workload of test/workloads by name, or any C file of the repository by path
+  const out = path.join(WORK, path.basename(name) + (extra.includes('-static') ? '-static' : ''));
+  const src = name.includes('/') ? path.join(ROOT, `${name}.c`) : path.join(ROOT, 'test', 'workloads', `${name}.c`);
   const r = spawnSync('cc', ['-O1', '-Wall', '-pthread', '-o', out, src, ...extra], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`cc ${name}: ${r.stderr}`);
   compiled.set(key, out);
