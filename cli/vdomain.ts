@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { EXIT, UserError } from './errors';
+import type { RunOptions } from '../supervisor/run';
 
 const say = (s: string) => fs.writeSync(1, s);
 const complain = (s: string) => fs.writeSync(2, s);
@@ -24,14 +25,7 @@ function checkLogLevel(level?: string) {
   if (level && !LOG_LEVELS.includes(level)) throw new UserError(`unknown log level '${level}'`, EXIT.USAGE);
 }
 
-interface RunFlags {
-  name?: string;
-  vpidBase?: number;
-  logLevel?: string;
-  interval?: number;
-  keep?: number;
-  checkpointDir?: string;
-}
+type RunFlags = Omit<RunOptions, 'argv'>;
 
 function program(): Command {
   const p = new Command('vdomain')

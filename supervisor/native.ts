@@ -1,6 +1,17 @@
 // The compiled native part (node-gyp output), loaded once.
 import path from 'node:path';
 
+/** What the native side needs to restore a process (native/src/restore.cc). */
+export interface NativeRestore {
+  plan: Buffer;       // the restorer's plan (buildPlan)
+  pagesFd: number;    // the page file, open for reading
+  vpid: number;
+  nextVpid: number;
+  regs: Buffer;       // struct user_regs_struct
+  xstate: Buffer;     // NT_X86_XSTATE
+  sigmask: string;    // hex
+}
+
 export interface NativeDomain {
   start(): void;
   virtualize(real: number[]): number[];
@@ -41,15 +52,7 @@ export interface NativeModule {
     filter: Buffer;
     rules: readonly object[];
     vpidBase: number;
-    restore?: {
-      plan: Buffer;
-      pagesFd: number;
-      vpid: number;
-      nextVpid: number;
-      regs: Buffer;
-      xstate: Buffer;
-      sigmask: string;
-    };
+    restore?: NativeRestore;
     onEvent: (type: string, a: number, b: number, text: string) => void;
   }) => NativeDomain;
   peerCred(fd: number): { pid: number; uid: number; gid: number } | null;

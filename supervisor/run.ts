@@ -11,7 +11,7 @@ import { Checkpoints } from './checkpoints';
 import { DomainLog, Level } from './log';
 import { ControlServer } from './control';
 import { DomainEvents, shellStatus } from './events';
-import { keeperPath, native, NativeDomain } from './native';
+import { keeperPath, native, NativeDomain, NativeRestore } from './native';
 import { ensureStateDir, logPath, validName } from './paths';
 import { descendants } from './procfs';
 
@@ -122,18 +122,11 @@ export interface DomainSpec {
   checkpointDir?: string;
 }
 
-export interface RestoreSpec {
+export interface RestoreSpec extends NativeRestore {
   image: string;
   /** performance.now() when the restore began, and once the image was verified */
   startedMs: number;
   verifiedMs: number;
-  plan: Buffer;
-  pagesFd: number;
-  vpid: number;
-  nextVpid: number;
-  regs: Buffer;
-  xstate: Buffer;
-  sigmask: string;
 }
 
 /**

@@ -58,6 +58,21 @@ async function modeOf(uid: number, name: string): Promise<string | undefined> {
   return mode;
 }
 
+/**
+ * Runs argv in a domain, checkpoints it with --kill after a random pause in
+ * [pause[0], pause[1]) ms, and restores the image in the foreground.
+ */
+async function runCheckpointRestore(uid: number, name: string, argv: string[], dir: string, pause: [number, number]) {
+  const job = vdomainBackground(uid, ['run', '--name', name, '--', ...argv]);
+  assert.ok(await modeOf(uid, name), 'the domain is up');
+  await sleep(randomMs(pause[0], pause[1]));
+  checkpoint(uid, name, path.join(dir, 'img'), true);
+  await job.exited;
+  const r = vdomain(uid, ['restore', path.join(dir, 'img')]);
+  assert.is(r.status, 0, r.stderr);
+  return r;
+}
+
 for (const { label, uid } of USERS) {
   test(`a hash chain checkpointed and restored twice ends as an uninterrupted run (${label})`, async () => {
     const chain = compile('chain');
@@ -97,14 +112,7 @@ for (const { label, uid } of USERS) {
     const ref = referenceLine(`state-${dir}`, [state, dir, '120'], dir, uid);
     assert.match(ref, /fds=ok pos=1234 shared=ok guard=---p ro=ok alarms=ticking blocked=1 pending=1 cmdline=same/);
     fs.writeFileSync(path.join(dir, 'data'), Buffer.alloc(16384, 7));
-    const name = `state-${uid}`;
-    const job = vdomainBackground(uid, ['run', '--name', name, '--', state, dir, '120']);
-    assert.ok(await modeOf(uid, name), 'the domain is up');
-    await sleep(randomMs(300, 700));
-    checkpoint(uid, name, path.join(dir, 'img'), true);
-    await job.exited;
-    const r = vdomain(uid, ['restore', path.join(dir, 'img')]);
-    assert.is(r.status, 0, r.stderr);
+    const r = await runCheckpointRestore(uid, `state-${uid}`, [state, dir, '120'], dir, [300, 700]);
     assert.is(r.stdout.trim(), ref);
     noStrays();
   });
@@ -113,14 +121,7 @@ for (const { label, uid } of USERS) {
     const chain = compile('chain', ['-static']);
     const dir = workDir(uid, 'static');
     const ref = referenceLine('chain-static', [chain, STEPS], dir, 0);
-    const name = `static-${uid}`;
-    const job = vdomainBackground(uid, ['run', '--name', name, '--', chain, STEPS]);
-    assert.ok(await modeOf(uid, name), 'the domain is up');
-    await sleep(randomMs(200, 500));
-    checkpoint(uid, name, path.join(dir, 'img'), true);
-    await job.exited;
-    const r = vdomain(uid, ['restore', path.join(dir, 'img')]);
-    assert.is(r.status, 0, r.stderr);
+    const r = await runCheckpointRestore(uid, `static-${uid}`, [chain, STEPS], dir, [200, 500]);
     assert.is(r.stdout.trim(), ref);
     noStrays();
   });
@@ -157,14 +158,7 @@ for (const { label, uid } of USERS) {
     ].join('\n'));
     fs.chmodSync(script, 0o644);
     const ref = referenceLine('python', ['python3', script], dir, 0);
-    const name = `py-${uid}`;
-    const job = vdomainBackground(uid, ['run', '--name', name, '--', 'python3', script]);
-    assert.ok(await modeOf(uid, name), 'the domain is up');
-    await sleep(randomMs(250, 500));
-    checkpoint(uid, name, path.join(dir, 'img'), true);
-    await job.exited;
-    const r = vdomain(uid, ['restore', path.join(dir, 'img')]);
-    assert.is(r.status, 0, r.stderr);
+    const r = await runCheckpointRestore(uid, `py-${uid}`, ['python3', script], dir, [250, 500]);
     assert.is(r.stdout.trim(), ref);
     noStrays();
   });
