@@ -84,6 +84,7 @@ export interface ProcessImage {
   umask: number;
   nice: number;
   personality: number;
+  noNewPrivs: boolean;
   rlimits: [string, string][]; // RLIMIT_CPU .. RLIMIT_RTTIME: cur, max (decimal, "18446744073709551615" = unlimited)
   mm: {
     startCode: number; endCode: number; startData: number; endData: number;

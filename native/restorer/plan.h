@@ -145,7 +145,7 @@ struct vd_plan {
   // the domain's seccomp filter (remapped restores); len 0: none
   uint32_t filter_len, filter_off;  // bytes of struct sock_filter[]
   uint32_t filter_flags;            // SECCOMP_FILTER_FLAG_*
-  uint32_t no_new_privs;            // set PR_SET_NO_NEW_PRIVS first (unprivileged)
+  uint32_t no_new_privs;            // PR_SET_NO_NEW_PRIVS: the job had it, or the filter needs it
 };
 
 // The blob reports a failure on boot_fd as one struct vd_failure, then exits 125.

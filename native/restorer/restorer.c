@@ -354,11 +354,12 @@ static void set_process_state(struct vd_plan* p) {
   }
 }
 
-// Last: once the filter is in, the domain's calls stop at the supervisor, which
+// no_new_privs as the job had it (or as an unprivileged filter needs), then the
+// domain's filter. Last: once the filter is in, the domain's calls stop at the supervisor, which
 // has no listener until it takes this one at the int3.
 static long install_filter(const struct vd_plan* p) {
-  if (!p->filter_len) return -1;
   if (p->no_new_privs) sys5(__NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  if (!p->filter_len) return -1;
   struct sock_fprog prog = {.len = (unsigned short)(p->filter_len / sizeof(struct sock_filter)),
                             .filter = AT(p, p->filter_off, struct sock_filter)};
   long listener = sys3(__NR_seccomp, SECCOMP_SET_MODE_FILTER, p->filter_flags, &prog);

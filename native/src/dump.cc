@@ -216,7 +216,7 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
   // What cannot be restored is refused before the job is even stopped…
   Unsupported u;
   for (auto& p : req.processes) {
-    checkTask(p, u);
+    checkTask(p, handler_ ? 1 : 0, u);
     checkMemory(p, u);
     checkFiles(p, u);
   }
@@ -266,7 +266,7 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
     j.beginObject();
     phase("setup", true);
     // …and checked again, frozen, where it counts
-    bool ok = phase("task", dumpTask(p, j, u, err)) && phase("registers", dumpRegisters(t, j, err)) &&
+    bool ok = phase("task", dumpTask(p, handler_ ? 1 : 0, j, u, err)) && phase("registers", dumpRegisters(t, j, err)) &&
               phase("signals", dumpSignals(t, insn, j, err)) && phase("memory", dumpMemory(p, w, j, u, err)) &&
               phase("files", dumpFiles(p, w, j, u, err));
     if (!ok || !u.items.empty()) {

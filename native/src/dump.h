@@ -69,13 +69,14 @@ struct ProcessIds {
 };
 
 // Per kind; each appends its fields to the process's JSON object.
-bool dumpTask(const ProcessIds& ids, Json& j, Unsupported& u, std::string& err);
+bool dumpTask(const ProcessIds& ids, int domainFilters, Json& j, Unsupported& u, std::string& err);
 bool dumpRegisters(FrozenTask& t, Json& j, std::string& err);
 bool dumpSignals(FrozenTask& t, uint64_t syscallInsn, Json& j, std::string& err);
 bool dumpMemory(const ProcessIds& ids, PagesWriter& w, Json& j, Unsupported& u, std::string& err);
 bool dumpFiles(const ProcessIds& ids, PagesWriter& w, Json& j, Unsupported& u, std::string& err);
 // Checks only (nothing written): what dumpMemory/dumpFiles would refuse.
-void checkTask(const ProcessIds& ids, Unsupported& u);
+// domainFilters: seccomp filters the domain itself installs (1 remapped, 0 identity)
+void checkTask(const ProcessIds& ids, int domainFilters, Unsupported& u);
 void checkMemory(const ProcessIds& ids, Unsupported& u);
 void checkFiles(const ProcessIds& ids, Unsupported& u);
 

@@ -100,8 +100,9 @@ FdKind classify(pid_t pid, const FdInfo& f, const std::vector<FdInfo>& all, int*
   if (t == S_IFDIR) return FdKind::Path;
   if (t == S_IFCHR && harmlessDevice(f.st.st_rdev)) return FdKind::Path;
   std::string what = f.target;
-  if (what.rfind("socket:", 0) == 0) what = "socket";
+  if (what.rfind("socket:", 0) == 0 || t == S_IFSOCK) what = "socket";
   else if (what.rfind("pipe:", 0) == 0) what = "pipe " + f.target;
+  else if (t == S_IFIFO) what = "FIFO " + f.target;
   else if (what.rfind("anon_inode:", 0) == 0) what = what.substr(11);
   else if (t == S_IFCHR) what = "device " + f.target;
   why = what + " — not supported yet";

@@ -1,5 +1,5 @@
 // The process as a whole: identity, command line, mm layout, cwd, umask, nice,
-// rlimits, personality. Restored by native/restorer/task.c.
+// rlimits, personality, no_new_privs. Restored by native/restorer/restorer.c.
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -16,15 +16,23 @@
 
 namespace vdomain {
 
-void checkTask(const ProcessIds& ids, Unsupported& u) {
+void checkTask(const ProcessIds& ids, int domainFilters, Unsupported& u) {
   long threads = procStatusField(ids.real, "Threads");
   if (threads > 1) u.add(ids.vpid, "has " + std::to_string(threads) + " threads — multithreaded processes are not supported yet");
   std::string cwd = readLink(ids.real, "cwd");
   if (endsWith(cwd, " (deleted)")) u.add(ids.vpid, "cwd " + cwd + " — a deleted working directory is not supported");
+  if (!readProcFile(ids.real, "timers").empty())
+    u.add(ids.vpid, "POSIX timers (timer_create) — not supported yet");
+  // the filters the restored process gets again: those of vdomain itself (inherited
+  // from outside, as the keeper has them) and the domain's own
+  long filters = procStatusField(ids.real, "Seccomp_filters");
+  if (filters > procStatusField(getpid(), "Seccomp_filters") + domainFilters)
+    u.add(ids.vpid, "a seccomp filter of its own — not supported yet");
 }
 
-bool dumpTask(const ProcessIds& ids, Json& j, Unsupported& u, std::string& err) {
+bool dumpTask(const ProcessIds& ids, int domainFilters, Json& j, Unsupported& u, std::string& err) {
   const pid_t pid = ids.real;
+  checkTask(ids, domainFilters, u);  // again, now that it is frozen
   std::vector<std::string> stat;
   std::string comm;
   if (!readStat(pid, comm, stat)) {
@@ -50,6 +58,7 @@ bool dumpTask(const ProcessIds& ids, Json& j, Unsupported& u, std::string& err) 
   j.field("nice", (long)(int64_t)field(19));
   std::string pers = readProcFile(pid, "personality");
   j.field("personality", strtoul(pers.c_str(), nullptr, 16));
+  j.field("noNewPrivs", procStatusField(pid, "NoNewPrivs") == 1);
   j.key("rlimits").beginArray();
   for (int r = 0; r < 16; r++) {
     rlimit64 lim{};
@@ -72,7 +81,6 @@ bool dumpTask(const ProcessIds& ids, Json& j, Unsupported& u, std::string& err) 
   j.endObject();
   std::string auxv = readProcFile(pid, "auxv");
   j.key("auxv").base64(auxv.data(), auxv.size());
-  (void)u;
   return true;
 }
 

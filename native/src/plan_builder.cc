@@ -209,6 +209,7 @@ std::vector<uint8_t> buildPlan(const Napi::Object& proc) {
   h.umask = (uint32_t)num(proc, "umask");
   h.nice = (int32_t)(int64_t)num(proc, "nice");
   h.personality = (uint32_t)num(proc, "personality");
+  h.no_new_privs = proc.Get("noNewPrivs").ToBoolean().Value() ? 1 : 0;
   Napi::Array lim = proc.Get("rlimits").As<Napi::Array>();
   h.has_rlimits = lim.Length() == 16;
   for (uint32_t r = 0; r < lim.Length() && r < 16; r++) {

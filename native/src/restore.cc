@@ -157,7 +157,7 @@ void Domain::startRestore() {
     h->filter_len = (uint32_t)cfg_.filter.size();
     h->filter_flags = SECCOMP_FILTER_FLAG_NEW_LISTENER | (1U << 5) /* WAIT_KILLABLE_RECV */ |
                       (1U << 2) /* SPEC_ALLOW */;
-    h->no_new_privs = cfg_.noNewPrivs ? 1 : 0;
+    if (cfg_.noNewPrivs) h->no_new_privs = 1;  // the kernel demands it for an unprivileged filter
     h->size = (uint32_t)plan.size();
   }
 

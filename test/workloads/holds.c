@@ -1,0 +1,60 @@
+// A job holding one thing checkpoint must refuse (not supported yet), to check
+// the refusal names it and leaves the job running:
+//
+//   holds WHAT      WHAT: timer | seccomp | inotify | memfd | thread | fifo
+//
+// Prints "ready", sleeps 2 s, prints "survived".
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static void *idle(void *arg) {
+  (void)arg;
+  pause();
+  return NULL;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2) return 2;
+  const char *what = argv[1];
+  if (!strcmp(what, "timer")) {
+    timer_t t;
+    struct sigevent ev = {.sigev_notify = SIGEV_NONE};
+    if (timer_create(CLOCK_MONOTONIC, &ev, &t) < 0) return 1;
+  } else if (!strcmp(what, "seccomp")) {
+    struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    struct sock_fprog prog = {1, &allow};
+    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) return 1;
+  } else if (!strcmp(what, "inotify")) {
+    if (inotify_init1(0) < 0) return 1;
+  } else if (!strcmp(what, "memfd")) {
+    if (memfd_create("holds", 0) < 0) return 1;
+  } else if (!strcmp(what, "thread")) {
+    pthread_t t;
+    if (pthread_create(&t, NULL, idle, NULL)) return 1;
+  } else if (!strcmp(what, "fifo")) {
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/holds-fifo-%d", getpid());
+    if (mkfifo(path, 0600) < 0 || open(path, O_RDWR) < 0) return 1;
+    unlink(path);
+  } else {
+    return 2;
+  }
+  printf("ready\n");
+  fflush(stdout);
+  sleep(2);
+  printf("survived\n");
+  return 0;
+}
