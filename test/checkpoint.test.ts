@@ -192,6 +192,29 @@ for (const { label, uid } of USERS) {
   });
 }
 
+test('a job stopped by job control is refused and left stopped; it finishes once continued', async () => {
+  for (const { uid } of USERS) {
+    const chain = compile('chain');
+    const dir = workDir(uid, 'stopped');
+    const name = `stopped-${uid}`;
+    const job = vdomainBackground(uid, ['run', '--name', name, '--', chain, STEPS]);
+    assert.ok(await modeOf(uid, name), 'the domain is up');
+    const pid = listJson(uid).find((d) => d.name === name).root.pid as number;
+    process.kill(pid, 'SIGSTOP');
+    await until(() => /^State:\s+[Tt]/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8')), 5000);
+    const r = vdomain(uid, ['checkpoint', name, '-o', path.join(dir, 'img')]);
+    assert.is(r.status, 5, r.stderr);
+    assert.match(r.stderr, /is stopped \(job control\)/);
+    await sleep(200);
+    assert.match(fs.readFileSync(`/proc/${pid}/status`, 'utf8'), /^State:\s+[Tt]/m, 'still stopped');
+    process.kill(pid, 'SIGCONT');
+    assert.is(await job.exited, 0, job.stderr);
+    assert.is(job.stdout.trim(), referenceLine('chain-plain', [chain, STEPS], dir, 0));
+    assert.equal(fs.readdirSync(dir), []);
+  }
+  noStrays();
+});
+
 test('run --interval keeps the newest images, and the newest restores', async () => {
   const uid = USERS[USERS.length - 1].uid;
   const chain = compile('chain');

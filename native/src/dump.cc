@@ -176,14 +176,23 @@ bool Checkpointer::freeze(pid_t tid, FrozenTask& t, std::string& err) {
     err = "cannot read the registers of pid " + std::to_string(tid) + ": " + strerror(errno);
     return false;
   }
+  t.haveRegs = true;
+  // Stopped by job control (Ctrl-Z, SIGSTOP) between the check and the freeze: the
+  // syscalls the dump injects would end that stop. Leave it stopped, refuse.
+  if (t.groupStopped) {
+    err = "is stopped (job control) — continue it (fg, kill -CONT) and checkpoint again";
+    return false;
+  }
   return true;
 }
 
 void Checkpointer::thaw(FrozenTask& t) {
   // a syscall the interrupt broke off runs again (see normalizeSyscallRestart)
-  user_regs_struct r = t.regs;
-  normalizeSyscallRestart(r, true);
-  setRegs(t.tid, r);
+  if (t.haveRegs) {
+    user_regs_struct r = t.regs;
+    normalizeSyscallRestart(r, true);
+    setRegs(t.tid, r);
+  }
   if (t.seized) ptrace(PTRACE_DETACH, t.tid, 0, 0L);
   else if (t.groupStopped) ptrace(PTRACE_LISTEN, t.tid, 0, 0L);
   else ptrace(PTRACE_CONT, t.tid, 0, 0L);
@@ -243,6 +252,10 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
     std::string err;
     bool ok = freeze(p.real, t, err);
     if (t.seized || handler_) frozen_.push_back(t);
+    if (!ok && t.groupStopped) {
+      res.unsupported.push_back("pid " + std::to_string(p.vpid) + " " + err);
+      return fail("the job holds what vdomain cannot restore yet");
+    }
     if (!ok) return fail(err);
   }
   phase("freeze", true);

@@ -24,6 +24,7 @@ class PidTable;
 struct FrozenTask {
   pid_t tid = 0;
   user_regs_struct regs{};   // as found
+  bool haveRegs = false;     // regs were read: thaw may write them back
   bool groupStopped = false; // it was stopped by job control: stays so
   bool seized = false;       // seized by the dumper (identity domain): detach after
 };

@@ -21,6 +21,10 @@ void checkTask(const ProcessIds& ids, int domainFilters, Unsupported& u) {
   if (threads > 1) u.add(ids.vpid, "has " + std::to_string(threads) + " threads — multithreaded processes are not supported yet");
   std::string cwd = readLink(ids.real, "cwd");
   if (endsWith(cwd, " (deleted)")) u.add(ids.vpid, "cwd " + cwd + " — a deleted working directory is not supported");
+  std::string comm;
+  std::vector<std::string> stat;
+  if (readStat(ids.real, comm, stat) && !stat.empty() && stat[0] == "T")
+    u.add(ids.vpid, "is stopped (job control) — continue it (fg, kill -CONT) and checkpoint again");
   if (!readProcFile(ids.real, "timers").empty())
     u.add(ids.vpid, "POSIX timers (timer_create) — not supported yet");
   // the filters the restored process gets again: those of vdomain itself (inherited
