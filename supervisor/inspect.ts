@@ -60,18 +60,21 @@ export function inspectImage(dir: string): ImageSummary {
   };
 }
 
+// one line per command: an argument with spaces, quotes or newlines is shown quoted
+const shellWords = (argv: string[]) => argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' ');
+
 const mb = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MB` : `${(n / 1024).toFixed(0)} kB`);
 
 export function formatInspect(s: ImageSummary): string {
   const out: string[] = [];
   out.push(`image      ${s.path}`);
   out.push(`taken      ${s.createdAt} on ${s.host} (Linux ${s.kernel})`);
-  out.push(`domain     ${s.domain.name} (${s.domain.mode}), uid ${s.domain.uid}: ${s.domain.command.join(' ')}`);
+  out.push(`domain     ${s.domain.name} (${s.domain.mode}), uid ${s.domain.uid}: ${shellWords(s.domain.command)}`);
   out.push(`size       ${mb(s.imageBytes)} of pages and saved files`);
   if (s.timings) out.push(`timings    frozen ${s.timings.frozenMs.toFixed(1)} ms, total ${s.timings.totalMs.toFixed(1)} ms`);
   for (const p of s.processes) {
     out.push('');
-    out.push(`process ${p.vpid} (was pid ${p.pid}) ${p.comm}: ${p.cmdline.join(' ')}`);
+    out.push(`process ${p.vpid} (was pid ${p.pid}) ${p.comm}: ${shellWords(p.cmdline)}`);
     out.push(`  cwd ${p.cwd}`);
     out.push('  memory     kind           mappings       size     stored');
     for (const [kind, m] of Object.entries(p.memory))
