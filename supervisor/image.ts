@@ -106,11 +106,14 @@ const bad = (msg: string) => new UserError(msg, EXIT.BAD_IMAGE);
 export function readImage(dir: string): ImageManifest {
   const mpath = path.join(dir, MANIFEST_NAME);
   if (!fs.existsSync(dir)) throw new UserError(`${dir}: no such image`, EXIT.NO_IMAGE);
-  if (!fs.existsSync(mpath)) throw new UserError(`${dir}: not a vdomain image (no ${MANIFEST_NAME})`, EXIT.NO_IMAGE);
   let text: string;
   try {
     text = fs.readFileSync(mpath, 'utf8');
   } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new UserError(`${dir}: not a vdomain image (no ${MANIFEST_NAME})`, EXIT.NO_IMAGE);
+    // images are 0600: another user's cannot be read
+    if (code === 'EACCES') throw new UserError(`${dir}: permission denied (an image is readable by its owner only)`, EXIT.NO_IMAGE);
     throw new UserError(`${mpath}: ${(e as Error).message}`, EXIT.NO_IMAGE);
   }
   const head = /^\{"format":"([^"]*)","version":(\d+),"sha256":"([0-9a-f]{64})","manifest":/.exec(text);

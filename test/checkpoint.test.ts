@@ -3,6 +3,7 @@
 // moments and restored, must end exactly as an uninterrupted run; identity and
 // remapped restores, as root and as an unprivileged user; refusals and bad images.
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
@@ -33,6 +34,18 @@ function referenceLine(key: string, argv: string[], cwd: string, uid: number): s
   const line = r.stdout.trim().split('\n').pop()!;
   reference.set(`${key}/${uid}`, line);
   return line;
+}
+
+/** Edits an image's manifest and signs it again, as a damaged-but-consistent image. */
+function rewriteManifest(dir: string, edit: (m: any) => void) {
+  const file = path.join(dir, 'manifest.json');
+  const text = fs.readFileSync(file, 'utf8');
+  const head = /^\{"format":"[^"]*","version":\d+,"sha256":"[0-9a-f]{64}","manifest":/.exec(text)!;
+  const m = JSON.parse(text.slice(head[0].length, text.trimEnd().length - 1));
+  edit(m);
+  const body = JSON.stringify(m);
+  const sha = createHash('sha256').update(body).digest('hex');
+  fs.writeFileSync(file, `{"format":"vdomain-image","version":${m.version},"sha256":"${sha}","manifest":${body}}\n`);
 }
 
 const randomMs = (lo: number, hi: number) => lo + Math.floor(Math.random() * (hi - lo));
@@ -276,6 +289,8 @@ test('bad input: each fault has its own exit status and one line', async () => {
   fs.mkdirSync(exists);
   const r1 = vdomain(uid, ['checkpoint', name, '-o', exists]);
   assert.is(r1.status, 9, r1.stderr);
+  const r1b = vdomain(uid, ['checkpoint', name, '-o', path.join(dir, 'no-such-dir', 'img')]);
+  assert.is(r1b.status, 9, r1b.stderr);
   const img = path.join(dir, 'img');
   checkpoint(uid, name, img, true);
   await job.exited;
@@ -316,7 +331,29 @@ test('bad input: each fault has its own exit status and one line', async () => {
   const r5 = vdomain(uid, ['restore', other]);
   assert.is(r5.status, 8, r5.stderr);
 
-  for (const r of [r0, r1, r2, r3, r4, r5]) assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+  // a mapped file that changed since: refused before any process exists
+  const changed = copyOf('changed');
+  rewriteManifest(changed, (m) => {
+    const v = m.processes[0].vmas.find((x: any) => x.kind === 'file-private');
+    v.fileSize += 1;
+  });
+  const r6 = vdomain(uid, ['restore', changed]);
+  assert.is(r6.status, 5, r6.stderr);
+  assert.match(r6.stderr, /changed since the checkpoint/);
+
+  // a failure inside the restorer (a "file" mapping that is a directory): one
+  // line naming the step and the mapping, and the half-made process is gone
+  const inBlob = copyOf('inblob');
+  const st = fs.statSync(dir, { bigint: true });
+  rewriteManifest(inBlob, (m) => {
+    const v = m.processes[0].vmas.find((x: any) => x.kind === 'file-private' && x.runs.length === 0);
+    Object.assign(v, { path: dir, fileSize: Number(st.size), fileMtimeNs: st.mtimeNs.toString() });
+  });
+  const r7 = vdomain(uid, ['restore', inBlob]);
+  assert.is(r7.status, 1, r7.stderr);
+  assert.match(r7.stderr, /restore failed mapping memory at [0-9a-f]+ \(.*\): No such device/);
+
+  for (const r of [r0, r1, r1b, r2, r3, r4, r5, r6, r7]) assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
   noStrays();
 });
 
