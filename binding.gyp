@@ -14,6 +14,7 @@
         "native/src/procfs.cc",
         "native/src/task_regs.cc",
         "native/src/registers.cc",
+        "native/src/pages_writer.cc",
         "native/src/dump.cc",
         "native/src/dump_task.cc",
         "native/src/dump_memory.cc",

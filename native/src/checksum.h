@@ -9,6 +9,8 @@
 namespace vdomain {
 
 uint32_t crc32c(uint32_t crc, const void* data, size_t len);
+// crc(A ‖ B) from crc(A), crc(B) and the length of B.
+uint32_t crc32cCombine(uint32_t crc1, uint32_t crc2, size_t len2);
 // The whole file's CRC-32C and size; false (errno set) when it cannot be read.
 bool crc32cFile(const std::string& path, uint32_t& crc, uint64_t& size);
 

@@ -22,105 +22,10 @@
 namespace vdomain {
 
 namespace {
-constexpr size_t kBufSize = 8 << 20;
 double msSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 }  // namespace
-
-// ---- page files ------------------------------------------------------------
-
-// The copy buffer, one per supervisor and kept: faulting 8 MB of fresh memory in
-// costs milliseconds on this VM, which would otherwise fall inside the freeze.
-char* PagesWriter::buffer() {
-  static char* buf = [] {
-    void* p = mmap(nullptr, kBufSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-    return p == MAP_FAILED ? nullptr : static_cast<char*>(p);
-  }();
-  return buf;
-}
-
-PagesWriter::PagesWriter(std::string path) : path_(std::move(path)) {
-  fd_ = open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd_ < 0) err_ = errno;
-  buf_ = buffer();
-  if (!buf_) err_ = ENOMEM;
-}
-
-PagesWriter::~PagesWriter() {
-  if (fd_ >= 0) close(fd_);
-  if (memFd_ >= 0) close(memFd_);
-}
-
-bool PagesWriter::flush() {
-  size_t done = 0;
-  while (done < used_) {
-    ssize_t n = write(fd_, buf_ + done, used_ - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      err_ = n < 0 ? errno : EIO;
-      return false;
-    }
-    done += (size_t)n;
-  }
-  crc_ = crc32c(crc_, buf_, used_);
-  used_ = 0;
-  return true;
-}
-
-bool PagesWriter::appendMemory(pid_t tid, uint64_t addr, uint64_t len) {
-  while (len && ok()) {
-    size_t n = kBufSize - used_;
-    if (n > len) n = (size_t)len;
-    iovec local{buf_ + used_, n}, remote{reinterpret_cast<void*>(addr), n};
-    ssize_t got = process_vm_readv(tid, &local, 1, &remote, 1, 0);
-    if (got < (ssize_t)n) {
-      // PROT_NONE pages (guard pages that were once written, mprotect'ed data):
-      // /proc/PID/mem reads them as a debugger would
-      if (got < 0) got = 0;
-      if (memTid_ != tid) {
-        if (memFd_ >= 0) close(memFd_);
-        char p[64];
-        snprintf(p, sizeof p, "/proc/%d/mem", tid);
-        memFd_ = open(p, O_RDONLY | O_CLOEXEC);
-        memTid_ = tid;
-      }
-      ssize_t more = memFd_ < 0 ? -1 : pread(memFd_, buf_ + used_ + got, n - got, (off_t)(addr + got));
-      if (more != (ssize_t)(n - got)) {
-        err_ = more < 0 ? errno : EFAULT;
-        return false;
-      }
-    }
-    used_ += n;
-    off_ += n;
-    addr += n;
-    len -= n;
-    if (used_ == kBufSize && !flush()) return false;
-  }
-  return ok();
-}
-
-bool PagesWriter::appendFd(int fd, uint64_t len) {
-  uint64_t pos = 0;
-  while (len && ok()) {
-    size_t n = kBufSize - used_;
-    if (n > len) n = (size_t)len;
-    ssize_t got = pread(fd, buf_ + used_, n, (off_t)pos);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) {
-      err_ = got < 0 ? errno : EIO;  // the file shrank under us
-      return false;
-    }
-    used_ += (size_t)got;
-    off_ += (uint64_t)got;
-    pos += (uint64_t)got;
-    len -= (uint64_t)got;
-    if (used_ == kBufSize && !flush()) return false;
-  }
-  return ok();
-}
-
-bool PagesWriter::finish() { return ok() && flush(); }
 
 // ---- freezing --------------------------------------------------------------
 
@@ -243,7 +148,7 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
     tp = std::chrono::steady_clock::now();
     return r;
   };
-  PagesWriter::buffer();  // before the freeze: see there
+  PagesWriter::prepareBuffers();  // before the freeze: see there
 
   auto tFreeze = std::chrono::steady_clock::now();
   tp = tFreeze;

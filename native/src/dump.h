@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "json.h"
+#include "pages_writer.h"
 
 namespace vdomain {
 
@@ -33,36 +34,6 @@ struct FrozenTask {
 struct Unsupported {
   std::vector<std::string> items;  // "pid 4711 fd 5: socket — not supported"
   void add(pid_t vpid, const std::string& what) { items.push_back("pid " + std::to_string(vpid) + " " + what); }
-};
-
-// A page file being written: pages and saved file contents, with its checksum.
-class PagesWriter {
- public:
-  explicit PagesWriter(std::string path);
-  ~PagesWriter();
-  bool ok() const { return fd_ >= 0 && err_ == 0; }
-  int error() const { return err_; }
-  uint64_t offset() const { return off_; }
-  // Copies [addr, addr+len) of the task's memory to the file; returns false (and
-  // sets error) on failure.
-  bool appendMemory(pid_t tid, uint64_t addr, uint64_t len);
-  bool appendFd(int fd, uint64_t len);  // len bytes read from fd (from its start)
-  bool finish();                        // flush (no fsync: the caller decides when)
-  uint32_t crc() const { return crc_; }
-  const std::string& path() const { return path_; }
-  static char* buffer();  // the shared copy buffer (allocated and faulted in once)
-
- private:
-  bool flush();
-  std::string path_;
-  int fd_ = -1;
-  int memFd_ = -1;  // /proc/PID/mem, for what process_vm_readv cannot read (PROT_NONE)
-  pid_t memTid_ = 0;
-  int err_ = 0;
-  uint64_t off_ = 0;
-  uint32_t crc_ = 0;
-  char* buf_ = nullptr;
-  size_t used_ = 0;
 };
 
 struct ProcessIds {

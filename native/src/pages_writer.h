@@ -1,0 +1,61 @@
+// A page file being written: the job's pages and saved file contents, with its
+// CRC-32C. Reading (from the frozen job, checksummed as it comes in) and writing
+// (to the file) overlap: the caller fills one buffer while a thread of the writer
+// writes the other, so a checkpoint costs about the larger of the two, not their
+// sum.
+#pragma once
+#include <sys/types.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace vdomain {
+
+class PagesWriter {
+ public:
+  explicit PagesWriter(std::string path);
+  ~PagesWriter();
+  bool ok() const { return fd_ >= 0 && err_.load() == 0; }
+  int error() const { return err_.load(); }
+  uint64_t offset() const { return off_; }  // bytes appended so far
+  // Copies [addr, addr+len) of the task's memory to the file; false (and error())
+  // on failure.
+  bool appendMemory(pid_t tid, uint64_t addr, uint64_t len);
+  bool appendFd(int fd, uint64_t len);  // len bytes read from fd (from its start)
+  // Writes what is buffered and waits for the writer (no fsync: the caller decides).
+  bool finish();
+  uint32_t crc() const { return crc_; }
+  const std::string& path() const { return path_; }
+  // The two copy buffers, one pair per supervisor, faulted in once and kept.
+  static bool prepareBuffers();
+
+ private:
+  size_t room() const;   // free bytes in the current buffer
+  char* tail();          // where the next bytes go
+  bool filled(size_t n); // n bytes were put at tail(); hands a full buffer over
+  void submit();         // the current buffer to the writer thread; switch buffers
+  void writerLoop();
+
+  std::string path_;
+  int fd_ = -1;
+  int memFd_ = -1;  // /proc/PID/mem, for what process_vm_readv cannot read (PROT_NONE)
+  pid_t memTid_ = 0;
+  std::atomic<int> err_{0};
+  uint64_t off_ = 0;
+  uint32_t crc_ = 0;
+  int cur_ = 0;       // which buffer the caller fills
+  size_t used_ = 0;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  const char* job_ = nullptr;  // the buffer the writer thread is writing
+  size_t jobLen_ = 0;
+  bool stop_ = false;
+  std::thread writer_;
+};
+
+}  // namespace vdomain
