@@ -2,10 +2,12 @@
 //
 //   supervisor (node) ── keeper (this, PR_SET_CHILD_SUBREAPER) ── job root ── …
 //
-// Why a separate process: when the supervisor dies, every notified call of the job
-// would fail with ENOSYS and the job would run on half-virtualised. The keeper
-// watches its control socket; when the supervisor end closes, it kills every
-// process below it. Being a subreaper, every process of the domain (daemons that
+// Why a separate process: when the supervisor of a remapped domain dies, every
+// notified call of the job would fail with ENOSYS and the job would run on
+// half-virtualised. The keeper watches its control socket; when the supervisor end
+// closes, it kills every process below it. An identity domain has nothing to
+// translate: its job runs on unsupervised (a 3-day job must not die with a crashed
+// supervisor), unless the supervisor died while it had injected syscalls into it. Being a subreaper, every process of the domain (daemons that
 // double-forked included) stays below it, so "below the keeper" = "the domain".
 // It also reaps orphans and reports each reaped child's wait status, so the
 // supervisor learns the root's exit status and when the domain is empty.
@@ -16,6 +18,9 @@
 // and becomes the image's process through the restorer (keeper_restore.c); the
 // supervisor sends the plan on BOOT, then the page file (SCM_RIGHTS).
 // Protocol on CTL (lines, keeper → supervisor):  "S <root pid>", "X <pid> <wstatus>".
+// Bytes, supervisor → keeper: "K" end the domain; "I" the domain is identity (its
+// job survives the supervisor); "C" / "c" the supervisor begins / ends changing
+// the job's state from outside (then the job must not outlive it).
 // Protocol on BOOT (root child ⇄ supervisor): supervisor sends u32 length + BPF
 // program; the root installs it, sends the listener fd (SCM_RIGHTS) and execs;
 // length 0 means no filter (identity domain: the root answers "N"); on exec
@@ -186,6 +191,15 @@ static void kill_domain_and_exit(void) {
   _exit(0);
 }
 
+// The supervisor is gone and the (identity) job runs on: go on reaping below it,
+// as the subreaper, until the domain is empty.
+__attribute__((noreturn)) static void orphaned(void) {
+  for (;;) {
+    pid_t p = waitpid(-1, NULL, __WALL);
+    if (p < 0 && errno == ECHILD) _exit(0);
+  }
+}
+
 int main(int argc, char **argv) {
   if (argc < 4) {
     fprintf(stderr, "vdomain-keeper: internal helper of vdomain, not to be run by hand\n");
@@ -226,6 +240,7 @@ int main(int argc, char **argv) {
   close(boot_fd);
   say("S %ld %ld\n", root, 0);
 
+  int survives = 0, altering = 0;
   struct pollfd pf[2] = {{ctl_fd, POLLIN, 0}, {sfd, POLLIN, 0}};
   for (;;) {
     if (poll(pf, 2, -1) < 0) {
@@ -235,9 +250,16 @@ int main(int argc, char **argv) {
     if (pf[0].revents) {
       char buf[64];
       ssize_t n = read(ctl_fd, buf, sizeof buf);
-      if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) kill_domain_and_exit();
-      // "K": the supervisor asks for the domain to end
-      if (n > 0 && memchr(buf, 'K', (size_t)n)) kill_domain_and_exit();
+      if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+        if (!survives || altering) kill_domain_and_exit();
+        orphaned();
+      }
+      for (ssize_t i = 0; i < n; i++) {
+        if (buf[i] == 'K') kill_domain_and_exit();  // the supervisor ends the domain
+        if (buf[i] == 'I') survives = 1;
+        if (buf[i] == 'C') altering = 1;
+        if (buf[i] == 'c') altering = 0;
+      }
     }
     if (pf[1].revents) {
       struct signalfd_siginfo si;

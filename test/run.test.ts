@@ -138,22 +138,37 @@ for (const { label, uid } of USERS) {
     assert.is(await first.exited, 0);
   });
 
-  for (const mode of [[], ['--vpid-base', String(base)]]) {
-    const kind = mode.length ? 'remapped' : 'identity';
-    run(`the job dies with its supervisor (${kind}, ${label})`, async () => {
-      const name = `sk-${kind}-${uid}`;
-      const job = vdomainBackground(uid, ['run', '--name', name, ...mode, '--', 'sh', '-c', 'sleep 300 & echo up; wait']);
-      await job.waitFor(/up/);
-      const d = listJson(uid).find((x) => x.name === name);
-      const pids: number[] = d.processes.map((p: any) => p.pid);
-      assert.ok(pids.length >= 2);
-      process.kill(d.supervisorPid, 'SIGKILL');
-      assert.ok(await until(() => pids.every((p) => !alive(p)) && !alive(d.keeperPid)), `still alive: ${pids.filter(alive)}`);
-      await job.exited;
-      // the dead supervisor's socket is cleaned up by the next list
-      assert.not.ok(listJson(uid).some((x) => x.name === name));
-    });
-  }
+  run(`a remapped job dies with its supervisor (${label})`, async () => {
+    const name = `sk-remapped-${uid}`;
+    const job = vdomainBackground(uid, ['run', '--name', name, '--vpid-base', String(base), '--', 'sh', '-c', 'sleep 300 & echo up; wait']);
+    await job.waitFor(/up/);
+    const d = listJson(uid).find((x) => x.name === name);
+    const pids: number[] = d.processes.map((p: any) => p.pid);
+    assert.ok(pids.length >= 2);
+    process.kill(d.supervisorPid, 'SIGKILL');
+    assert.ok(await until(() => pids.every((p) => !alive(p)) && !alive(d.keeperPid)), `still alive: ${pids.filter(alive)}`);
+    await job.exited;
+    // the dead supervisor's socket is cleaned up by the next list
+    assert.not.ok(listJson(uid).some((x) => x.name === name));
+  });
+
+  run(`an identity job outlives a killed supervisor; its keeper still reaps it (${label})`, async () => {
+    const name = `sk-identity-${uid}`;
+    const job = vdomainBackground(uid, ['run', '--name', name, '--', 'sh', '-c', 'sleep 300 & echo up; wait']);
+    await job.waitFor(/up/);
+    const d = listJson(uid).find((x) => x.name === name);
+    const pids: number[] = d.processes.map((p: any) => p.pid);
+    assert.ok(pids.length >= 2);
+    process.kill(d.supervisorPid, 'SIGKILL');
+    await sleep(300);
+    assert.ok(pids.every(alive), 'the job runs on');
+    assert.ok(alive(d.keeperPid), 'the keeper stays, reaping');
+    assert.not.ok(listJson(uid).some((x) => x.name === name), 'no longer a listed domain');
+    for (const p of pids) process.kill(p, 'SIGKILL');
+    await job.exited;
+    // the keeper, now a child of init, ends once the domain is empty
+    assert.ok(await until(() => !alive(d.keeperPid)), 'the keeper leaves once the domain is empty');
+  });
 
   run(`the domain outlives its root while processes remain, still virtual (${label})`, async () => {
     const name = `daemon-${uid}`;

@@ -37,11 +37,13 @@ void Domain::log(const std::string& level, const std::string& msg) {
   sink_(std::move(e));
 }
 
-void Domain::terminate() {
-  if (ctlFd_ >= 0 && write(ctlFd_, "K", 1) < 0) {
+void Domain::tellKeeper(char what) {
+  if (ctlFd_ >= 0 && write(ctlFd_, &what, 1) < 0) {
     // the keeper is gone already
   }
 }
+
+void Domain::terminate() { tellKeeper('K'); }
 
 static std::string readLine(int fd, std::string& buf) {
   for (;;) {
@@ -233,6 +235,7 @@ void Domain::start() {
   close(bootFd_);
   bootFd_ = -1;
   if (execErr) throw ExecError(execErr, std::generic_category(), "exec");
+  if (table_.identity()) tellKeeper('I');  // nothing to translate: it may outlive us
 }
 
 void Domain::controlLoop() {

@@ -97,6 +97,7 @@ class Domain {
   void startRestore();
   void spawnKeeper(bool restore, pid_t wantPid);
   void readRootPid();
+  void tellKeeper(char what);  // one byte of the keeper protocol (native/keeper.c)
   std::string whatHappened();
   void setupListener(int fd);
   std::string restoreFailure(const std::string& fallback);

@@ -183,9 +183,15 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
     if (!insn) return fail("pid " + std::to_string(p.vpid) + ": no syscall instruction in its vDSO");
     j.beginObject();
     phase("setup", true);
+    auto alteringSignals = [&](FrozenTask& task, uint64_t at) {
+      if (req.altering) req.altering(true);
+      bool r = dumpSignals(task, at, j, err);
+      if (req.altering) req.altering(false);
+      return r;
+    };
     // …and checked again, frozen, where it counts
     bool ok = phase("task", dumpTask(p, handler_ ? 1 : 0, j, u, err)) && phase("registers", dumpRegisters(t, j, err)) &&
-              phase("signals", dumpSignals(t, insn, j, err)) && phase("memory", dumpMemory(p, w, j, u, err)) &&
+              phase("signals", alteringSignals(t, insn)) && phase("memory", dumpMemory(p, w, j, u, err)) &&
               phase("files", dumpFiles(p, w, j, u, err));
     if (!ok || !u.items.empty()) {
       res.unsupported = u.items;

@@ -11,6 +11,7 @@
 #include <sys/user.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,9 @@ struct CheckpointRequest {
   std::string dir;                 // an empty directory to write the page files to
   std::vector<ProcessIds> processes;
   bool hold = false;               // keep the job frozen until release()
+  // called with true before the dumper changes the job's state from outside
+  // (injected syscalls, a blocked mask) and with false once it is put back
+  std::function<void(bool)> altering;
 };
 
 struct CheckpointResult {

@@ -149,7 +149,12 @@ bool dumpSignals(FrozenTask& t, uint64_t insn, Json& j, std::string& err) {
     ok = true;
   } while (false);
   if (scratch > 0 || scratch <= -4096) injectSyscall(tid, insn, base, SYS_munmap, scratch, 4096);
-  setRegs(tid, t.regs);
+  // The task now sits at an injected syscall's exit, past where the kernel would
+  // restart its own interrupted syscall: put it back rewound to restart, so that
+  // it resumes right even if this supervisor dies before the thaw.
+  user_regs_struct back = t.regs;
+  normalizeSyscallRestart(back, true);
+  setRegs(tid, back);
   ptrace(PTRACE_SETSIGMASK, tid, sizeof mask, &mask);
   return ok;
 }

@@ -222,6 +222,7 @@ void Domain::startRestore() {
   bootFd_ = -1;
   if (listener >= 0) setupListener(listener);
   else if (!identity) throw std::runtime_error("the restored process has no seccomp listener");
+  if (identity) tellKeeper('I');
 }
 
 // ---- checkpoints ----------------------------------------------------------------
@@ -245,6 +246,7 @@ void runCheckpointJob(StopHandler* handler, CheckpointJob& job) {
 }
 
 void Domain::checkpoint(std::shared_ptr<CheckpointJob> job) {
+  job->req.altering = [this](bool on) { tellKeeper(on ? 'C' : 'c'); };
   if (table_.identity()) {
     // nothing traces an identity domain: a thread of its own seizes and detaches
     std::thread([job] { runCheckpointJob(nullptr, *job); }).detach();
