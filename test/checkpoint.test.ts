@@ -176,6 +176,25 @@ for (const { label, uid } of USERS) {
     noStrays();
   });
 
+  test(`a restored job forks, execs and waits with its virtual PIDs (${label})`, async () => {
+    const dir = workDir(uid, 'fork');
+    const script = path.join(dir, 'fork.py');
+    fs.writeFileSync(script, [
+      'import os, time, subprocess',
+      'for i in range(30): time.sleep(0.05)',
+      'me = os.getpid()',
+      "out = subprocess.run(['sh', '-c', 'echo $PPID'], capture_output=True, text=True).stdout.strip()",
+      'pid = os.fork()',
+      'if pid == 0: os._exit(7)',
+      'w, st = os.waitpid(pid, 0)',
+      "print('child-sees-parent', out == str(me), 'wait', w == pid, 'status', os.WEXITSTATUS(st))",
+    ].join('\n'));
+    fs.chmodSync(script, 0o644);
+    const r = await runCheckpointRestore(uid, `fork-${uid}`, ['python3', script], dir, [300, 800]);
+    assert.is(r.stdout.trim(), 'child-sees-parent True wait True status 7');
+    noStrays();
+  });
+
   test(`what cannot be restored is refused by name, and the job runs on (${label})`, async () => {
     const holds = compile('holds');
     const cases: [string[], RegExp][] = [
