@@ -48,6 +48,14 @@ function rewriteManifest(dir: string, edit: (m: any) => void) {
   fs.writeFileSync(file, `{"format":"vdomain-image","version":${m.version},"sha256":"${sha}","manifest":${body}}\n`);
 }
 
+/** A Python script in dir, readable by every test user. */
+function pythonScript(dir: string, name: string, lines: string[]): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, lines.join('\n'));
+  fs.chmodSync(file, 0o644);
+  return file;
+}
+
 const randomMs = (lo: number, hi: number) => lo + Math.floor(Math.random() * (hi - lo));
 
 function noStrays() {
@@ -159,8 +167,7 @@ for (const { label, uid } of USERS) {
 
   test(`python3 restored mid-run prints what an uninterrupted run prints (${label})`, async () => {
     const dir = workDir(uid, 'py');
-    const script = path.join(dir, 'loop.py');
-    fs.writeFileSync(script, [
+    const script = pythonScript(dir, 'loop.py', [
       'import time',
       's = 0',
       'for i in range(1200000):',
@@ -168,8 +175,7 @@ for (const { label, uid } of USERS) {
       '    if i % 4000 == 0:',
       '        time.sleep(0.002)',
       "print('python', s, len(str(list(range(1000)))))",
-    ].join('\n'));
-    fs.chmodSync(script, 0o644);
+    ]);
     const ref = referenceLine('python', ['python3', script], dir, 0);
     const r = await runCheckpointRestore(uid, `py-${uid}`, ['python3', script], dir, [250, 500]);
     assert.is(r.stdout.trim(), ref);
@@ -178,8 +184,7 @@ for (const { label, uid } of USERS) {
 
   test(`a restored job forks, execs and waits with its virtual PIDs (${label})`, async () => {
     const dir = workDir(uid, 'fork');
-    const script = path.join(dir, 'fork.py');
-    fs.writeFileSync(script, [
+    const script = pythonScript(dir, 'fork.py', [
       'import os, time, subprocess',
       'for i in range(30): time.sleep(0.05)',
       'me = os.getpid()',
@@ -188,8 +193,7 @@ for (const { label, uid } of USERS) {
       'if pid == 0: os._exit(7)',
       'w, st = os.waitpid(pid, 0)',
       "print('child-sees-parent', out == str(me), 'wait', w == pid, 'status', os.WEXITSTATUS(st))",
-    ].join('\n'));
-    fs.chmodSync(script, 0o644);
+    ]);
     const r = await runCheckpointRestore(uid, `fork-${uid}`, ['python3', script], dir, [300, 800]);
     assert.is(r.stdout.trim(), 'child-sees-parent True wait True status 7');
     noStrays();
