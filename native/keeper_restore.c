@@ -24,7 +24,7 @@
 #define PAGE 4096UL
 #define ROUND_UP(x) (((x) + PAGE - 1) & ~(PAGE - 1))
 #define TASK_END 0x7ffffffff000UL  // top of a 47-bit user address space
-#define BLOB_STACK (64 * 1024)
+#define BLOB_STACK (128 * 1024)  // the blob's stack and its page-reading helper's
 #define KEEP_CLEAR (16UL << 20)  // distance from the image's mappings (stack guard gap)
 
 pid_t fork_with_pid(pid_t want) {

@@ -138,6 +138,20 @@ for (const { label, uid } of USERS) {
     noStrays();
   });
 
+  test(`a 200 MB job comes back whole, its pages read on two threads (${label})`, async () => {
+    const memjob = compile('bench/memjob');
+    const dir = workDir(uid, 'big');
+    const name = `big-${uid}`;
+    const job = vdomainBackground(uid, ['run', '--name', name, '--', memjob, '200']);
+    await job.waitFor(/ready/, 60_000);
+    checkpoint(uid, name, path.join(dir, 'img'), true);
+    await job.exited;
+    const r = vdomain(uid, ['restore', path.join(dir, 'img')], { input: 'x' });
+    assert.is(r.status, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /^ok [0-9a-f]{16}$/m, 'its memory checks out');
+    noStrays();
+  });
+
   test(`a static binary restores (${label})`, async () => {
     const chain = compile('chain', ['-static']);
     const dir = workDir(uid, 'static');

@@ -34,6 +34,16 @@
 #define EEXIST 17
 #define PRIO_PROCESS 0
 #define MADV_POPULATE_WRITE 23
+#define FUTEX_WAIT 0
+#define CLONE_VM 0x100
+#define CLONE_FS 0x200
+#define CLONE_FILES 0x400
+#define CLONE_SIGHAND 0x800
+#define CLONE_THREAD 0x10000
+#define CLONE_SYSVSEM 0x40000
+#define CLONE_CHILD_CLEARTID 0x200000
+// the blob's region ends with two stacks: the blob's (top 64 KiB), the helper's below
+#define HELPER_STACK_BELOW (64UL * 1024)
 
 // ---- raw syscalls ---------------------------------------------------------------
 
@@ -127,27 +137,104 @@ static void place_kernel_mappings(const struct vd_plan* p) {
   }
 }
 
-static void read_pages(const struct vd_plan* p, int index, const struct vd_run* run) {
-  uint64_t addr = run->addr, len = run->len, off = run->off;
-  // Faulting the pages in one call is cheaper than one fault per page in the copy.
-  if (len >= 16 * PAGE) sys3(__NR_madvise, addr, len, MADV_POPULATE_WRITE);
-  while (len) {
-    uint64_t chunk = len > (1UL << 30) ? (1UL << 30) : len;
-    long n = sys4(__NR_pread64, p->pages_fd, addr, chunk, off);
-    if (n <= 0) fail(p, VD_STEP_PAGES, n == 0 ? -EINVAL : n, index);
-    addr += (uint64_t)n;
-    off += (uint64_t)n;
-    len -= (uint64_t)n;
+// The page runs of the image in order, as one sequence of bytes: a reader takes
+// the bytes [from, to) of it, so two readers can share the work at any point.
+struct page_reader {
+  const struct vd_plan* p;
+  uint64_t from, to;
+  int32_t err, index;       // the first failure: -errno and which VMA
+  volatile int32_t running; // cleared by the kernel when the helper thread exits
+};
+
+static void read_range(struct page_reader* r) {
+  const struct vd_plan* p = r->p;
+  const struct vd_vma* v = AT(p, p->vmas_off, const struct vd_vma);
+  const struct vd_run* runs = AT(p, p->runs_off, const struct vd_run);
+  uint64_t at = 0;  // where the current run starts in the sequence
+  for (uint32_t i = 0; i < p->nr_vmas; i++) {
+    for (uint32_t k = 0; k < v[i].nr_runs; k++) {
+      const struct vd_run* run = &runs[v[i].first_run + k];
+      uint64_t start = at;
+      at += run->len;
+      if (r->to <= start || r->from >= at) continue;  // not in this reader's share
+      uint64_t lo = r->from > start ? r->from - start : 0;
+      uint64_t hi = r->to < at ? r->to - start : run->len;
+      uint64_t addr = run->addr + lo, len = hi - lo, off = run->off + lo;
+      // faulting the pages in one call is cheaper than one fault per page in the copy
+      if (len >= 16 * PAGE) sys3(__NR_madvise, addr & ~(PAGE - 1), len, MADV_POPULATE_WRITE);
+      while (len) {
+        uint64_t chunk = len > (1UL << 30) ? (1UL << 30) : len;
+        long n = sys4(__NR_pread64, p->pages_fd, addr, chunk, off);
+        if (n <= 0) {
+          r->err = n == 0 ? -EINVAL : (int32_t)n;
+          r->index = (int32_t)i;
+          return;
+        }
+        addr += (uint64_t)n;
+        off += (uint64_t)n;
+        len -= (uint64_t)n;
+      }
+    }
   }
+}
+
+// A second thread on its own stack (just below the blob's), sharing everything:
+// it runs read_range(r) and exits; the kernel clears r->running and wakes us.
+static long start_reader(void* stack_top, struct page_reader* r) {
+  const long flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM |
+                     CLONE_CHILD_CLEARTID;
+  register long r10 __asm__("r10") = (long)&r->running;  // child_tid
+  register long r8 __asm__("r8") = 0;                    // tls
+  register void (*fn)(struct page_reader*) __asm__("r12") = read_range;
+  register struct page_reader* arg __asm__("r13") = r;
+  long ret;
+  __asm__ volatile(
+      "syscall\n\t"
+      "test %%rax, %%rax\n\t"
+      "jnz 1f\n\t"
+      "mov %%r13, %%rdi\n\t"  // the new thread: read_range(r), then exit this thread only
+      "call *%%r12\n\t"
+      "mov %[exit], %%eax\n\t"
+      "xor %%edi, %%edi\n\t"
+      "syscall\n\t"
+      "ud2\n"
+      "1:\n\t"
+      : "=a"(ret)
+      : "a"((long)__NR_clone), "D"(flags), "S"(stack_top), "d"(0L), "r"(r10), "r"(r8), "r"(fn), "r"(arg),
+        [exit] "i"(__NR_exit)
+      : "rcx", "r11", "memory");
+  return ret;
+}
+
+// Fills every page run, on two CPUs when there is enough to share.
+static void read_pages(const struct vd_plan* p) {
+  const struct vd_run* runs = AT(p, p->runs_off, const struct vd_run);
+  uint64_t total = 0;
+  for (uint32_t i = 0; i < p->nr_runs; i++) total += runs[i].len;
+  struct page_reader mine = {p, 0, total, 0, -1, 0}, other = {p, total, total, 0, -1, 1};
+  if (total >= (32UL << 20)) {
+    uint64_t half = (total / 2) & ~(PAGE - 1);
+    other.from = half;
+    mine.to = half;
+    if (start_reader((void*)((p->blob_end - HELPER_STACK_BELOW) & ~15UL), &other) < 0) {
+      other.running = 0;
+      mine.to = total;  // no second thread: all of it here
+    }
+  } else {
+    other.running = 0;
+  }
+  read_range(&mine);
+  while (other.running) sys6(__NR_futex, (long)&other.running, FUTEX_WAIT, 1, 0, 0, 0);
+  if (mine.err) fail(p, VD_STEP_PAGES, mine.err, mine.index);
+  if (other.err) fail(p, VD_STEP_PAGES, other.err, other.index);
 }
 
 static void map_memory(const struct vd_plan* p) {
   const struct vd_vma* v = AT(p, p->vmas_off, const struct vd_vma);
-  const struct vd_run* runs = AT(p, p->runs_off, const struct vd_run);
+  // all mappings first (writable where pages come), then the pages, then protections
   for (uint32_t i = 0; i < p->nr_vmas; i++) {
     const struct vd_vma* m = &v[i];
     uint64_t len = m->end - m->start;
-    // writable while the pages are read in; the real protection comes after
     uint32_t prot = m->nr_runs ? (m->prot | PROT_READ | PROT_WRITE) : m->prot;
     long flags = MAP_FIXED | (m->growsdown ? MAP_GROWSDOWN : 0);
     long fd = -1, off = 0;
@@ -166,11 +253,13 @@ static void map_memory(const struct vd_plan* p) {
     long addr = sys6(__NR_mmap, m->start, len, prot, flags, fd, off);
     if (fd >= 0) sys1(__NR_close, fd);
     if (addr < 0) fail(p, VD_STEP_MAP, addr, (int)i);
-    for (uint32_t k = 0; k < m->nr_runs; k++) read_pages(p, (int)i, &runs[m->first_run + k]);
-    if (prot != m->prot) {
-      long rc = sys3(__NR_mprotect, m->start, len, m->prot);
-      if (rc < 0) fail(p, VD_STEP_PROTECT, rc, (int)i);
-    }
+  }
+  read_pages(p);
+  for (uint32_t i = 0; i < p->nr_vmas; i++) {
+    const struct vd_vma* m = &v[i];
+    if (!m->nr_runs || (m->prot | PROT_READ | PROT_WRITE) == m->prot) continue;
+    long rc = sys3(__NR_mprotect, m->start, m->end - m->start, m->prot);
+    if (rc < 0) fail(p, VD_STEP_PROTECT, rc, (int)i);
   }
 }
 
