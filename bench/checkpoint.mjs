@@ -5,7 +5,7 @@
 //   1. starts `vdomain run -- memjob MB` and waits for it to say "ready";
 //   2. times `vdomain checkpoint --kill --json` (the command's wall time, and the
 //      supervisor's own figures: how long the job was frozen, freeze → image
-//      fsynced and renamed);
+//      fsynced and renamed, and its whole work for the request);
 //   3. times `vdomain restore` with VDOMAIN_TIMINGS=1 (the supervisor's figure:
 //      image opened → job running, verification included), and the command's wall
 //      time until the job answers (it checks its memory, then prints "ok");
@@ -13,8 +13,8 @@
 //      fsynced sequential write of the same size to the same place (just before
 //      the checkpoint), and filling the same amount of fresh anonymous memory
 //      (just before the restore); and `node -e 0`.
-// Rates are MB / time. Command overhead = command wall − the supervisor's own
-// time − `node -e 0` (5 MB rows, where the job's answer costs nothing).
+// Rates are MB / time. Command overhead = command wall − the supervisor's whole
+// work for it − `node -e 0` (5 MB rows, where the job's answer costs nothing).
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -119,7 +119,7 @@ async function cycle(ctx, bins, place, mb, rep) {
     const r = await restoreJob(ctx.cli, img);
     const node = timed(process.execPath, ['-e', '0']).ms;
     return {
-      rep, frozenMs: c.frozenMs, writtenMs: c.totalMs, checkpointCmdMs: ck.ms, imageBytes,
+      rep, frozenMs: c.frozenMs, writtenMs: c.writtenMs, supervisorMs: c.totalMs, checkpointCmdMs: ck.ms, imageBytes,
       restoreMs: r.restoreMs, verifyMs: r.verifyMs, restoreCmdMs: r.answeredMs,
       writeMs: w.ms, fillMs: f.ms, nodeMs: node,
     };
@@ -151,7 +151,7 @@ function summarize(place, mb, reps) {
     writeMBs: median(reps.map((r) => mb / (r.writeMs / 1000))),
     restoreMBs: median(reps.map((r) => mb / (r.restoreMs / 1000))),
     fillMBs: median(reps.map((r) => mb / (r.fillMs / 1000))),
-    checkpointOverheadMs: median(reps.map((r) => r.checkpointCmdMs - r.writtenMs - r.nodeMs)),
+    checkpointOverheadMs: median(reps.map((r) => r.checkpointCmdMs - r.supervisorMs - r.nodeMs)),
     restoreOverheadMs: median(reps.map((r) => r.restoreCmdMs - r.restoreMs - r.nodeMs)),
     nodeMs: m('nodeMs'),
     checks: [],

@@ -24,7 +24,8 @@ export interface CheckpointReply {
   path: string;
   frozenMs: number;   // the job stopped
   dumpMs: number;     // writing its pages and state
-  totalMs: number;    // freeze → image fsynced and renamed
+  writtenMs: number;  // freeze → image fsynced and renamed
+  totalMs: number;    // the request → image fsynced and renamed (checks before the freeze included)
 }
 
 export async function checkpointDomain(opts: CheckpointOptions): Promise<CheckpointReply> {

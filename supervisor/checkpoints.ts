@@ -45,7 +45,7 @@ export class Checkpoints {
   constructor(private readonly ctx: CheckpointsContext) {}
 
   /** One checkpoint; resolves to the image's path. One at a time per domain. */
-  async take(opts: TakeOptions): Promise<{ path: string; frozenMs: number; dumpMs: number; totalMs: number }> {
+  async take(opts: TakeOptions): Promise<{ path: string; frozenMs: number; dumpMs: number; writtenMs: number; totalMs: number }> {
     if (this.busy) throw new UserError('a checkpoint of this domain is already in progress', EXIT.FAILURE);
     this.busy = true;
     try {
@@ -74,6 +74,7 @@ export class Checkpoints {
     const { tmp, final } = prepareImageDir(opts.output);
     let held = false;
     try {
+      const tCall = performance.now();
       const r = await native.checkpoint({
         dir: tmp,
         processes: status.processes.map((p) => ({ real: p.pid, vpid: p.vpid, vppid: p.vppid, vpgid: p.vpgid, vsid: p.vsid })),
@@ -108,13 +109,15 @@ export class Checkpoints {
       manifest.timings!.totalMs = performance.now() - t0;
       commitImage(tmp, final, manifest);
       const totalMs = performance.now() - t0;
+      // freeze → image fsynced and renamed
+      const writtenMs = performance.now() - tCall - r.freezeAtMs;
       if (held) {
         held = false;
         native.release(true);
         native.terminate();
       }
-      log.info({ image: final, frozenMs: r.frozenMs, dumpMs: r.dumpMs, totalMs, kill: opts.kill }, 'checkpoint written');
-      return { path: final, frozenMs: r.frozenMs, dumpMs: r.dumpMs, totalMs };
+      log.info({ image: final, frozenMs: r.frozenMs, dumpMs: r.dumpMs, writtenMs, totalMs, kill: opts.kill }, 'checkpoint written');
+      return { path: final, frozenMs: r.frozenMs, dumpMs: r.dumpMs, writtenMs, totalMs };
     } catch (e) {
       discardImageDir(tmp);
       log.warn({ err: (e as Error).message }, 'checkpoint failed; the job runs on');

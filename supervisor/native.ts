@@ -43,6 +43,7 @@ export interface NativeCheckpointResult {
   files: { name: string; size: number; crc32c: string }[];
   frozenMs: number;
   dumpMs: number;
+  freezeAtMs: number;
 }
 
 export interface NativeModule {

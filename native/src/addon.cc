@@ -159,7 +159,7 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
   }
 
   // checkpoint({dir, processes: [{real, vpid, vppid, vpgid, vsid}], hold}) → Promise of
-  // {ok, error, unsupported[], processesJson, files[{name,size,crc32c}], frozenMs, dumpMs}
+  // {ok, error, unsupported[], processesJson, files[{name,size,crc32c}], frozenMs, dumpMs, freezeAtMs}
   Napi::Value Checkpoint(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Napi::Object o = info[0].As<Napi::Object>();
@@ -201,6 +201,7 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
         out.Set("files", files);
         out.Set("frozenMs", r->frozenMs);
         out.Set("dumpMs", r->dumpMs);
+        out.Set("freezeAtMs", r->freezeAtMs);
         deferred->Resolve(out);
         delete r;
       });

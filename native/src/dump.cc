@@ -151,6 +151,7 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
   PagesWriter::prepareBuffers();  // before the freeze: see there
 
   auto tFreeze = std::chrono::steady_clock::now();
+  res.freezeAtMs = msSince(t0);
   tp = tFreeze;
   for (auto& p : req.processes) {
     FrozenTask t;

@@ -72,6 +72,7 @@ struct CheckpointResult {
   struct File { std::string name; uint64_t size; uint32_t crc; };
   std::vector<File> files;
   double frozenMs = 0, dumpMs = 0;
+  double freezeAtMs = 0;  // when the freeze began, from the start of the checkpoint
 };
 
 // Stops that are not the dumper's own (a remapped domain's tracer must handle a
