@@ -2,10 +2,11 @@
 // JSON for the manifest (supervisor/manifest.ts) and writes its memory to a page
 // file, while the job is frozen; then thaws it (or holds it for --kill).
 //
-// Each resource kind has its dump function in its own file, next to the name of
-// its restore counterpart in native/restorer/: dump_memory.cc ↔ restorer/memory.c,
-// dump_files.cc ↔ restorer/files.c, dump_signals.cc ↔ restorer/signals.c,
-// dump_task.cc ↔ restorer/task.c (+ registers: native/src/restore.cc).
+// Each resource kind has its dump function in its own file, which names its
+// restore counterpart in native/restorer/restorer.c (one freestanding file, one
+// section per kind): dump_memory.cc ↔ map_memory/read_pages, dump_files.cc ↔
+// open_files, dump_signals.cc and dump_task.cc ↔ set_process_state; registers ↔
+// native/src/registers.cc (both directions).
 #pragma once
 #include <sys/types.h>
 #include <sys/user.h>

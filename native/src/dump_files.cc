@@ -1,7 +1,7 @@
 // File descriptors: regular files (path, flags, position), deleted files (their
 // contents saved in the page file), directories, the harmless character devices,
 // and the standard streams, which a restore binds to the restoring command's own.
-// Restored by native/restorer/files.c.
+// Restored by open_files in native/restorer/restorer.c.
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/kcmp.h>

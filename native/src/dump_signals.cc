@@ -1,7 +1,8 @@
 // Signals and the per-task state only the task itself can read: handlers,
 // sigaltstack, interval timers, clear_child_tid (through single injected
 // syscalls), mask and pending queues, rseq and the robust-futex list (through
-// ptrace and get_robust_list). Restored by native/restorer/signals.c.
+// ptrace and get_robust_list). Restored by set_process_state in
+// native/restorer/restorer.c; the mask by native/src/registers.cc.
 #include <errno.h>
 #include <signal.h>
 #include <sys/mman.h>

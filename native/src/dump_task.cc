@@ -1,5 +1,6 @@
 // The process as a whole: identity, command line, mm layout, cwd, umask, nice,
-// rlimits, personality, no_new_privs. Restored by native/restorer/restorer.c.
+// rlimits, personality, no_new_privs. Restored by set_process_state in
+// native/restorer/restorer.c.
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/resource.h>
