@@ -6,7 +6,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdio>
 
 #include "checksum.h"
@@ -15,12 +14,13 @@ namespace vdomain {
 
 namespace {
 
-constexpr size_t kBufSize = 8 << 20;
-// Read in steps small enough to checksum while the bytes are still in cache
-// (2 and 4 MB measured alike; 512 KB and 1 MB slower).
-constexpr size_t kStep = 2 << 20;
+// Small enough to checksum a buffer while its bytes are still in cache, and to
+// keep the first and the last buffer (not overlapped) short; large enough for
+// few syscalls. Measured on a 100 MB job: 2 MB written 76 ms median against 80 ms
+// for 8 MB; steps of 512 KB and 1 MB were slower.
+constexpr size_t kBufSize = 2 << 20;
 
-// Faulting 16 MB of fresh memory in costs milliseconds on this VM: done once,
+// Faulting fresh memory in costs milliseconds on this VM: done once,
 // before the first freeze, and kept.
 char* buffers[2];
 
@@ -100,7 +100,7 @@ bool PagesWriter::filled(size_t n) {
 
 bool PagesWriter::appendMemory(pid_t tid, uint64_t addr, uint64_t len) {
   while (len && ok()) {
-    size_t n = std::min(room(), kStep);
+    size_t n = room();
     if (n > len) n = (size_t)len;
     iovec local{tail(), n}, remote{reinterpret_cast<void*>(addr), n};
     ssize_t got = process_vm_readv(tid, &local, 1, &remote, 1, 0);
