@@ -19,6 +19,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { median } from './stats.mjs';
 
 const SIZES = [5, 100, 1024];
 const PLACES = [
@@ -28,12 +29,6 @@ const PLACES = [
 // Targets of issue 3 (5 MB job), and the rate targets for the larger ones.
 const T = { frozenMs: 10, writtenMs: 30, restoreMs: 40, overheadMs: 30, tmpfsDumpMBs: 1500, writeRatio: 0.9, fillRatio: 0.9 };
 
-function median(xs) {
-  const s = xs.filter((x) => x != null && Number.isFinite(x)).sort((a, b) => a - b);
-  if (!s.length) return null;
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 function timed(cmd, args, opts = {}) {
   const t0 = performance.now();

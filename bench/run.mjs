@@ -40,6 +40,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkpointSection } from './checkpoint.mjs';
+import { median } from './stats.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH_DIR, '..');
@@ -181,12 +182,6 @@ function parseNsPerCall(stdout, expect = {}) {
     return obj.ns_per_call;
   }
   throw new Error('no {"ns_per_call":…} line on stdout');
-}
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 function stats(samples) {

@@ -45,10 +45,8 @@
 #include <unistd.h>
 
 #include "keeper.h"
+#include "restorer/plan.h"
 
-#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
-#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
-#endif
 
 static int ctl_fd;
 
@@ -107,12 +105,7 @@ static void become_root(int boot_fd, char **argv) {
     // Without CAP_SYS_ADMIN the kernel demands no_new_privs for a filter. As root
     // we leave it off so setuid programs inside the job keep working.
     if (geteuid() != 0) prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-    // SPEC_ALLOW: vdomain is not a sandbox, and the speculative-store-bypass
-    // mitigation a filter would switch on slows all of the job's code.
-    long listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-                            SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV |
-                                SECCOMP_FILTER_FLAG_SPEC_ALLOW,
-                            &prog);
+    long listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, VD_FILTER_FLAGS, &prog);
     if (listener < 0) {
       char msg[1 + sizeof(int)] = {'F'};
       int e = errno;

@@ -3,7 +3,6 @@
 // moments and restored, must end exactly as an uninterrupted run; identity and
 // remapped restores, as root and as an unprivileged user; refusals and bad images.
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
@@ -11,6 +10,7 @@ import * as assert from 'uvu/assert';
 import {
   alive, compile, isRoot, listJson, processesMatching, sleep, until, USERS, vdomain, vdomainBackground, WORK,
 } from './helpers';
+import { encodeManifest } from '../supervisor/image';
 
 const test = suite('checkpoint and restore');
 const STEPS = '400000';
@@ -39,13 +39,9 @@ function referenceLine(key: string, argv: string[], cwd: string, uid: number): s
 /** Edits an image's manifest and signs it again, as a damaged-but-consistent image. */
 function rewriteManifest(dir: string, edit: (m: any) => void) {
   const file = path.join(dir, 'manifest.json');
-  const text = fs.readFileSync(file, 'utf8');
-  const head = /^\{"format":"[^"]*","version":\d+,"sha256":"[0-9a-f]{64}","manifest":/.exec(text)!;
-  const m = JSON.parse(text.slice(head[0].length, text.trimEnd().length - 1));
+  const m = JSON.parse(fs.readFileSync(file, 'utf8')).manifest;
   edit(m);
-  const body = JSON.stringify(m);
-  const sha = createHash('sha256').update(body).digest('hex');
-  fs.writeFileSync(file, `{"format":"vdomain-image","version":${m.version},"sha256":"${sha}","manifest":${body}}\n`);
+  fs.writeFileSync(file, encodeManifest(m));
 }
 
 /** A Python script in dir, readable by every test user. */

@@ -148,6 +148,14 @@ struct vd_plan {
   uint32_t no_new_privs;            // PR_SET_NO_NEW_PRIVS: the job had it, or the filter needs it
 };
 
+// How every filter of a domain is installed, on a first run (native/keeper.c) and
+// by the blob (filter_flags): NEW_LISTENER for the supervisor; WAIT_KILLABLE_RECV
+// so a notified call is not restarted by a signal once the supervisor has it;
+// SPEC_ALLOW because vdomain is not a sandbox, and the speculative-store-bypass
+// mitigation a filter would switch on slows all of the job's code.
+#define VD_FILTER_FLAGS ((1u << 3) /* NEW_LISTENER */ | (1u << 5) /* WAIT_KILLABLE_RECV */ | \
+                         (1u << 2) /* SPEC_ALLOW */)
+
 // The blob reports a failure on boot_fd as one struct vd_failure, then exits 125.
 struct vd_failure {
   char tag;        // 'R'

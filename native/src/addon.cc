@@ -17,6 +17,13 @@
 
 namespace {
 
+// A CRC-32C as the manifest writes it: 8 lowercase hex digits.
+std::string crcHex(uint32_t crc) {
+  char hex[9];
+  snprintf(hex, sizeof hex, "%08x", crc);
+  return hex;
+}
+
 using vdomain::Domain;
 using vdomain::DomainConfig;
 using vdomain::Event;
@@ -191,11 +198,9 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
         Napi::Array files = Napi::Array::New(env, r->files.size());
         for (size_t i = 0; i < r->files.size(); i++) {
           Napi::Object f = Napi::Object::New(env);
-          char hex[9];
-          snprintf(hex, sizeof hex, "%08x", r->files[i].crc);
           f.Set("name", r->files[i].name);
           f.Set("size", (double)r->files[i].size);
-          f.Set("crc32c", hex);
+          f.Set("crc32c", crcHex(r->files[i].crc));
           files.Set(i, f);
         }
         out.Set("files", files);
@@ -275,20 +280,16 @@ Napi::Value ChecksumFile(const Napi::CallbackInfo& info) {
     err.Set("errno", Napi::Number::New(env, errno));
     throw err;
   }
-  char hex[9];
-  snprintf(hex, sizeof hex, "%08x", crc);
   Napi::Object o = Napi::Object::New(env);
   o.Set("size", Napi::Number::New(env, (double)size));
-  o.Set("crc32c", Napi::String::New(env, hex));
+  o.Set("crc32c", Napi::String::New(env, crcHex(crc)));
   return o;
 }
 
 // CRC-32C of a buffer, as 8 hex digits.
 Napi::Value Crc32c(const Napi::CallbackInfo& info) {
   auto b = info[0].As<Napi::Buffer<uint8_t>>();
-  char hex[9];
-  snprintf(hex, sizeof hex, "%08x", vdomain::crc32c(0, b.Data(), b.Length()));
-  return Napi::String::New(info.Env(), hex);
+  return Napi::String::New(info.Env(), crcHex(vdomain::crc32c(0, b.Data(), b.Length())));
 }
 
 // The restorer's binary plan for one process of a verified manifest.

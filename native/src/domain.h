@@ -107,6 +107,9 @@ class Domain {
   std::shared_ptr<CheckpointJob> takeJob();
   bool jobPending() const { return jobPending_.load(); }
   void restoreFinished(bool ok, const std::string& err, int listener);
+  // The restored task stopped at the blob's int3: load its registers (or kill it on
+  // failure), let it go (detach or continue: the caller's tracing), report.
+  void completeRestore(pid_t tid, const std::function<void()>& letGo);
   const RestoreConfig* restoreConfig() const { return cfg_.restore.get(); }
 
  private:

@@ -22,6 +22,8 @@
 namespace vdomain {
 
 namespace {
+const char* const kHoldsUnsupported = "the job holds what vdomain cannot restore yet";
+
 double msSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -136,7 +138,7 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
   }
   if (!u.items.empty()) {
     res.unsupported = u.items;
-    res.error = "the job holds what vdomain cannot restore yet";
+    res.error = kHoldsUnsupported;
     return res;
   }
 
@@ -160,7 +162,7 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
     if (t.seized || handler_) frozen_.push_back(t);
     if (!ok && t.groupStopped) {
       res.unsupported.push_back("pid " + std::to_string(p.vpid) + " " + err);
-      return fail("the job holds what vdomain cannot restore yet");
+      return fail(kHoldsUnsupported);
     }
     if (!ok) return fail(err);
   }
@@ -171,7 +173,6 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
   // The last writer's buffered tail is written after the thaw: the buffer holds
   // a consistent copy already, and the job need not wait for the disk.
   std::unique_ptr<PagesWriter> last;
-  std::string lastName;
   for (size_t i = 0; i < req.processes.size(); i++) {
     const ProcessIds& p = req.processes[i];
     FrozenTask& t = frozen_[i];
@@ -196,7 +197,7 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
               phase("files", dumpFiles(p, w, j, u, err));
     if (!ok || !u.items.empty()) {
       res.unsupported = u.items;
-      return fail(err.empty() ? "the job holds what vdomain cannot restore yet" : err);
+      return fail(err.empty() ? kHoldsUnsupported : err);
     }
     j.field("pagesFile", name).field("pagesBytes", w.offset());
     j.endObject();
@@ -205,7 +206,6 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
       res.files.push_back({name, w.offset(), w.crc()});
     } else {
       last = std::move(writer);
-      lastName = name;
     }
   }
   j.endArray();
@@ -214,6 +214,7 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
   phase("thaw", true);
   res.frozenMs = msSince(tFreeze);
   if (last) {
+    const std::string lastName = last->path().substr(last->path().rfind('/') + 1);
     if (!phase("flush", last->finish())) {
       res.ok = false;
       res.error = lastName + ": " + strerror(last->error());

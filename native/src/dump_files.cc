@@ -109,10 +109,6 @@ FdKind classify(pid_t pid, const FdInfo& f, const std::vector<FdInfo>& all, int*
   return FdKind::Unsupported;
 }
 
-std::string withoutDeleted(const std::string& s) {
-  return endsWith(s, " (deleted)") ? s.substr(0, s.size() - 10) : s;
-}
-
 }  // namespace
 
 void checkFiles(const ProcessIds& ids, Unsupported& u) {

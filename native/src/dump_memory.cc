@@ -22,11 +22,8 @@ constexpr uint64_t kPresent = 1ULL << 63, kSwapped = 1ULL << 62, kFileOrShared =
 
 enum class Kind { Skip, Anon, FilePrivate, FileShared, SharedAnon, Vdso, Vvar, VvarVclock, Unsupported };
 
-std::string stripDeleted(const std::string& s) {
-  return endsWith(s, " (deleted)") ? s.substr(0, s.size() - 10) : s;
-}
-
-Kind classify(const MapsEntry& m, std::string& why) {
+// *st: the mapped file's status, for file kinds.
+Kind classify(const MapsEntry& m, std::string& why, struct stat* st) {
   if (m.name == "[vsyscall]") return Kind::Skip;
   if (m.name == "[vdso]") return Kind::Vdso;
   if (m.name == "[vvar]") return Kind::Vvar;
@@ -37,7 +34,7 @@ Kind classify(const MapsEntry& m, std::string& why) {
     why = "System V shared memory " + m.name + " — not supported yet";
     return Kind::Unsupported;
   }
-  if (m.name == "/dev/zero (deleted)" || m.name.rfind("/dev/zero", 0) == 0)
+  if (m.name.rfind("/dev/zero", 0) == 0)
     return shared ? Kind::SharedAnon : Kind::Anon;
   if (m.name.rfind("/memfd:", 0) == 0) {
     why = "memfd mapping " + m.name + " — not supported yet";
@@ -48,16 +45,15 @@ Kind classify(const MapsEntry& m, std::string& why) {
     return Kind::Unsupported;
   }
   if (endsWith(m.name, " (deleted)")) {
-    why = "mapping of deleted file " + stripDeleted(m.name) + " — not supported yet";
+    why = "mapping of deleted file " + withoutDeleted(m.name) + " — not supported yet";
     return Kind::Unsupported;
   }
-  struct stat st;
-  if (stat(m.name.c_str(), &st) < 0 || st.st_ino != m.inode || major(st.st_dev) != m.devMajor ||
-      minor(st.st_dev) != m.devMinor) {
+  if (stat(m.name.c_str(), st) < 0 || st->st_ino != m.inode || major(st->st_dev) != m.devMajor ||
+      minor(st->st_dev) != m.devMinor) {
     why = "mapping of " + m.name + ", replaced since it was mapped — not supported";
     return Kind::Unsupported;
   }
-  if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+  if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) {
     why = "mapping of device " + m.name + " — not supported";
     return Kind::Unsupported;
   }
@@ -88,7 +84,8 @@ std::string hexAddr(uint64_t a) {
 void checkMemory(const ProcessIds& ids, Unsupported& u) {
   for (auto& m : readMaps(ids.real)) {
     std::string why;
-    if (classify(m, why) == Kind::Unsupported) u.add(ids.vpid, "at " + hexAddr(m.start) + ": " + why);
+    struct stat st;
+    if (classify(m, why, &st) == Kind::Unsupported) u.add(ids.vpid, "at " + hexAddr(m.start) + ": " + why);
   }
 }
 
@@ -104,7 +101,8 @@ bool dumpMemory(const ProcessIds& ids, PagesWriter& w, Json& j, Unsupported& u, 
   j.key("vmas").beginArray();
   for (auto& m : readMaps(pid)) {
     std::string why;
-    Kind k = classify(m, why);
+    struct stat st{};
+    Kind k = classify(m, why, &st);
     if (k == Kind::Skip) continue;
     if (k == Kind::Unsupported) {
       u.add(ids.vpid, "at " + hexAddr(m.start) + ": " + why);
@@ -114,8 +112,6 @@ bool dumpMemory(const ProcessIds& ids, PagesWriter& w, Json& j, Unsupported& u, 
     j.field("start", m.start).field("end", m.end).field("prot", m.perms).field("kind", kindName(k));
     j.field("growsdown", m.name == "[stack]").field("name", m.name);
     if (k == Kind::FilePrivate || k == Kind::FileShared) {
-      struct stat st{};
-      stat(m.name.c_str(), &st);
       j.field("path", m.name).field("offset", m.offset).field("fileSize", (uint64_t)st.st_size);
       j.key("fileMtimeNs").dec((uint64_t)st.st_mtim.tv_sec * 1000000000ULL + (uint64_t)st.st_mtim.tv_nsec);
     }

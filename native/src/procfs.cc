@@ -72,6 +72,10 @@ bool endsWith(const std::string& s, const std::string& tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
 
+std::string withoutDeleted(const std::string& s) {
+  return endsWith(s, " (deleted)") ? s.substr(0, s.size() - 10) : s;
+}
+
 std::vector<MapsEntry> readMaps(pid_t pid) {
   std::vector<MapsEntry> out;
   std::string s = readProcFile(pid, "maps");

@@ -16,6 +16,8 @@ uint64_t procStatusHex(pid_t pid, const char* name);
 // The command name and the fields after it (stat[0] is field 3, the state).
 bool readStat(pid_t pid, std::string& comm, std::vector<std::string>& fields);
 bool endsWith(const std::string& s, const std::string& tail);
+// A /proc link or maps name without its " (deleted)" mark.
+std::string withoutDeleted(const std::string& s);
 
 struct MapsEntry {
   uint64_t start, end, offset;

@@ -21,6 +21,9 @@
 #include "../restorer/plan.h"
 #include "domain.h"
 
+static_assert(VD_FILTER_FLAGS == (SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_SPEC_ALLOW | (1u << 5)),
+              "plan.h's filter flags are the kernel's");
+
 namespace vdomain {
 
 namespace {
@@ -129,6 +132,15 @@ void Domain::restoreFinished(bool ok, const std::string& err, int listener) {
   restoreDone_.set_value({ok ? listener : -2, err});
 }
 
+void Domain::completeRestore(pid_t tid, const std::function<void()>& letGo) {
+  int listener = -1;
+  std::string err;
+  bool ok = finishRestore(tid, cfg_.restore->regs, &listener, err);
+  if (!ok) kill(tid, SIGKILL);
+  letGo();  // before the supervisor goes on: a checkpoint right after must be able to trace it
+  restoreFinished(ok, err, listener);
+}
+
 void Domain::startRestore() {
   RestoreConfig& rc = *cfg_.restore;
   spawnKeeper(true, rc.vpid);
@@ -148,15 +160,13 @@ void Domain::startRestore() {
   // The plan gets the domain's filter only when the domain translates.
   std::vector<uint8_t> plan = rc.plan;
   if (!identity) {
-    vd_plan* h = reinterpret_cast<vd_plan*>(plan.data());
     while (plan.size() % 8) plan.push_back(0);
     uint32_t off = (uint32_t)plan.size();
     plan.insert(plan.end(), cfg_.filter.begin(), cfg_.filter.end());
-    h = reinterpret_cast<vd_plan*>(plan.data());
+    vd_plan* h = reinterpret_cast<vd_plan*>(plan.data());  // after the insert: it may move
     h->filter_off = off;
     h->filter_len = (uint32_t)cfg_.filter.size();
-    h->filter_flags = SECCOMP_FILTER_FLAG_NEW_LISTENER | (1U << 5) /* WAIT_KILLABLE_RECV */ |
-                      (1U << 2) /* SPEC_ALLOW */;
+    h->filter_flags = VD_FILTER_FLAGS;
     if (cfg_.noNewPrivs) h->no_new_privs = 1;  // the kernel demands it for an unprivileged filter
     h->size = (uint32_t)plan.size();
   }
@@ -183,17 +193,7 @@ void Domain::startRestore() {
           return;
         }
         if (WIFSTOPPED(st) && (st >> 16) == 0 && WSTOPSIG(st) == SIGTRAP) {
-          int listener = -1;
-          std::string err;
-          bool ok = finishRestore(tid, cfg_.restore->regs, &listener, err);
-          if (!ok) {
-            kill(tid, SIGKILL);
-            ptrace(PTRACE_DETACH, tid, 0, 0L);
-            restoreFinished(false, err, -1);
-            return;
-          }
-          ptrace(PTRACE_DETACH, tid, 0, 0L);
-          restoreFinished(true, "", listener);
+          completeRestore(tid, [tid] { ptrace(PTRACE_DETACH, tid, 0, 0L); });
           return;
         }
         // anything else before the blob is done: let it pass (signals are blocked)

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "memory.h"
+#include "procfs.h"
 
 namespace vdomain {
 
@@ -62,18 +63,13 @@ void normalizeSyscallRestart(user_regs_struct& r, bool live) {
 }
 
 uint64_t findSyscallInsn(pid_t tid) {
-  char path[64], line[512];
-  snprintf(path, sizeof path, "/proc/%d/maps", tid);
-  FILE* f = fopen(path, "re");
-  if (!f) return 0;
   uint64_t start = 0, end = 0;
-  while (fgets(line, sizeof line, f)) {
-    if (strstr(line, "[vdso]")) {
-      sscanf(line, "%lx-%lx", &start, &end);
+  for (auto& m : readMaps(tid))
+    if (m.name == "[vdso]") {
+      start = m.start;
+      end = m.end;
       break;
     }
-  }
-  fclose(f);
   if (!start || end - start > (1 << 20)) return 0;
   std::vector<unsigned char> code(end - start);
   if (!readMem(tid, start, code.data(), code.size())) return 0;

@@ -160,16 +160,7 @@ void Tracer::handleStop(pid_t tid, int status) {
   if (tid == restoring_ && event == 0 && sig == SIGTRAP) {
     // the restorer blob is done: registers, mask, listener (native/src/registers.cc)
     restoring_ = 0;
-    int listener = -1;
-    std::string err;
-    if (finishRestore(tid, d_.restoreConfig()->regs, &listener, err)) {
-      d_.restoreFinished(true, "", listener);
-      cont(tid);
-    } else {
-      kill(tid, SIGKILL);
-      d_.restoreFinished(false, err, -1);
-      cont(tid);
-    }
+    d_.completeRestore(tid, [tid] { cont(tid); });
     return;
   }
   TraceTask& tt = tasks_[tid];
