@@ -320,8 +320,8 @@ test('a supervisor killed mid-checkpoint: the identity job runs on, no image loo
   noStrays();
 });
 
-test('bad input: each fault has its own exit status and one line', async () => {
-  const uid = USERS[0].uid;
+for (const { label, uid } of USERS)
+test(`bad input: each fault has its own exit status and one line (${label})`, async () => {
   const chain = compile('chain');
   const dir = workDir(uid, 'bad');
   const r0 = vdomain(uid, ['checkpoint', 'no-such-domain', '-o', path.join(dir, 'x')]);
@@ -351,9 +351,11 @@ test('bad input: each fault has its own exit status and one line', async () => {
   const r2 = vdomain(uid, ['restore', path.join(dir, 'missing')]);
   assert.is(r2.status, 6, r2.stderr);
 
+  // copies made here belong to the test user, as the image does
   const copyOf = (tag: string) => {
     const c = path.join(dir, tag);
     fs.cpSync(img, c, { recursive: true });
+    if (isRoot) for (const f of ['', ...fs.readdirSync(c)]) fs.chownSync(path.join(c, f), uid, uid);
     return c;
   };
   const trunc = copyOf('trunc');
@@ -403,8 +405,8 @@ test('bad input: each fault has its own exit status and one line', async () => {
   noStrays();
 });
 
-test('an interrupted checkpoint leaves the job running and no image that looks whole', async () => {
-  const uid = USERS[0].uid;
+for (const { label, uid } of USERS)
+test(`an interrupted checkpoint leaves the job running and no image that looks whole (${label})`, async () => {
   const chain = compile('chain');
   const dir = workDir(uid, 'interrupt');
   const name = `interrupt-${uid}`;
