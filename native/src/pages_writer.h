@@ -1,8 +1,8 @@
 // A page file being written: the job's pages and saved file contents, with its
 // CRC-32C. Reading (from the frozen job, checksummed as it comes in) and writing
-// (to the file) overlap: the caller fills one buffer while a thread of the writer
-// writes the other, so a checkpoint costs about the larger of the two, not their
-// sum.
+// (to the file) overlap: the caller fills the buffers of a small ring while a
+// thread of the writer writes the ones already full, so a checkpoint costs about
+// the larger of the two, not their sum.
 #pragma once
 #include <sys/types.h>
 
@@ -30,15 +30,20 @@ class PagesWriter {
   bool finish();
   uint32_t crc() const { return crc_; }
   const std::string& path() const { return path_; }
-  // The two copy buffers, one pair per supervisor, faulted in once and kept.
+  // The ring's buffers, one set per supervisor, faulted in once and kept.
   static bool prepareBuffers();
 
  private:
   size_t room() const;   // free bytes in the current buffer
   char* tail();          // where the next bytes go
   bool filled(size_t n); // n bytes were put at tail(); hands a full buffer over
-  void submit();         // the current buffer to the writer thread; switch buffers
+  void submit();         // the current buffer to the writer thread; take the next
   void writerLoop();
+  // Waits until ready() holds: spins a little first, as the other side usually
+  // answers within microseconds and a sleep and wake-up costs more.
+  template <class Ready>
+  void await(Ready ready);
+  void wake();
 
   std::string path_;
   int fd_ = -1;
@@ -47,14 +52,15 @@ class PagesWriter {
   std::atomic<int> err_{0};
   uint64_t off_ = 0;
   uint32_t crc_ = 0;
-  int cur_ = 0;       // which buffer the caller fills
-  size_t used_ = 0;
+  size_t used_ = 0;  // bytes in the buffer the caller fills (number filled_ % ring)
 
+  // Buffers handed over so far, and written so far: the writer owns the ones in
+  // between. Each side only moves its own count.
+  std::atomic<uint64_t> filled_{0}, written_{0};
+  std::atomic<bool> stop_{false};
+  size_t lens_[4] = {};  // bytes in each buffer of the ring (kRing ≤ 4)
   std::mutex mu_;
   std::condition_variable cv_;
-  const char* job_ = nullptr;  // the buffer the writer thread is writing
-  size_t jobLen_ = 0;
-  bool stop_ = false;
   std::thread writer_;
 };
 
