@@ -23,6 +23,7 @@ namespace {
 // 2 MB took 44-58 ms: a wake-up per buffer cost ~10 ms per 100 MB.
 constexpr size_t kBufSize = 2 << 20;
 constexpr int kRing = 3;
+constexpr uint64_t kSyncStep = 8 << 20;
 static_assert(kRing <= 4, "PagesWriter::lens_ holds four");
 
 // Faulting fresh memory in costs milliseconds on this VM: done once,
@@ -84,6 +85,16 @@ void PagesWriter::writerLoop() {
       if (w < 0 && errno == EINTR) continue;
       if (w <= 0) err_ = w < 0 ? errno : EIO;
       else done += (size_t)w;
+    }
+    // On a disk, start writing back what is written so far while the dump goes
+    // on: the fsync at the end then has little left to wait for. (100 MB to
+    // ext4, freeze to fsynced image: 88-136 ms without, 64-75 ms with; a plain
+    // write and fsync 81-91 ms. No change on tmpfs.)
+    syncFrom_ += len;
+    if (syncFrom_ >= kSyncStep) {
+      sync_file_range(fd_, (off_t)synced_, (off_t)syncFrom_, SYNC_FILE_RANGE_WRITE);
+      synced_ += syncFrom_;
+      syncFrom_ = 0;
     }
     written_.store(n + 1, std::memory_order_release);
     wake();

@@ -62,6 +62,7 @@ class PagesWriter {
   std::mutex mu_;
   std::condition_variable cv_;
   std::thread writer_;
+  uint64_t synced_ = 0, syncFrom_ = 0;  // the writer's: sent to writeback / since
 };
 
 }  // namespace vdomain
