@@ -1,10 +1,13 @@
-// The keeper's child in a restore: receives the plan and the page file from the
-// supervisor, prepares a place for the restorer blob that no mapping of the image
-// needs, and jumps into it (native/restorer/restorer.c). From the jump on, nothing
-// of this program (libc included) survives: the blob unmaps it all.
+// The keeper's child in a restore: receives the process tree, the plans and the
+// page files from the supervisor, creates the tree's other processes (each in its
+// session and process group; zombies end at once with their status), and then in
+// every live process prepares a place for the restorer blob that no mapping of the
+// image needs and jumps into it (native/restorer/restorer.c). From the jump on,
+// nothing of this program (libc included) survives: the blob unmaps it all.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <linux/sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -15,6 +18,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "keeper.h"
@@ -27,22 +31,28 @@
 #define BLOB_STACK (128 * 1024)  // the blob's stack and its page-reading helper's
 #define KEEP_CLEAR (16UL << 20)  // distance from the image's mappings (stack guard gap)
 
+// fork() at exactly PID want; -1 (errno) when the kernel will not.
+static pid_t fork_exactly(pid_t want) {
+  struct clone_args args = {.exit_signal = SIGCHLD, .set_tid = (uint64_t)(uintptr_t)&want, .set_tid_size = 1};
+  return (pid_t)syscall(SYS_clone3, &args, sizeof args);
+}
+
 pid_t fork_with_pid(pid_t want) {
   // clone3 with set_tid needs CAP_CHECKPOINT_RESTORE; without it, or when the
   // PID is taken, any PID will do: the domain then translates.
-  struct clone_args args = {.exit_signal = SIGCHLD, .set_tid = (uint64_t)(uintptr_t)&want, .set_tid_size = 1};
-  if (want > 0) {
-    long pid = syscall(SYS_clone3, &args, sizeof args);
-    if (pid >= 0) return (pid_t)pid;
-  }
-  return fork();
+  pid_t pid = want > 0 ? fork_exactly(want) : -1;
+  return pid >= 0 ? pid : fork();
 }
 
 static int boot_sock = -1;
+static int my_index = 0;  // which process of the tree this one is
+
+static void give_up_tree(void);
 
 __attribute__((noreturn)) static void refuse(int step, int err, int index) {
-  struct vd_failure f = {.tag = 'R', .step = step, .err = err, .index = index};
+  struct vd_failure f = {.tag = 'R', .step = step, .err = err, .index = index, .proc = my_index};
   if (write(boot_sock, &f, sizeof f) < 0) {}
+  give_up_tree();
   _exit(125);
 }
 
@@ -107,21 +117,171 @@ static uint64_t place_blob(const struct vd_plan *p, uint64_t size) {
   return 0;
 }
 
+// ---- the tree -------------------------------------------------------------------
+
+static struct vd_tree_proc *procs;
+static uint32_t nr_procs;
+static struct vd_plan **plans;  // per process; NULL for zombies
+static uint32_t *plan_lens;
+static int *pages_fds;
+
+// Shared by every process of the tree while it is built (unmapped by the blob).
+struct tree_state {
+  uint32_t go;       // the supervisor has seen the whole tree: become the image
+  uint32_t failed;   // a process could not be made: everyone gives up
+  int32_t real[VD_MAX_PROCS];
+  uint32_t built[VD_MAX_PROCS];  // the process and all its descendants exist
+};
+static struct tree_state *shared;
+
+// Waits are bounded: a process killed from outside wakes no one.
+static void futex_wait(uint32_t *addr, uint32_t val) {
+  struct timespec t = {0, 50 * 1000 * 1000};
+  syscall(SYS_futex, addr, FUTEX_WAIT, val, &t, NULL, 0);
+}
+static void futex_wake(uint32_t *addr) { syscall(SYS_futex, addr, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0); }
+
+static void set_and_wake(uint32_t *flag) {
+  __atomic_store_n(flag, 1, __ATOMIC_RELEASE);
+  futex_wake(flag);
+}
+
+// Everyone stops: the parent waiting for this subtree, and those waiting for go.
+static void give_up_tree(void) {
+  if (!shared) return;
+  set_and_wake(&shared->failed);
+  set_and_wake(&shared->built[my_index]);
+  set_and_wake(&shared->go);
+}
+
+// A child that is gone without saying it is built (killed, or refused).
+static int vanished(pid_t pid) {
+  siginfo_t si = {0};
+  return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid;
+}
+
+static void read_tree(int boot_fd) {
+  struct vd_tree t;
+  if (read_full(boot_fd, &t, sizeof t) < 0) _exit(125);
+  if (t.magic != VD_TREE_MAGIC || t.nr == 0 || t.nr > VD_MAX_PROCS) refuse(VD_STEP_PLAN, EINVAL, -1);
+  nr_procs = t.nr;
+  procs = calloc(nr_procs, sizeof *procs);
+  plans = calloc(nr_procs, sizeof *plans);
+  plan_lens = calloc(nr_procs, sizeof *plan_lens);
+  pages_fds = calloc(nr_procs, sizeof *pages_fds);
+  if (!procs || !plans || !plan_lens || !pages_fds) refuse(VD_STEP_PLAN, ENOMEM, -1);
+  if (read_full(boot_fd, procs, nr_procs * sizeof *procs) < 0) refuse(VD_STEP_PLAN, EIO, -1);
+  for (uint32_t i = 0; i < nr_procs; i++) {
+    const struct vd_tree_proc *p = &procs[i];
+    // creation order: parents and joined groups come first (a leader joins its own)
+    if ((i == 0) != (p->parent < 0) || p->parent >= (int32_t)i || p->group_of > (int32_t)i)
+      refuse(VD_STEP_PLAN, EINVAL, (int)i);
+    pages_fds[i] = -1;
+    if (p->zombie) continue;
+    uint32_t len;
+    if (read_full(boot_fd, &len, sizeof len) < 0) refuse(VD_STEP_PLAN, EIO, (int)i);
+    if (len < sizeof(struct vd_plan) || len > (256u << 20)) refuse(VD_STEP_PLAN, EINVAL, (int)i);
+    plans[i] = malloc(len);
+    plan_lens[i] = len;
+    if (!plans[i] || read_full(boot_fd, plans[i], len) < 0) refuse(VD_STEP_PLAN, EIO, (int)i);
+    if ((pages_fds[i] = recv_fd(boot_fd)) < 0) refuse(VD_STEP_PLAN, EIO, (int)i);
+    if (plans[i]->magic != VD_PLAN_MAGIC || plans[i]->version != VD_PLAN_VERSION || plans[i]->size != len)
+      refuse(VD_STEP_PLAN, EINVAL, (int)i);
+  }
+}
+
+// Process i has just been forked (or is the root): its session and group, then
+// its children, one at a time and each with its whole subtree, so that every
+// group a later process joins exists already.
+__attribute__((noreturn)) static void finish(void);
+
+static void build(uint32_t i, int identity) {
+  my_index = (int)i;
+  const struct vd_tree_proc *p = &procs[i];
+  shared->real[i] = getpid();
+  if (p->setsid && setsid() < 0) refuse(VD_STEP_TREE, errno, (int)i);
+  if (p->group_of >= 0) {
+    pid_t pgid = p->group_of == (int32_t)i ? 0 : getpgid(shared->real[p->group_of]);
+    if (pgid < 0 || setpgid(0, pgid) < 0) refuse(VD_STEP_TREE, errno, (int)i);
+  }
+  if (p->zombie) {
+    set_and_wake(&shared->built[i]);
+    if (WIFSIGNALED(p->status)) {
+      int sig = WTERMSIG(p->status);
+      struct rlimit none = {0, 0};
+      setrlimit(RLIMIT_CORE, &none);
+      signal(sig, SIG_DFL);
+      sigset_t one;
+      sigemptyset(&one);
+      sigaddset(&one, sig);
+      sigprocmask(SIG_UNBLOCK, &one, NULL);
+      kill(getpid(), sig);
+    }
+    _exit(WEXITSTATUS(p->status));
+  }
+  for (uint32_t c = i + 1; c < nr_procs && !shared->failed; c++) {
+    if (procs[c].parent != (int32_t)i) continue;
+    // an identity restore needs every old PID: without translation, no other will do
+    pid_t pid = identity ? fork_exactly(procs[c].vpid) : fork();
+    if (pid < 0) refuse(VD_STEP_TREE, errno, (int)c);
+    if (pid == 0) {
+      build(c, identity);
+      finish();
+    }
+    while (!__atomic_load_n(&shared->built[c], __ATOMIC_ACQUIRE) && !shared->failed) {
+      futex_wait(&shared->built[c], 0);
+      if (!procs[c].zombie && vanished(pid)) give_up_tree();
+    }
+  }
+  if (shared->failed) {
+    give_up_tree();
+    _exit(125);
+  }
+  set_and_wake(&shared->built[i]);
+}
+
 void restore_child(int boot_fd) {
   sigset_t all;
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, NULL);
   boot_sock = boot_fd;
+  read_tree(boot_fd);
+  shared = mmap(NULL, sizeof *shared, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (shared == MAP_FAILED) refuse(VD_STEP_TREE, errno, 0);
+  build(0, getpid() == procs[0].vpid);
+  finish();
+}
 
-  uint32_t len;
-  if (read_full(boot_fd, &len, sizeof len) < 0) _exit(125);
-  if (len < sizeof(struct vd_plan) || len > (256u << 20)) refuse(VD_STEP_PLAN, EINVAL, -1);
-  struct vd_plan *plan = malloc(len);
-  if (!plan || read_full(boot_fd, plan, len) < 0) refuse(VD_STEP_PLAN, EIO, -1);
-  int pages = recv_fd(boot_fd);
-  if (pages < 0) refuse(VD_STEP_PLAN, EIO, -1);
-  if (plan->magic != VD_PLAN_MAGIC || plan->version != VD_PLAN_VERSION || plan->size != len)
-    refuse(VD_STEP_PLAN, EINVAL, -1);
+__attribute__((noreturn)) static void become_image(struct vd_plan *plan, uint32_t len, int pages, int boot_fd);
+
+// Every live process, once the whole tree exists: the root reports it and waits
+// for the supervisor's go; the others wait for the root's.
+static void finish(void) {
+  const int boot_fd = boot_sock;
+  if (my_index == 0) {
+    // the supervisor learns the real PIDs, traces the tree, and says go
+    size_t n = 1 + sizeof(uint32_t) + nr_procs * sizeof(int32_t);
+    char *msg = malloc(n);
+    if (!msg) refuse(VD_STEP_TREE, ENOMEM, 0);
+    msg[0] = 'T';
+    memcpy(msg + 1, &nr_procs, sizeof nr_procs);
+    memcpy(msg + 1 + sizeof nr_procs, shared->real, nr_procs * sizeof(int32_t));
+    if (write(boot_fd, msg, n) != (ssize_t)n) _exit(125);
+    char go = 0;
+    if (read_full(boot_fd, &go, 1) < 0 || go != 'G') {
+      give_up_tree();
+      _exit(125);
+    }
+    set_and_wake(&shared->go);
+  } else {
+    while (!__atomic_load_n(&shared->go, __ATOMIC_ACQUIRE)) futex_wait(&shared->go, 0);
+    if (shared->failed) _exit(125);
+  }
+  become_image(plans[my_index], plan_lens[my_index], pages_fds[my_index], boot_fd);
+}
+
+static void become_image(struct vd_plan *plan, uint32_t len, int pages, int boot_fd) {
+  // the others' page files are closed below with everything else
 
   // Which of the kernel's mappings move where; ours without a counterpart go.
   struct kernel_mapping now[8];
@@ -150,6 +310,7 @@ void restore_child(int boot_fd) {
   memcpy(copy, plan, len);
   copy->blob_start = base;
   copy->blob_end = base + size;
+  copy->proc_index = my_index;
 
   // Everything else goes: the complement of the region and the kept kernel mappings.
   struct vd_range keep[9];

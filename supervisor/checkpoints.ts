@@ -8,10 +8,23 @@ import os from 'node:os';
 import path from 'node:path';
 import { EXIT, UserError } from '../cli/errors';
 import { commitImage, discardImageDir, prepareImageDir } from './image';
-import { IMAGE_FORMAT, IMAGE_VERSION, ImageManifest, ProcessImage } from './manifest';
+import { planTree } from '../domains/tree';
+import { IMAGE_FORMAT, IMAGE_VERSION, ImageManifest, ProcessImage, ZombieImage } from './manifest';
 import type { DomainLog } from './log';
 import type { NativeDomain } from './native';
-import type { DomainStatus } from './run';
+import type { DomainStatus, ProcessView } from './run';
+
+/** A zombie as its parent will find it: its wait status is field 52 of /proc/PID/stat. */
+function zombieImage(p: ProcessView): ZombieImage {
+  let status = 0;
+  try {
+    const stat = fs.readFileSync(`/proc/${p.pid}/stat`, 'utf8');
+    status = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[49]) || 0;
+  } catch {
+    // reaped meanwhile: the freeze notices the tree changed
+  }
+  return { vpid: p.vpid, vppid: p.vppid, vpgid: p.vpgid, vsid: p.vsid, comm: p.comm, status };
+}
 
 export interface CheckpointsContext {
   name: string;
@@ -62,14 +75,10 @@ export class Checkpoints {
     if (status.state !== 'running' || !status.processes.length)
       throw new UserError(`domain '${this.ctx.name}' has no running job to checkpoint`, EXIT.NO_DOMAIN);
     const alive = status.processes.filter((p) => p.state !== 'Z');
-    const unsupported: string[] = [];
-    if (status.processes.length > 1)
-      unsupported.push(
-        `${status.processes.length} processes (${status.processes.map((p) => `${p.vpid} ${p.comm}`).join(', ')}) — process trees are not supported yet`,
-      );
-    if (alive.length !== status.processes.length)
-      unsupported.push('zombie processes — not supported yet');
-    if (unsupported.length) throw refusal(unsupported);
+    const zombies = status.processes.filter((p) => p.state === 'Z').map(zombieImage);
+    // the tree must be one the restorer can make again (sessions, groups)
+    const tree = planTree(status.processes);
+    if (!tree.ok) throw refusal(tree.problems);
 
     const { tmp, final } = prepareImageDir(opts.output);
     let held = false;
@@ -77,7 +86,7 @@ export class Checkpoints {
       const tCall = performance.now();
       const r = await native.checkpoint({
         dir: tmp,
-        processes: status.processes.map((p) => ({ real: p.pid, vpid: p.vpid, vppid: p.vppid, vpgid: p.vpgid, vsid: p.vsid })),
+        processes: alive.map((p) => ({ real: p.pid, vpid: p.vpid, vppid: p.vppid, vpgid: p.vpgid, vsid: p.vsid })),
         hold: opts.kill,
       });
       if (!r.ok) {
@@ -103,6 +112,7 @@ export class Checkpoints {
           uid: process.getuid?.() ?? 0,
         },
         processes,
+        zombies,
         files: Object.fromEntries(r.files.map((f) => [f.name, { size: f.size, crc32c: f.crc32c }])),
         timings: { frozenMs: r.frozenMs, dumpMs: r.dumpMs, totalMs: 0 },
       };

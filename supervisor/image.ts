@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { EXIT, UserError } from '../cli/errors';
-import { IMAGE_FORMAT, IMAGE_VERSION, ImageManifest, MANIFEST_NAME } from './manifest';
+import { IMAGE_FORMAT, ImageManifest, MANIFEST_NAME, READABLE_VERSIONS } from './manifest';
 import { native } from './native';
 
 /** Checks the output location and makes the hidden temporary directory beside it. */
@@ -123,8 +123,8 @@ export function readImage(dir: string): ImageManifest {
   }
   if (head[1] !== IMAGE_FORMAT) throw bad(`${mpath}: damaged (format '${head[1]}')`);
   const version = Number(head[2]);
-  if (version !== IMAGE_VERSION)
-    throw new UserError(`${dir}: image version ${version}; this vdomain reads version ${IMAGE_VERSION}`, EXIT.IMAGE_VERSION);
+  if (!READABLE_VERSIONS.includes(version))
+    throw new UserError(`${dir}: image version ${version}; this vdomain reads versions ${READABLE_VERSIONS.join(' and ')}`, EXIT.IMAGE_VERSION);
   const body = text.slice(head[0].length, text.trimEnd().length - 1);
   if (createHash('sha256').update(body).digest('hex') !== head[3]) throw bad(`${mpath}: checksum mismatch (damaged)`);
   let m: ImageManifest;
@@ -151,8 +151,9 @@ export function readImage(dir: string): ImageManifest {
 
 /** The manifest's structure, enough that restore never trips over it. */
 export function checkShape(m: ImageManifest, where: string) {
-  if (m.version !== IMAGE_VERSION || m.format !== IMAGE_FORMAT) throw bad(`${where}: header and body disagree`);
+  if (!READABLE_VERSIONS.includes(m.version) || m.format !== IMAGE_FORMAT) throw bad(`${where}: header and body disagree`);
   if (!Array.isArray(m.processes) || !m.processes.length) throw bad(`${where}: no processes`);
+  if (m.zombies !== undefined && !Array.isArray(m.zombies)) throw bad(`${where}: bad zombie list`);
   if (!m.files || typeof m.files !== 'object') throw bad(`${where}: no file list`);
   for (const p of m.processes) {
     const file = m.files[p.pagesFile];

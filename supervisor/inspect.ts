@@ -2,7 +2,7 @@
 // program). Reads the manifest only: verifying the pages is restore's job, but a
 // damaged manifest is reported like restore would.
 import { readImage } from './image';
-import { ImageManifest, ProcessImage, VmaKind } from './manifest';
+import { ImageManifest, ProcessImage, VmaKind, ZombieImage } from './manifest';
 
 export interface ImageSummary {
   path: string;
@@ -13,6 +13,9 @@ export interface ImageSummary {
   processes: {
     vpid: number;
     pid: number;
+    vppid: number;
+    vpgid: number;
+    vsid: number;
     comm: string;
     cmdline: string[];
     cwd: string;
@@ -21,6 +24,7 @@ export interface ImageSummary {
     handlers: number[];
     pagesBytes: number;
   }[];
+  zombies: ZombieImage[];
   imageBytes: number;
   timings?: ImageManifest['timings'];
 }
@@ -36,6 +40,9 @@ function summarize(p: ProcessImage): ImageSummary['processes'][number] {
   return {
     vpid: p.vpid,
     pid: p.pid,
+    vppid: p.vppid,
+    vpgid: p.vpgid,
+    vsid: p.vsid,
     comm: p.comm,
     cmdline: p.cmdline,
     cwd: p.cwd,
@@ -55,6 +62,7 @@ export function inspectImage(dir: string): ImageSummary {
     kernel: m.kernel,
     domain: m.domain,
     processes: m.processes.map(summarize),
+    zombies: m.zombies ?? [],
     imageBytes: Object.values(m.files).reduce((s, f) => s + f.size, 0),
     timings: m.timings,
   };
@@ -72,9 +80,17 @@ export function formatInspect(s: ImageSummary): string {
   out.push(`domain     ${s.domain.name} (${s.domain.mode}), uid ${s.domain.uid}: ${shellWords(s.domain.command)}`);
   out.push(`size       ${mb(s.imageBytes)} of pages and saved files`);
   if (s.timings) out.push(`timings    frozen ${s.timings.frozenMs.toFixed(1)} ms, total ${s.timings.totalMs.toFixed(1)} ms`);
+  if (s.processes.length + s.zombies.length > 1) {
+    out.push('');
+    out.push('   VPID   VPPID   VPGID    VSID  COMMAND');
+    const row = (vpid: number, vppid: number, vpgid: number, vsid: number, what: string) =>
+      out.push(`${[vpid, vppid, vpgid, vsid].map((n) => String(n).padStart(7)).join(' ')}  ${what}`);
+    for (const p of s.processes) row(p.vpid, p.vppid, p.vpgid, p.vsid, p.comm);
+    for (const z of s.zombies) row(z.vpid, z.vppid, z.vpgid, z.vsid, `${z.comm} <zombie, wait status ${z.status}>`);
+  }
   for (const p of s.processes) {
     out.push('');
-    out.push(`process ${p.vpid} (was pid ${p.pid}) ${p.comm}: ${shellWords(p.cmdline)}`);
+    out.push(`process ${p.vpid} (was pid ${p.pid}, parent ${p.vppid}) ${p.comm}: ${shellWords(p.cmdline)}`);
     out.push(`  cwd ${p.cwd}`);
     out.push('  memory     kind           mappings       size     stored');
     for (const [kind, m] of Object.entries(p.memory))

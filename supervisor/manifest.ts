@@ -1,4 +1,5 @@
-// The image manifest, version 1: what `vdomain checkpoint` writes next to the page
+// The image manifest, version 2 (1 had no zombies; a version-1 image is read as a
+// version-2 one without them): what `vdomain checkpoint` writes next to the page
 // files and what `vdomain restore` and `vdomain inspect` read. The per-process part
 // is produced by the native dumper (native/src/dump.cc) and read back by the plan
 // builder (native/src/plan_builder.cc): keep the three in step, and bump IMAGE_VERSION when
@@ -8,7 +9,8 @@
 // limits that may not fit a double are strings (hex masks, decimal limits).
 
 export const IMAGE_FORMAT = 'vdomain-image';
-export const IMAGE_VERSION = 1;
+export const IMAGE_VERSION = 2;
+export const READABLE_VERSIONS = [1, 2];
 export const MANIFEST_NAME = 'manifest.json';
 
 export interface ImageManifest {
@@ -25,7 +27,10 @@ export interface ImageManifest {
     command: string[];
     uid: number;
   };
+  /** the live processes; the tree is in their vppid links */
   processes: ProcessImage[];
+  /** children that had exited and were not reaped yet */
+  zombies?: ZombieImage[];
   /** every other file of the image: name → size and CRC-32C (8 hex digits) */
   files: Record<string, { size: number; crc32c: string }>;
   /** wall times of the checkpoint, ms (informational) */
@@ -61,6 +66,15 @@ export interface FdImage {
   path?: string;              // path: the file to open; copy: the deleted file's old path
   stdio?: number;             // stdio: which of the restoring command's 0, 1, 2
   content?: { off: number; len: number };  // copy: its saved bytes in the page file
+}
+
+export interface ZombieImage {
+  vpid: number;
+  vppid: number;
+  vpgid: number;
+  vsid: number;
+  comm: string;
+  status: number;             // its wait status, as its parent will read it
 }
 
 export interface SigactionImage {

@@ -1,15 +1,40 @@
 // The compiled native part (node-gyp output), loaded once.
+import fs from 'node:fs';
 import path from 'node:path';
 
 /** What the native side needs to restore a process (native/src/restore.cc). */
-export interface NativeRestore {
-  plan: Buffer;       // the restorer's plan (buildPlan)
-  pagesFd: number;    // the page file, open for reading
+/** One process of a restore, in creation order (domains/tree.ts, plan.h's vd_tree). */
+export interface NativeRestoredProcess {
   vpid: number;
+  parent: number;     // index of the parent; -1 for the root
+  groupOf: number;    // joins the group of that earlier process; -1: its parent's
+  setsid: boolean;
+  zombie: boolean;    // exits at once with `status` (a wait status)
+  status: number;
+  // live processes only:
+  plan?: Buffer;      // the restorer's plan (buildPlan)
+  pagesFd?: number;   // the page file, open for reading
+  regs?: Buffer;      // struct user_regs_struct
+  xstate?: Buffer;    // NT_X86_XSTATE
+  sigmask?: string;   // hex
+}
+
+export interface NativeRestore {
+  processes: NativeRestoredProcess[];
   nextVpid: number;
-  regs: Buffer;       // struct user_regs_struct
-  xstate: Buffer;     // NT_X86_XSTATE
-  sigmask: string;    // hex
+}
+
+/** The restore's page files: closed once the keeper's child has its copies (or on failure). */
+export function closePageFiles(processes: NativeRestoredProcess[]) {
+  for (const p of processes) {
+    if (p.pagesFd === undefined || p.pagesFd < 0) continue;
+    try {
+      fs.closeSync(p.pagesFd);
+    } catch {
+      // closed already
+    }
+    p.pagesFd = -1;
+  }
 }
 
 export interface NativeDomain {

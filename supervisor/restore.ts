@@ -6,7 +6,8 @@ import path from 'node:path';
 import { EXIT, UserError } from '../cli/errors';
 import { readImage } from './image';
 import { ImageManifest, ProcessImage } from './manifest';
-import { native } from './native';
+import { planTree } from '../domains/tree';
+import { closePageFiles, native, NativeRestoredProcess } from './native';
 import { ensureStateDir, socketPath, validName } from './paths';
 import { probe } from './control';
 import { superviseDomain } from './run';
@@ -59,39 +60,65 @@ export async function restoreImage(opts: RestoreOptions): Promise<number> {
   const startedMs = performance.now();
   const dir = path.resolve(opts.dir);
   const manifest = readImage(dir);
-  if (manifest.processes.length !== 1)
-    throw new UserError(`${dir}: images of ${manifest.processes.length} processes cannot be restored yet`, EXIT.UNSUPPORTED);
-  const proc = manifest.processes[0];
-  const problems = checkOutsideFiles(proc);
+  const zombies = manifest.zombies ?? [];
+  const nodes = [...manifest.processes, ...zombies];
+  const tree = planTree(nodes);
+  if (!tree.ok) throw new UserError(`${dir}: cannot make its process tree: ${tree.problems.join('; ')}`, EXIT.BAD_IMAGE);
+  const problems = manifest.processes.flatMap((p) =>
+    checkOutsideFiles(p).map((what) => (manifest.processes.length > 1 ? `pid ${p.vpid}: ${what}` : what)),
+  );
   if (problems.length) throw new UserError(`cannot restore: ${problems.join('; ')}`, EXIT.UNSUPPORTED);
 
-  let plan: Buffer;
-  try {
-    plan = native().buildPlan(proc);
-  } catch (e) {
-    throw new UserError(`${dir}: ${(e as Error).message}`, EXIT.BAD_IMAGE);
+  const plans = new Map<number, Buffer>();
+  for (const p of manifest.processes) {
+    try {
+      plans.set(p.vpid, native().buildPlan(p));
+    } catch (e) {
+      throw new UserError(`${dir}: ${(e as Error).message}`, EXIT.BAD_IMAGE);
+    }
   }
   ensureStateDir();
   const name = await pickName(manifest, opts.name);
   const verifiedMs = performance.now();
-  const pagesFd = fs.openSync(path.join(dir, proc.pagesFile), fs.constants.O_RDONLY);
-  const maxVpid = Math.max(...manifest.processes.map((p) => p.vpid));
+  const processes: NativeRestoredProcess[] = [];
+  try {
+    for (const step of tree.steps) {
+      const common = { parent: step.parent, groupOf: step.groupOf, setsid: step.setsid };
+      if (step.from >= manifest.processes.length) {
+        const z = zombies[step.from - manifest.processes.length];
+        processes.push({ vpid: z.vpid, ...common, zombie: true, status: z.status });
+        continue;
+      }
+      const p = manifest.processes[step.from];
+      processes.push({
+        vpid: p.vpid,
+        ...common,
+        zombie: false,
+        status: 0,
+        plan: plans.get(p.vpid),
+        pagesFd: fs.openSync(path.join(dir, p.pagesFile), fs.constants.O_RDONLY),
+        regs: Buffer.from(p.regs, 'base64'),
+        xstate: Buffer.from(p.xstate, 'base64'),
+        sigmask: p.sigmask,
+      });
+    }
+  } catch (e) {
+    closePageFiles(processes);
+    throw new UserError(`${dir}: ${(e as Error).message}`, EXIT.BAD_IMAGE);
+  }
+  const root = manifest.processes[tree.steps[0].from];
+  const maxVpid = Math.max(...nodes.map((p) => p.vpid));
   return superviseDomain({
     name,
-    command: proc.cmdline.length ? proc.cmdline : [proc.comm],
+    command: root.cmdline.length ? root.cmdline : [root.comm],
     vpidBase: 0,
     logLevel: opts.logLevel,
     restore: {
       image: dir,
       startedMs,
       verifiedMs,
-      plan,
-      pagesFd,
-      vpid: proc.vpid,
+      processes,
       nextVpid: Math.max(maxVpid + 1, manifest.domain.vpidBase ?? 0),
-      regs: Buffer.from(proc.regs, 'base64'),
-      xstate: Buffer.from(proc.xstate, 'base64'),
-      sigmask: proc.sigmask,
     },
   });
 }

@@ -11,7 +11,7 @@ import { Checkpoints } from './checkpoints';
 import { DomainLog, Level } from './log';
 import { ControlServer } from './control';
 import { DomainEvents, shellStatus } from './events';
-import { keeperPath, native, NativeDomain, NativeRestore } from './native';
+import { closePageFiles, keeperPath, native, NativeDomain, NativeRestore } from './native';
 import { ensureStateDir, logPath, validName } from './paths';
 import { descendants } from './procfs';
 
@@ -236,13 +236,7 @@ export async function superviseDomain(spec: DomainSpec): Promise<number> {
     startError = e as Error & { errno?: number; exec?: boolean };
   }
   if (spec.restore) {
-    if (spec.restore.pagesFd >= 0) {
-      try {
-        fs.closeSync(spec.restore.pagesFd);
-      } catch {
-        // the native side closed it already
-      }
-    }
+    closePageFiles(spec.restore.processes);
     if (!startError) {
       mode = nativeDomain.identity ? 'identity' : 'remapped';
       const now = performance.now();

@@ -4,6 +4,8 @@ import { spawn, spawnSync, SpawnSyncReturns } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import * as assert from 'uvu/assert';
+import { encodeManifest } from '../supervisor/image';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const isRoot = process.getuid?.() === 0;
@@ -155,4 +157,58 @@ export async function until(cond: () => boolean, timeoutMs = 5000): Promise<bool
 export function vpidBaseAbovePidMax(): number {
   const pidMax = Number(fs.readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
   return Math.min(pidMax + 1000, 4_000_000);
+}
+
+// ---- checkpoint and restore ------------------------------------------------------
+
+/** A directory the user may write images into. */
+export function workDir(uid: number, name: string): string {
+  const d = path.join(WORK, `${name}-${uid}-${Math.random().toString(36).slice(2, 8)}`);
+  fs.mkdirSync(d, { mode: 0o755 });
+  if (isRoot) fs.chownSync(d, uid, uid);
+  return d;
+}
+
+const reference = new Map<string, string>();
+/** The uninterrupted result line of a workload (run directly, no vdomain). */
+export function referenceLine(key: string, argv: string[], cwd: string, uid: number): string {
+  const have = reference.get(`${key}/${uid}`);
+  if (have) return have;
+  const as = isRoot && uid !== 0 ? { uid, gid: uid } : {};
+  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', cwd, timeout: 60_000, ...as });
+  assert.is(r.status, 0, r.stderr);
+  const line = r.stdout.trim().split('\n').pop()!;
+  reference.set(`${key}/${uid}`, line);
+  return line;
+}
+
+/** Edits an image's manifest and signs it again, as a damaged-but-consistent image. */
+export function rewriteManifest(dir: string, edit: (m: any) => void) {
+  const file = path.join(dir, 'manifest.json');
+  const m = JSON.parse(fs.readFileSync(file, 'utf8')).manifest;
+  edit(m);
+  fs.writeFileSync(file, encodeManifest(m));
+}
+
+export const randomMs = (lo: number, hi: number) => lo + Math.floor(Math.random() * (hi - lo));
+
+export function noStrays() {
+  const strays = processesMatching(WORK);
+  assert.equal(strays, [], `stray processes: ${strays}`);
+}
+
+export function checkpoint(uid: number, name: string, out: string, kill: boolean) {
+  const r = vdomain(uid, ['checkpoint', name, '-o', out, ...(kill ? ['--kill'] : [])], { timeoutMs: 60_000 });
+  assert.is(r.status, 0, `checkpoint ${name}: ${r.stderr}`);
+  assert.is(r.stdout.trim(), out);
+  return r;
+}
+
+export async function modeOf(uid: number, name: string): Promise<string | undefined> {
+  let mode: string | undefined;
+  await until(() => {
+    mode = listJson(uid).find((d) => d.name === name)?.mode;
+    return mode !== undefined;
+  }, 5000);
+  return mode;
 }

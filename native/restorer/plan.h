@@ -104,7 +104,7 @@ struct vd_plan {
   int32_t pages_fd;     // the image's page file, open for reading
   int32_t boot_fd;      // the boot socket: failures are reported on it
   int32_t stdio_base;   // fds >= this are free for the blob's own use
-  uint32_t pad0;
+  int32_t proc_index;   // which process of the tree (struct vd_failure.proc)
   uint64_t blob_start, blob_end;  // where the blob, this plan and the blob's stack live
   uint32_t nr_unmap, unmap_off;   // struct vd_range[]: the keeper child's mappings
 
@@ -162,14 +162,40 @@ struct vd_failure {
   char pad[3];
   int32_t step;    // enum vd_step
   int32_t err;     // errno
-  int32_t index;   // which vma/fd/signal, or -1
+  int32_t index;   // which vma/fd/signal (VD_STEP_TREE: which process), or -1
+  int32_t proc;    // which process of the tree (its index)
+};
+
+// ---- the tree (native/keeper_restore.c) --------------------------------------
+// Before any plan the keeper's child reads a struct vd_tree and nr vd_tree_procs,
+// in creation order: a parent comes before its children and the process whose
+// group a process joins comes before it. Then, for each live process in that
+// order, its plan (u32 length, bytes) and its page file (SCM_RIGHTS). It creates
+// the processes one at a time, each with its session and group, reports their
+// real PIDs ('T', u32 nr, nr x i32) and waits for one byte ('G') before every
+// live process becomes its image.
+#define VD_TREE_MAGIC 0x45455254u  // "TREE"
+#define VD_MAX_PROCS 4096
+
+struct vd_tree {
+  uint32_t magic;
+  uint32_t nr;
+};
+
+struct vd_tree_proc {
+  int32_t vpid;        // taken back as the real PID when the restore is an identity one
+  int32_t parent;      // index of the parent; -1 for the root (index 0)
+  int32_t group_of;    // join the process group that process (an earlier index) is in; -1: keep the parent's
+  int32_t setsid;      // 1: leads a session of its own (setsid)
+  int32_t zombie;      // 1: had exited, not reaped: ends at once with wait status `status`
+  int32_t status;
 };
 
 enum vd_step {
   VD_STEP_PLAN = 1, VD_STEP_UNMAP, VD_STEP_SPECIAL, VD_STEP_MAP, VD_STEP_PAGES, VD_STEP_PROTECT,
   VD_STEP_FD_OPEN, VD_STEP_FD_SEEK, VD_STEP_FD_COPY, VD_STEP_CWD, VD_STEP_RLIMIT, VD_STEP_MM,
   VD_STEP_SIGACTION, VD_STEP_ALTSTACK, VD_STEP_ITIMER, VD_STEP_RSEQ, VD_STEP_ROBUST,
-  VD_STEP_PENDING, VD_STEP_FILTER,
+  VD_STEP_PENDING, VD_STEP_FILTER, VD_STEP_TREE,
 };
 
 // On success the blob stops with int3 and rax = the seccomp listener fd (or -1):

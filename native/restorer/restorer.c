@@ -91,7 +91,7 @@ __asm__(".pushsection .text\n"
 // ---- failure ---------------------------------------------------------------------
 
 __attribute__((noreturn)) static void fail(const struct vd_plan* p, int step, long err, int index) {
-  struct vd_failure f = {.tag = 'R', .step = step, .err = (int32_t)-err, .index = index};
+  struct vd_failure f = {.tag = 'R', .step = step, .err = (int32_t)-err, .index = index, .proc = p->proc_index};
   if (p->boot_fd >= 0) sys3(__NR_write, p->boot_fd, &f, sizeof f);
   for (;;) sys1(__NR_exit_group, 125);
 }

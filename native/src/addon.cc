@@ -99,20 +99,34 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
     if (o.Get("restore").IsObject()) {
       Napi::Object r = o.Get("restore").As<Napi::Object>();
       auto rc = std::make_unique<vdomain::RestoreConfig>();
-      Napi::Buffer<uint8_t> plan = r.Get("plan").As<Napi::Buffer<uint8_t>>();
-      rc->plan.assign(plan.Data(), plan.Data() + plan.Length());
-      rc->pagesFd = r.Get("pagesFd").As<Napi::Number>().Int32Value();
-      rc->vpid = r.Get("vpid").As<Napi::Number>().Int32Value();
       rc->nextVpid = r.Get("nextVpid").As<Napi::Number>().Int32Value();
-      Napi::Buffer<uint8_t> regs = r.Get("regs").As<Napi::Buffer<uint8_t>>();
-      if (regs.Length() != sizeof rc->regs.regs) {
-        Napi::Error::New(env, "image: registers of the wrong size").ThrowAsJavaScriptException();
-        return;
+      Napi::Array procs = r.Get("processes").As<Napi::Array>();
+      for (uint32_t i = 0; i < procs.Length(); i++) {
+        Napi::Object o = procs.Get(i).As<Napi::Object>();
+        vdomain::RestoredProcess p;
+        auto num = [&o](const char* k) { return o.Get(k).As<Napi::Number>().Int32Value(); };
+        p.vpid = num("vpid");
+        p.parent = num("parent");
+        p.groupOf = num("groupOf");
+        p.setsid = o.Get("setsid").ToBoolean();
+        p.zombie = o.Get("zombie").ToBoolean();
+        p.status = num("status");
+        if (!p.zombie) {
+          Napi::Buffer<uint8_t> plan = o.Get("plan").As<Napi::Buffer<uint8_t>>();
+          p.plan.assign(plan.Data(), plan.Data() + plan.Length());
+          p.pagesFd = num("pagesFd");
+          Napi::Buffer<uint8_t> regs = o.Get("regs").As<Napi::Buffer<uint8_t>>();
+          if (regs.Length() != sizeof p.regs.regs) {
+            Napi::Error::New(env, "image: registers of the wrong size").ThrowAsJavaScriptException();
+            return;
+          }
+          memcpy(&p.regs.regs, regs.Data(), regs.Length());
+          Napi::Buffer<uint8_t> xs = o.Get("xstate").As<Napi::Buffer<uint8_t>>();
+          p.regs.xstate.assign(reinterpret_cast<const char*>(xs.Data()), xs.Length());
+          p.regs.sigmask = strtoull(o.Get("sigmask").As<Napi::String>().Utf8Value().c_str(), nullptr, 16);
+        }
+        rc->procs.push_back(std::move(p));
       }
-      memcpy(&rc->regs.regs, regs.Data(), regs.Length());
-      Napi::Buffer<uint8_t> xs = r.Get("xstate").As<Napi::Buffer<uint8_t>>();
-      rc->regs.xstate.assign(reinterpret_cast<const char*>(xs.Data()), xs.Length());
-      rc->regs.sigmask = strtoull(r.Get("sigmask").As<Napi::String>().Utf8Value().c_str(), nullptr, 16);
       cfg.restore = std::move(rc);
     }
     events_ = std::make_shared<Events>();

@@ -162,6 +162,18 @@ bool writeAll(int fd, const void* p, size_t len) {
   return true;
 }
 
+bool readAll(int fd, void* p, size_t len) {
+  char* c = static_cast<char*>(p);
+  while (len) {
+    ssize_t n = read(fd, c, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    c += n;
+    len -= (size_t)n;
+  }
+  return true;
+}
+
 // Why the keeper or the job root vanished during the start, for the error message.
 std::string Domain::whatHappened() {
   std::string out;
@@ -184,12 +196,13 @@ void Domain::readRootPid() {
   controlThread_ = std::thread([this] { controlLoop(); });
 }
 
+// One thread per listener: a fresh domain has one; a restored tree one per
+// process (each restorer installs the filter for itself and what it will fork).
 void Domain::setupListener(int fd) {
-  listenerFd_ = fd;
   // Measured: with synchronous wake-up a notification round trip falls from
   // ~60 µs (waking the idle CPU) to ~7 µs. Older kernels lack it; fine without.
-  ioctl(listenerFd_, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP, 0);
-  notifyThread_ = std::thread([this] { notifyLoop(); });
+  ioctl(fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP, 0);
+  std::thread([this, fd] { notifyLoop(fd); }).detach();
 }
 
 void Domain::start() {

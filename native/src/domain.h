@@ -25,6 +25,7 @@ namespace vdomain {
 
 // write() until all of it is written (or an error).
 bool writeAll(int fd, const void* p, size_t len);
+bool readAll(int fd, void* p, size_t len);  // false on EOF or error
 
 // The job's own exec failed (its errno says why): not a failure of vdomain.
 struct ExecError : std::system_error {
@@ -40,13 +41,23 @@ struct Event {
 };
 using EventSink = std::function<void(Event)>;
 
-// A restore instead of a fresh job: what the keeper's child becomes.
-struct RestoreConfig {
+// One process of an image being restored (see struct vd_tree_proc in plan.h).
+struct RestoredProcess {
+  pid_t vpid = 0;              // taken back as the real PID when the kernel allows
+  int parent = -1;             // index of the parent; -1 for the root
+  int groupOf = -1;            // joins the group of that (earlier) process; -1: its parent's
+  bool setsid = false;         // leads a session of its own
+  bool zombie = false;         // had exited, unreaped: ends at once with `status`
+  int status = 0;
   std::vector<uint8_t> plan;   // struct vd_plan, without the filter (added when remapped)
-  int pagesFd = -1;            // the process's page file, handed to the child
-  pid_t vpid = 0;              // its virtual PID: taken back as its real one when the kernel allows
-  pid_t nextVpid = 0;          // first virtual PID for processes created after the restore
+  int pagesFd = -1;            // its page file, handed to the keeper's child
   TaskRegisters regs;
+};
+
+// A restore instead of a fresh job: the tree the keeper's child becomes.
+struct RestoreConfig {
+  std::vector<RestoredProcess> procs;  // creation order: parents (and joined groups) first
+  pid_t nextVpid = 0;          // first virtual PID for processes created after the restore
 };
 
 // A checkpoint run on the thread that traces the domain (see Domain::checkpoint).
@@ -91,7 +102,7 @@ class Domain {
   void checkpoint(std::shared_ptr<CheckpointJob> job);
 
  private:
-  void notifyLoop();
+  void notifyLoop(int listener);
   void controlLoop();
   void tracerLoop();
   void startRestore();
@@ -107,10 +118,14 @@ class Domain {
   std::shared_ptr<CheckpointJob> takeJob();
   bool jobPending() const { return jobPending_.load(); }
   void restoreFinished(bool ok, const std::string& err, int listener);
-  // The restored task stopped at the blob's int3: load its registers (or kill it on
+  // A restored task stopped at the blob's int3: load its registers (or kill it on
   // failure), let it go (detach or continue: the caller's tracing), report.
   void completeRestore(pid_t tid, const std::function<void()>& letGo);
   const RestoreConfig* restoreConfig() const { return cfg_.restore.get(); }
+  // While a restore runs: the index in the tree of a real PID (-1: not one of them,
+  // e.g. the restorer's page-filling thread, or not known yet).
+  int restoredIndex(pid_t real);
+  bool restoring() const { return restoring_.load(); }
 
  private:
   std::mutex jobMu_;
@@ -118,8 +133,13 @@ class Domain {
   std::atomic<bool> jobPending_{false};
   std::atomic<bool> tracerAlive_{false};
   std::atomic<pid_t> tracerTid_{0};
-  std::promise<std::pair<int, std::string>> restoreDone_;  // listener fd (-1 none) or error
+  std::promise<std::string> restoreDone_;  // "" when every live process is done, or the error
+  std::mutex restoreMu_;
   bool restoreReported_ = false;
+  size_t restoreLeft_ = 0;                 // live processes still in their restorer
+  std::vector<int> restoredListeners_;     // one per restored process (remapped)
+  std::vector<pid_t> restoredReal_;        // real PID per index of the tree
+  std::atomic<bool> restoring_{false};
 
   DomainConfig cfg_;
   EventSink sink_;
@@ -129,9 +149,8 @@ class Domain {
   pid_t rootVirt_ = -1;
   int ctlFd_ = -1;
   int bootFd_ = -1;
-  int listenerFd_ = -1;
   std::string ctlBuf_;
-  std::thread notifyThread_, controlThread_, tracerThread_;
+  std::thread controlThread_, tracerThread_;  // notify threads (one per listener) are detached
   // start() hands the root to the tracer thread, which must be the one to seize it
   std::atomic<int> seizeState_{0};  // 0 pending, 1 seized, -errno failed
 };

@@ -135,8 +135,7 @@ static Reply openCall(Domain& d, int listener, const seccomp_notif& n, const Rul
   return r;
 }
 
-void Domain::notifyLoop() {
-  const int listener = listenerFd_;
+void Domain::notifyLoop(int listener) {
   seccomp_notif req;
   seccomp_notif_resp resp;
   for (;;) {

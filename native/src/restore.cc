@@ -122,106 +122,195 @@ std::string Domain::restoreFailure(const std::string& fallback) {
   ssize_t n;
   do n = recv(bootFd_, &f, sizeof f, MSG_DONTWAIT); while (n < 0 && errno == EINTR);
   if (n != (ssize_t)sizeof f || f.tag != 'R') return fallback;
+  const auto& procs = cfg_.restore->procs;
+  const bool known = f.proc >= 0 && (size_t)f.proc < procs.size();
+  std::string who = known && procs.size() > 1 ? " (pid " + std::to_string(procs[f.proc].vpid) + ")" : "";
+  if (f.step == VD_STEP_TREE) {
+    const bool other = f.index >= 0 && (size_t)f.index < procs.size();
+    std::string what = other ? "making pid " + std::to_string(procs[f.index].vpid) : "making the process tree";
+    if (other && f.err == EEXIST) return "restore failed " + what + ": that PID is taken now (restore again, or as a user without CAP_CHECKPOINT_RESTORE to translate it)";
+    return "restore failed " + what + ": " + strerror(f.err);
+  }
   std::string why = f.err ? strerror(f.err) : "refused";
-  return std::string("restore failed ") + stepName(f.step) + failureDetail(cfg_.restore->plan, f) + ": " + why;
+  const std::vector<uint8_t>& plan = known && !procs[f.proc].zombie ? procs[f.proc].plan : procs[0].plan;
+  return std::string("restore failed ") + stepName(f.step) + failureDetail(plan, f) + who + ": " + why;
 }
 
 void Domain::restoreFinished(bool ok, const std::string& err, int listener) {
-  if (restoreReported_) return;
-  restoreReported_ = true;
-  restoreDone_.set_value({ok ? listener : -2, err});
+  std::lock_guard<std::mutex> g(restoreMu_);
+  if (restoreReported_) {
+    if (listener >= 0) close(listener);
+    return;
+  }
+  if (!ok) {
+    restoreReported_ = true;
+    restoreDone_.set_value(err.empty() ? restoreFailure("a restored process died") : err);
+    return;
+  }
+  if (listener >= 0) restoredListeners_.push_back(listener);
+  if (--restoreLeft_ == 0) {
+    restoreReported_ = true;
+    restoreDone_.set_value("");
+  }
+}
+
+int Domain::restoredIndex(pid_t real) {
+  std::lock_guard<std::mutex> g(restoreMu_);
+  for (size_t i = 0; i < restoredReal_.size(); i++)
+    if (restoredReal_[i] == real) return (int)i;
+  return -1;
 }
 
 void Domain::completeRestore(pid_t tid, const std::function<void()>& letGo) {
+  const int i = restoredIndex(tid);
   int listener = -1;
-  std::string err;
-  bool ok = finishRestore(tid, cfg_.restore->regs, &listener, err);
+  std::string err = "restored pid " + std::to_string(tid) + " is not one of the image's";
+  bool ok = i >= 0 && finishRestore(tid, cfg_.restore->procs[i].regs, &listener, err);
   if (!ok) kill(tid, SIGKILL);
   letGo();  // before the supervisor goes on: a checkpoint right after must be able to trace it
   restoreFinished(ok, err, listener);
 }
 
+namespace {
+
+size_t liveCount(const RestoreConfig& rc) {
+  size_t n = 0;
+  for (auto& p : rc.procs) n += !p.zombie;
+  return n;
+}
+
+// The identity restore's stand-in for the tracer: one thread per process seizes
+// it, finishes it at the blob's int3 and detaches.
+void watchIdentityRestore(Domain& d, pid_t tid, std::promise<int>& seized) {
+  if (ptrace(PTRACE_SEIZE, tid, 0, PTRACE_O_TRACESYSGOOD) < 0) {
+    seized.set_value(-errno);
+    return;
+  }
+  seized.set_value(1);
+  for (;;) {
+    int st;
+    pid_t r = waitpid(tid, &st, __WALL);
+    if (r < 0 && errno == EINTR) continue;
+    if (r != tid || WIFEXITED(st) || WIFSIGNALED(st)) {
+      d.restoreFinished(false, "", -1);
+      return;
+    }
+    if (WIFSTOPPED(st) && (st >> 16) == 0 && WSTOPSIG(st) == SIGTRAP) {
+      d.completeRestore(tid, [tid] { ptrace(PTRACE_DETACH, tid, 0, 0L); });
+      return;
+    }
+    // anything else before the blob is done: let it pass (signals are blocked)
+    int sig = (st >> 16) == 0 && WSTOPSIG(st) != (SIGTRAP | 0x80) ? WSTOPSIG(st) : 0;
+    ptrace(PTRACE_CONT, tid, 0, (long)sig);
+  }
+}
+
+}  // namespace
+
 void Domain::startRestore() {
   RestoreConfig& rc = *cfg_.restore;
-  spawnKeeper(true, rc.vpid);
+  const RestoredProcess& root = rc.procs.at(0);
+  spawnKeeper(true, root.vpid);
   readRootPid();
-  const bool identity = rootReal_ == rc.vpid;
+  const bool identity = rootReal_ == root.vpid;
   if (identity) {
     table_.setBase(0);
     rootVirt_ = rootReal_;
   } else {
     table_.setBase(rc.nextVpid > 0 ? rc.nextVpid : 1);
-    rootVirt_ = rc.vpid;
-    table_.addWithVirt(rootReal_, rootReal_, rootVirt_);
+    rootVirt_ = root.vpid;
   }
-  log("info", std::string(identity ? "identity" : "remapped") + " restore: virtual pid " + std::to_string(rc.vpid) +
-                  " is real pid " + std::to_string(rootReal_));
+  log("info", std::string(identity ? "identity" : "remapped") + " restore of " + std::to_string(rc.procs.size()) +
+                  " process(es): virtual pid " + std::to_string(root.vpid) + " is real pid " + std::to_string(rootReal_));
 
-  // The plan gets the domain's filter only when the domain translates.
-  std::vector<uint8_t> plan = rc.plan;
-  if (!identity) {
-    while (plan.size() % 8) plan.push_back(0);
-    uint32_t off = (uint32_t)plan.size();
-    plan.insert(plan.end(), cfg_.filter.begin(), cfg_.filter.end());
-    vd_plan* h = reinterpret_cast<vd_plan*>(plan.data());  // after the insert: it may move
-    h->filter_off = off;
-    h->filter_len = (uint32_t)cfg_.filter.size();
-    h->filter_flags = VD_FILTER_FLAGS;
-    if (cfg_.noNewPrivs) h->no_new_privs = 1;  // the kernel demands it for an unprivileged filter
-    h->size = (uint32_t)plan.size();
-  }
-
-  // Whoever traces the root finishes it at the blob's int3: the tracer thread of
-  // a remapped domain, or a short-lived thread that detaches when done.
+  restoreLeft_ = liveCount(rc);
+  restoring_.store(true);
   auto done = restoreDone_.get_future();
-  if (identity) {
-    auto seized = std::make_shared<std::promise<int>>();
-    auto seizedF = seized->get_future();
-    std::thread([this, seized] {
-      pid_t tid = rootReal_;
-      if (ptrace(PTRACE_SEIZE, tid, 0, PTRACE_O_TRACESYSGOOD) < 0) {
-        seized->set_value(-errno);
-        return;
-      }
-      seized->set_value(1);
-      for (;;) {
-        int st;
-        pid_t r = waitpid(tid, &st, __WALL);
-        if (r < 0 && errno == EINTR) continue;
-        if (r != tid || WIFEXITED(st) || WIFSIGNALED(st)) {
-          restoreFinished(false, "", -1);
-          return;
-        }
-        if (WIFSTOPPED(st) && (st >> 16) == 0 && WSTOPSIG(st) == SIGTRAP) {
-          completeRestore(tid, [tid] { ptrace(PTRACE_DETACH, tid, 0, 0L); });
-          return;
-        }
-        // anything else before the blob is done: let it pass (signals are blocked)
-        int sig = (st >> 16) == 0 && WSTOPSIG(st) != (SIGTRAP | 0x80) ? WSTOPSIG(st) : 0;
-        ptrace(PTRACE_CONT, tid, 0, (long)sig);
-      }
-    }).detach();
-    int s = seizedF.get();
-    if (s < 0) throw std::system_error(-s, std::generic_category(), "cannot trace the restored process");
-  } else {
+  // A remapped tree is traced from its root on: the tracer follows the forks
+  // that build it, and finishes each process at its int3.
+  if (!identity) {
     tracerThread_ = std::thread([this] { tracerLoop(); });
     while (seizeState_.load() == 0) usleep(50);
     if (seizeState_.load() < 0)
       throw std::system_error(-seizeState_.load(), std::generic_category(), "cannot trace the restored process");
   }
 
-  uint32_t len = (uint32_t)plan.size();
-  if (!writeAll(bootFd_, &len, sizeof len) || !writeAll(bootFd_, plan.data(), plan.size()) ||
-      !sendFd(bootFd_, rc.pagesFd))
-    throw std::runtime_error(restoreFailure("the restoring process ended before it read its plan"));
-  // the page file stays JavaScript's to close: the child has its own copy now
+  // The tree, then each live process's plan (with the domain's filter when the
+  // domain translates) and page file.
+  std::vector<uint8_t> msg;
+  auto put = [&msg](const void* p, size_t n) {
+    msg.insert(msg.end(), static_cast<const uint8_t*>(p), static_cast<const uint8_t*>(p) + n);
+  };
+  vd_tree tree{VD_TREE_MAGIC, (uint32_t)rc.procs.size()};
+  put(&tree, sizeof tree);
+  for (auto& p : rc.procs) {
+    vd_tree_proc t{p.vpid, p.parent, p.groupOf, p.setsid ? 1 : 0, p.zombie ? 1 : 0, p.status};
+    put(&t, sizeof t);
+  }
+  if (!writeAll(bootFd_, msg.data(), msg.size()))
+    throw std::runtime_error(restoreFailure("the restoring process ended before it read the tree"));
+  for (auto& p : rc.procs) {
+    if (p.zombie) continue;
+    std::vector<uint8_t> plan = p.plan;
+    if (!identity) {
+      while (plan.size() % 8) plan.push_back(0);
+      uint32_t off = (uint32_t)plan.size();
+      plan.insert(plan.end(), cfg_.filter.begin(), cfg_.filter.end());
+      vd_plan* h = reinterpret_cast<vd_plan*>(plan.data());  // after the insert: it may move
+      h->filter_off = off;
+      h->filter_len = (uint32_t)cfg_.filter.size();
+      h->filter_flags = VD_FILTER_FLAGS;
+      if (cfg_.noNewPrivs) h->no_new_privs = 1;  // the kernel demands it for an unprivileged filter
+      h->size = (uint32_t)plan.size();
+    }
+    uint32_t len = (uint32_t)plan.size();
+    if (!writeAll(bootFd_, &len, sizeof len) || !writeAll(bootFd_, plan.data(), plan.size()) ||
+        !sendFd(bootFd_, p.pagesFd))
+      throw std::runtime_error(restoreFailure("the restoring process ended before it read its plan"));
+    // the page files stay JavaScript's to close: the child has its own copies now
+  }
 
-  auto [listener, err] = done.get();
-  if (listener == -2) throw std::runtime_error(err.empty() ? restoreFailure("the restoring process died") : err);
+  // The tree exists: its real PIDs ('T', count, PIDs), or why it could not be made.
+  char tag = 0;
+  ssize_t n;
+  do n = recv(bootFd_, &tag, 1, MSG_PEEK); while (n < 0 && errno == EINTR);
+  if (n != 1 || tag != 'T') throw std::runtime_error(restoreFailure("the restoring process died making the tree"));
+  uint32_t nr = 0;
+  if (!readAll(bootFd_, &tag, 1) || !readAll(bootFd_, &nr, sizeof nr) || nr != rc.procs.size())
+    throw std::runtime_error("the restoring process reported a tree of the wrong size");
+  std::vector<int32_t> real(nr);
+  if (!readAll(bootFd_, real.data(), nr * sizeof(int32_t)))
+    throw std::runtime_error(restoreFailure("the restoring process died making the tree"));
+  {
+    std::lock_guard<std::mutex> g(restoreMu_);
+    restoredReal_.assign(real.begin(), real.end());
+  }
+  for (uint32_t i = 0; i < nr; i++) {
+    if (identity && real[i] != rc.procs[i].vpid)
+      throw std::runtime_error("pid " + std::to_string(rc.procs[i].vpid) + " came back as " + std::to_string(real[i]));
+    if (!identity) table_.addWithVirt(real[i], real[i], rc.procs[i].vpid);
+  }
+  if (identity) {
+    for (uint32_t i = 0; i < nr; i++) {
+      if (rc.procs[i].zombie) continue;
+      auto seized = std::make_shared<std::promise<int>>();
+      auto f = seized->get_future();
+      pid_t tid = real[i];
+      std::thread([this, tid, seized] { watchIdentityRestore(*this, tid, *seized); }).detach();
+      int s = f.get();
+      if (s < 0) throw std::system_error(-s, std::generic_category(), "cannot trace the restored process");
+    }
+  }
+  if (!writeAll(bootFd_, "G", 1)) throw std::runtime_error(restoreFailure("the restoring process died"));
+
+  std::string err = done.get();
+  restoring_.store(false);
+  if (!err.empty()) throw std::runtime_error(err);
   close(bootFd_);
   bootFd_ = -1;
-  if (listener >= 0) setupListener(listener);
-  else if (!identity) throw std::runtime_error("the restored process has no seccomp listener");
+  if (!identity && restoredListeners_.size() != liveCount(rc))
+    throw std::runtime_error("a restored process has no seccomp listener");
+  for (int l : restoredListeners_) setupListener(l);
   if (identity) tellKeeper('I');
 }
 

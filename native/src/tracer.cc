@@ -18,6 +18,7 @@
 #include <cstring>
 #include <ctime>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "domain.h"
 #include "memory.h"
@@ -91,7 +92,11 @@ class Tracer : public StopHandler {
   Domain& d_;
   PidTable& t_;
   std::unordered_map<pid_t, TraceTask> tasks_;
-  pid_t restoring_ = 0;  // a restored root still running the restorer blob
+  // Tasks of a restore still in the keeper's or the restorer's code: the tree's
+  // processes as they are forked, and the restorer's page-filling threads. Not the
+  // job's yet: their forks and stops are let through untranslated.
+  std::unordered_set<pid_t> building_;
+  bool handleBuilding(pid_t tid, int status);
 };
 
 constexpr long kOptions = PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACESECCOMP |
@@ -127,7 +132,7 @@ void Tracer::run(pid_t root, std::atomic<int>& seizeState) {
   }
   tasks_[root].started = true;
   tasks_[root].announced = true;
-  if (d_.restoreConfig()) restoring_ = root;
+  if (d_.restoreConfig()) building_.insert(root);
   seizeState.store(1);
 
   for (;;) {
@@ -145,11 +150,8 @@ void Tracer::run(pid_t root, std::atomic<int>& seizeState) {
 
 void Tracer::handleStop(pid_t tid, int status) {
   if (tid == d_.keeperPid()) return;  // the control thread reports the end
+  if ((building_.count(tid) || (d_.restoring() && !tasks_.count(tid))) && handleBuilding(tid, status)) return;
   if (WIFEXITED(status) || WIFSIGNALED(status)) {
-    if (tid == restoring_) {
-      restoring_ = 0;
-      d_.restoreFinished(false, "", -1);
-    }
     t_.exited(tid);
     tasks_.erase(tid);
     return;
@@ -157,12 +159,6 @@ void Tracer::handleStop(pid_t tid, int status) {
   if (!WIFSTOPPED(status)) return;
   const int sig = WSTOPSIG(status);
   const int event = status >> 16;
-  if (tid == restoring_ && event == 0 && sig == SIGTRAP) {
-    // the restorer blob is done: registers, mask, listener (native/src/registers.cc)
-    restoring_ = 0;
-    d_.completeRestore(tid, [tid] { cont(tid); });
-    return;
-  }
   TraceTask& tt = tasks_[tid];
   if (!tt.started && event == PTRACE_EVENT_STOP) {
     onFirstStop(tid);
@@ -356,6 +352,41 @@ void Tracer::onForkEvent(pid_t tid) {
 }
 
 // The new task's first stop: it has not run a single instruction of the job yet.
+// A stop of a task of the restore (see building_); false when it is the job's
+// own business after all (a restored process after its int3).
+bool Tracer::handleBuilding(pid_t tid, int status) {
+  building_.insert(tid);
+  TraceTask& tt = tasks_[tid];
+  tt.started = tt.announced = true;  // its later stops, as the job's, are not first stops
+  if (WIFEXITED(status) || WIFSIGNALED(status)) {
+    building_.erase(tid);
+    tasks_.erase(tid);
+    t_.exited(tid);
+    // a process of the tree died in the making (zombies and helper threads end by design)
+    const int i = d_.restoredIndex(tid);
+    const bool zombie = i >= 0 && d_.restoreConfig()->procs[i].zombie;
+    if (d_.restoring() && (tid == d_.rootPid() || (i >= 0 && !zombie))) d_.restoreFinished(false, "", -1);
+    return true;
+  }
+  if (!WIFSTOPPED(status)) return true;
+  const int sig = WSTOPSIG(status), event = status >> 16;
+  if (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK || event == PTRACE_EVENT_CLONE) {
+    unsigned long child = 0;
+    ptrace(PTRACE_GETEVENTMSG, tid, 0, &child);
+    building_.insert((pid_t)child);
+    cont(tid);
+  } else if (event == 0 && sig == SIGTRAP && d_.restoredIndex(tid) >= 0) {
+    // the restorer blob is done: registers, mask, listener (native/src/registers.cc)
+    building_.erase(tid);
+    d_.completeRestore(tid, [tid] { cont(tid); });
+  } else if (event == 0 && sig != (SIGTRAP | 0x80)) {
+    cont(tid, sig);
+  } else {
+    cont(tid);  // first stops, interrupts, seccomp stops before the filter's job begins
+  }
+  return true;
+}
+
 void Tracer::onFirstStop(pid_t tid) {
   TraceTask& tt = tasks_[tid];
   tt.started = true;

@@ -1,0 +1,91 @@
+// The shape of a process tree and how to make it again: in which order the
+// restorer forks the processes, which of them start a session (setsid) and which
+// process group each joins. Pure logic (no kernel): checkpoint uses it to refuse a
+// tree it could not rebuild, restore to build the keeper's vd_tree (plan.h).
+//
+// Forking re-creates parent → child links; a session or a process group cannot be
+// joined later from outside, so:
+//   - a process leads its own session (vsid = its vpid) or keeps its parent's;
+//   - it then keeps its parent's group, leads its own (vpgid = its vpid), or joins
+//     the group of a process made before it in the same session.
+// Children are made in PID order, each with its whole subtree before the next
+// sibling (the order the job most likely made them in), so a group's leader (the
+// lowest PID of its group, as a rule) exists before the members that join it.
+
+export interface TreeNode {
+  vpid: number;
+  vppid: number;
+  vpgid: number;
+  vsid: number;
+}
+
+export interface TreeStep {
+  /** index into the input */
+  from: number;
+  /** index in creation order of the parent; -1 for the root */
+  parent: number;
+  /** join the group of that (earlier) process; -1: keep the parent's */
+  groupOf: number;
+  setsid: boolean;
+}
+
+export type TreePlan = { ok: true; steps: TreeStep[] } | { ok: false; problems: string[] };
+
+export function planTree(nodes: readonly TreeNode[]): TreePlan {
+  const problems: string[] = [];
+  const byVpid = new Map(nodes.map((n, i) => [n.vpid, i]));
+  // the root: the one process whose parent is not in the job
+  const roots = nodes.map((n, i) => i).filter((i) => !byVpid.has(nodes[i].vppid));
+  if (roots.length !== 1) {
+    return {
+      ok: false,
+      problems: [`the job has ${roots.length} processes without a parent in it (${roots.map((i) => nodes[i].vpid).join(', ')}) — expected one root`],
+    };
+  }
+  const children = new Map<number, number[]>();
+  nodes.forEach((n, i) => {
+    if (i === roots[0]) return;
+    const p = byVpid.get(n.vppid)!;
+    children.set(p, [...(children.get(p) ?? []), i]);
+  });
+  for (const list of children.values()) list.sort((a, b) => nodes[a].vpid - nodes[b].vpid);
+
+  const order: number[] = [];
+  const visit = (i: number) => {
+    order.push(i);
+    for (const c of children.get(i) ?? []) visit(c);
+  };
+  visit(roots[0]);
+  if (order.length !== nodes.length) problems.push('the job\'s parent links form a cycle');
+
+  const position = new Map(order.map((from, at) => [from, at]));
+  const steps: TreeStep[] = [];
+  for (const [at, from] of order.entries()) {
+    const n = nodes[from];
+    const parentAt = at === 0 ? -1 : position.get(byVpid.get(n.vppid)!)!;
+    const parent = parentAt < 0 ? undefined : nodes[order[parentAt]];
+    const step: TreeStep = { from, parent: parentAt, groupOf: -1, setsid: false };
+    steps.push(step);
+    if (!parent) continue;  // the root stays in the restoring command's session and group
+    const where = `pid ${n.vpid}`;
+    if (n.vsid === n.vpid) step.setsid = true;
+    else if (n.vsid !== parent.vsid) {
+      problems.push(`${where}: in session ${n.vsid}, which is neither its own nor its parent's — not supported yet`);
+      continue;
+    }
+    const sessionOfGroup = step.setsid ? n.vpid : parent.vsid;
+    if (n.vpgid === (step.setsid ? n.vpid : parent.vpgid)) continue;  // what setsid or fork gives it
+    if (n.vpgid === n.vpid) {
+      step.groupOf = at;
+      continue;
+    }
+    // the first process made before it in that group (and in its session)
+    const earlier = order.slice(0, at).findIndex((k) => nodes[k].vpgid === n.vpgid && nodes[k].vsid === sessionOfGroup);
+    if (earlier < 0) {
+      problems.push(`${where}: in process group ${n.vpgid}, whose processes are all made after it or gone — not supported yet`);
+      continue;
+    }
+    step.groupOf = earlier;
+  }
+  return problems.length ? { ok: false, problems } : { ok: true, steps };
+}

@@ -1,0 +1,99 @@
+// Checkpoint and restore of process trees on the real kernel path: a root with
+// children and a grandchild, a process group led by a child and joined by a
+// sibling, a child in a session of its own and a zombie (test/workloads/tree.c),
+// checkpointed at random moments and restored as identity and remapped restores,
+// as root and unprivileged, must end exactly as an uninterrupted run.
+import fs from 'node:fs';
+import path from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import {
+  checkpoint, compile, isRoot, modeOf, noStrays, randomMs, referenceLine, rewriteManifest, sleep, USERS, vdomain,
+  vdomainBackground, workDir,
+} from './helpers';
+
+const test = suite('process trees');
+const STEPS = '40000'; // ~2.5 s: each process sleeps 1 ms every 16 steps
+
+/** A fresh directory for the workload's report files, and the reference line. */
+function setup(uid: number, name: string) {
+  const tree = compile('tree');
+  const dir = workDir(uid, name);
+  const out = path.join(dir, 'out');
+  fs.mkdirSync(out);
+  if (isRoot) fs.chownSync(out, uid, uid);
+  const ref = referenceLine(`tree-${uid}`, [tree, STEPS, out], dir, uid);
+  assert.match(ref, /^tree root=\w+:same A=\w+:same:leader:sig1 A1=\w+:same:in-A:sig1 B=\w+:same:in-A:sig1 S=\w+:same:session-leader:sig0 Z=42 reaped=ok$/);
+  for (const f of fs.readdirSync(out)) fs.rmSync(path.join(out, f));
+  return { tree, dir, out, ref };
+}
+
+for (const { label, uid } of USERS) {
+  test(`a tree with groups, a session and a zombie comes back whole (${label})`, async () => {
+    const { tree, dir, out, ref } = setup(uid, 'tree');
+    const name = `tree-${uid}`;
+    const job = vdomainBackground(uid, ['run', '--name', name, '--', tree, STEPS, out]);
+    assert.ok(await modeOf(uid, name), 'the domain is up');
+    await sleep(randomMs(300, 1500));
+    checkpoint(uid, name, path.join(dir, 'img'), true);
+    await job.exited;
+
+    const info = vdomain(uid, ['inspect', path.join(dir, 'img'), '--json']);
+    assert.is(info.status, 0, info.stderr);
+    const m = JSON.parse(info.stdout);
+    assert.is(m.processes.length, 5, 'root, A, A1, B, S');
+    assert.is(m.zombies.length, 1, 'Z');
+    assert.is(m.zombies[0].status, 42 << 8);
+
+    const r = vdomainBackground(uid, ['restore', path.join(dir, 'img')]);
+    assert.is(await modeOf(uid, name), isRoot && uid === 0 ? 'identity' : 'remapped');
+    assert.is(await r.exited, 0, r.stderr);
+    assert.is(r.stdout.trim(), ref);
+    noStrays();
+  });
+
+  test(`a tree restored beside its running original: both end as an uninterrupted run (${label})`, async () => {
+    const { tree, dir, out, ref } = setup(uid, 'tree-beside');
+    const name = `tree-beside-${uid}`;
+    const job = vdomainBackground(uid, ['run', '--name', name, '--', tree, STEPS, out]);
+    assert.ok(await modeOf(uid, name), 'the domain is up');
+    await sleep(randomMs(300, 1000));
+    checkpoint(uid, name, path.join(dir, 'img'), false);
+    // the copy writes its reports where the original does: after the original
+    await job.exited;
+    assert.is(job.stdout.trim(), ref);
+    for (const f of fs.readdirSync(out)) fs.rmSync(path.join(out, f));
+    const r = vdomain(uid, ['restore', path.join(dir, 'img')]);
+    assert.is(r.status, 0, r.stderr);
+    assert.is(r.stdout.trim(), ref);
+    noStrays();
+  });
+
+  test(`a restore failing in one process of the tree leaves no process behind (${label})`, async () => {
+    const { tree, dir, out } = setup(uid, 'tree-fail');
+    const name = `tree-fail-${uid}`;
+    const job = vdomainBackground(uid, ['run', '--name', name, '--', tree, STEPS, out]);
+    assert.ok(await modeOf(uid, name), 'the domain is up');
+    await sleep(300);
+    const img = path.join(dir, 'img');
+    checkpoint(uid, name, img, true);
+    await job.exited;
+    // a "file" mapping of a child that is a directory: its restorer fails to map it
+    const st = fs.statSync(dir, { bigint: true });
+    let victim = 0;
+    rewriteManifest(img, (m) => {
+      const p = m.processes.find((x: any) => x.vpid !== m.processes[0].vpid && x.vppid !== m.processes[0].vppid);
+      victim = p.vpid;
+      const v = p.vmas.find((x: any) => x.kind === 'file-private' && x.runs.length === 0);
+      Object.assign(v, { path: dir, fileSize: Number(st.size), fileMtimeNs: st.mtimeNs.toString() });
+    });
+    const r = vdomain(uid, ['restore', img]);
+    assert.is(r.status, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`restore failed mapping memory at [0-9a-f]+ \\(.*\\) \\(pid ${victim}\\): No such device`));
+    assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+    await sleep(200);
+    noStrays();
+  });
+}
+
+test.run();

@@ -1,0 +1,63 @@
+// Unit tests of domains/tree.ts: the order and the session/group steps the
+// restorer uses to make a process tree again.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { planTree, TreeNode } from '../../domains/tree';
+
+const node = (vpid: number, vppid: number, vpgid: number, vsid: number): TreeNode => ({ vpid, vppid, vpgid, vsid });
+
+function steps(nodes: TreeNode[]) {
+  const r = planTree(nodes);
+  if (!r.ok) throw new Error(r.problems.join('; '));
+  return r.steps.map((s) => ({ vpid: nodes[s.from].vpid, parent: s.parent, groupOf: s.groupOf, setsid: s.setsid }));
+}
+
+test('one process: the root, nothing to set', () => {
+  assert.equal(steps([node(10, 1, 5, 5)]), [{ vpid: 10, parent: -1, groupOf: -1, setsid: false }]);
+});
+
+test('children in PID order, each with its subtree first; input order does not matter', () => {
+  const nodes = [node(13, 10, 5, 5), node(12, 11, 5, 5), node(10, 1, 5, 5), node(11, 10, 5, 5)];
+  assert.equal(
+    steps(nodes).map((s) => [s.vpid, s.parent]),
+    [[10, -1], [11, 0], [12, 1], [13, 0]],
+  );
+});
+
+test('a shell pipeline: the first stage leads the group, the next ones join it', () => {
+  // bash 10 (session 5) runs `a | b`: a = 11 leads group 11, b = 12 joins it
+  const s = steps([node(10, 1, 10, 5), node(11, 10, 11, 5), node(12, 10, 11, 5)]);
+  assert.equal(s[1], { vpid: 11, parent: 0, groupOf: 1, setsid: false });
+  assert.equal(s[2], { vpid: 12, parent: 0, groupOf: 1, setsid: false });
+});
+
+test('a daemon child: setsid, and its own children inherit its session and group', () => {
+  const s = steps([node(10, 1, 5, 5), node(11, 10, 11, 11), node(12, 11, 11, 11)]);
+  assert.equal(s[1], { vpid: 11, parent: 0, groupOf: -1, setsid: true });
+  assert.equal(s[2], { vpid: 12, parent: 1, groupOf: -1, setsid: false });
+});
+
+test('a grandchild back in the root\'s group joins it through the root', () => {
+  const s = steps([node(10, 1, 5, 5), node(11, 10, 11, 5), node(12, 11, 5, 5)]);
+  assert.equal(s[2], { vpid: 12, parent: 1, groupOf: 0, setsid: false });
+});
+
+test('refused: a session that is neither its own nor its parent\'s', () => {
+  const r = planTree([node(10, 1, 5, 5), node(11, 10, 11, 11), node(12, 10, 11, 11)]);
+  assert.equal(r.ok, false);
+  if (!r.ok) assert.match(r.problems.join(), /pid 12: in session 11/);
+});
+
+test('refused: a group whose leader is gone and no member comes before', () => {
+  const r = planTree([node(10, 1, 5, 5), node(11, 10, 99, 5)]);
+  assert.equal(r.ok, false);
+  if (!r.ok) assert.match(r.problems.join(), /pid 11: in process group 99/);
+});
+
+test('refused: two roots', () => {
+  const r = planTree([node(10, 1, 5, 5), node(20, 2, 5, 5)]);
+  assert.equal(r.ok, false);
+  if (!r.ok) assert.match(r.problems.join(), /2 processes without a parent/);
+});
+
+test.run();
