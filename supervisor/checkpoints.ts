@@ -71,24 +71,18 @@ export class Checkpoints {
   private async takeNow(opts: TakeOptions) {
     const t0 = performance.now();
     const { native, log } = this.ctx;
-    const status = this.ctx.snapshot();
-    if (status.state !== 'running' || !status.processes.length)
-      throw new UserError(`domain '${this.ctx.name}' has no running job to checkpoint`, EXIT.NO_DOMAIN);
-    const alive = status.processes.filter((p) => p.state !== 'Z');
-    const zombies = status.processes.filter((p) => p.state === 'Z').map(zombieImage);
-    // the tree must be one the restorer can make again (sessions, groups)
-    const tree = planTree(status.processes);
-    if (!tree.ok) throw refusal(tree.problems);
-
     const { tmp, final } = prepareImageDir(opts.output);
     let held = false;
     try {
       const tCall = performance.now();
-      const r = await native.checkpoint({
-        dir: tmp,
-        processes: alive.map((p) => ({ real: p.pid, vpid: p.vpid, vppid: p.vppid, vpgid: p.vpgid, vsid: p.vsid })),
-        hold: opts.kill,
-      });
+      let { zombies, r } = await this.dump(tmp, opts.kill);
+      // a fork or a reap between the listing and the freeze: list again (a job
+      // forking without pause may keep it from ever matching)
+      for (let attempt = 1; !r.ok && r.treeChanged && attempt < 5; attempt++) {
+        log.info({ why: r.error, attempt }, 'the process tree changed during the freeze; again');
+        for (const f of fs.readdirSync(tmp)) fs.rmSync(path.join(tmp, f));
+        ({ zombies, r } = await this.dump(tmp, opts.kill));
+      }
       if (!r.ok) {
         if (r.unsupported.length) throw refusal(r.unsupported);
         throw new UserError(`checkpoint failed: ${r.error}`, EXIT.FAILURE);
@@ -135,6 +129,26 @@ export class Checkpoints {
     } finally {
       if (held) native.release(false);
     }
+  }
+
+  /** Lists the domain's processes and has the native dumper freeze and dump them into dir. */
+  private async dump(dir: string, hold: boolean) {
+    const status = this.ctx.snapshot();
+    if (status.state !== 'running' || !status.processes.length)
+      throw new UserError(`domain '${this.ctx.name}' has no running job to checkpoint`, EXIT.NO_DOMAIN);
+    const alive = status.processes.filter((p) => p.state !== 'Z');
+    const dead = status.processes.filter((p) => p.state === 'Z');
+    // the tree must be one the restorer can make again (sessions, groups)
+    const tree = planTree(status.processes);
+    if (!tree.ok) throw refusal(tree.problems);
+    const zombies = dead.map(zombieImage);
+    const r = await this.ctx.native.checkpoint({
+      dir,
+      processes: alive.map((p) => ({ real: p.pid, vpid: p.vpid, vppid: p.vppid, vpgid: p.vpgid, vsid: p.vsid })),
+      zombies: dead.map((p) => p.pid),
+      hold,
+    });
+    return { status, zombies, r };
   }
 
   /** `run --interval`: a checkpoint every `seconds`, keeping the newest `keep`. */

@@ -47,7 +47,8 @@ export interface NativeDomain {
   readonly keeperPid: number;
   /** after start(): does the domain run without translation? */
   readonly identity: boolean;
-  checkpoint(req: { dir: string; processes: CheckpointProcess[]; hold: boolean }): Promise<NativeCheckpointResult>;
+  /** zombies: their real PIDs, so the dumper can tell the tree did not change under it */
+  checkpoint(req: { dir: string; processes: CheckpointProcess[]; zombies: number[]; hold: boolean }): Promise<NativeCheckpointResult>;
   /** after a checkpoint with hold: let the job go on, or kill it */
   release(kill: boolean): void;
 }
@@ -63,6 +64,8 @@ export interface CheckpointProcess {
 export interface NativeCheckpointResult {
   ok: boolean;
   error: string;
+  /** a process came or went between the listing and the freeze: list and try again */
+  treeChanged: boolean;
   unsupported: string[];
   processesJson: string;
   files: { name: string; size: number; crc32c: string }[];

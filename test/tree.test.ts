@@ -94,6 +94,40 @@ for (const { label, uid } of USERS) {
     await sleep(200);
     noStrays();
   });
+
+  test(`a shell script with a child that exec'd another program, restored mid-run (${label})`, async () => {
+    const dir = workDir(uid, 'sh');
+    const name = `sh-${uid}`;
+    const script = 'for i in 1 2 3 4 5 6 7 8; do sleep 0.25; echo step $i; done; echo done';
+    const job = vdomainBackground(uid, ['run', '--name', name, '--', 'sh', '-c', script]);
+    await job.waitFor(/step 2/);
+    await sleep(randomMs(0, 250));
+    // most of the time a `sleep` child (sh forked, the child exec'd) is in the tree
+    checkpoint(uid, name, path.join(dir, 'img'), true);
+    await job.exited;
+    const before = job.stdout;
+    const r = vdomain(uid, ['restore', path.join(dir, 'img')]);
+    assert.is(r.status, 0, r.stderr);
+    assert.is(before + r.stdout, [1, 2, 3, 4, 5, 6, 7, 8].map((i) => `step ${i}\n`).join('') + 'done\n');
+    noStrays();
+  });
 }
+
+test('a job forking without pause is checkpointed once its tree holds still, and restored whole', async () => {
+  for (const { uid } of USERS) {
+    const dir = workDir(uid, 'forks');
+    const name = `forks-${uid}`;
+    const script = 'i=0; while [ $i -lt 1500 ]; do /bin/true; i=$((i+1)); done; echo done $i';
+    const job = vdomainBackground(uid, ['run', '--name', name, '--', 'sh', '-c', script]);
+    assert.ok(await modeOf(uid, name), 'the domain is up');
+    await sleep(randomMs(100, 400));
+    checkpoint(uid, name, path.join(dir, 'img'), true);
+    await job.exited;
+    const r = vdomain(uid, ['restore', path.join(dir, 'img')]);
+    assert.is(r.status, 0, r.stderr);
+    assert.is(r.stdout, 'done 1500\n');
+  }
+  noStrays();
+});
 
 test.run();

@@ -187,11 +187,16 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
     auto job = std::make_shared<vdomain::CheckpointJob>();
     job->req.dir = str(o, "dir");
     job->req.hold = o.Get("hold").ToBoolean().Value();
+    job->req.stdioPid = domain_->keeperPid();
     Napi::Array procs = o.Get("processes").As<Napi::Array>();
     for (uint32_t i = 0; i < procs.Length(); i++) {
       Napi::Object p = procs.Get(i).As<Napi::Object>();
       auto n = [&](const char* k) { return (pid_t)p.Get(k).As<Napi::Number>().Int32Value(); };
       job->req.processes.push_back({n("real"), n("vpid"), n("vppid"), n("vpgid"), n("vsid")});
+    }
+    if (o.Get("zombies").IsArray()) {
+      Napi::Array z = o.Get("zombies").As<Napi::Array>();
+      for (uint32_t i = 0; i < z.Length(); i++) job->req.zombies.push_back(z.Get(i).As<Napi::Number>().Int32Value());
     }
     auto deferred = std::make_shared<Napi::Promise::Deferred>(env);
     auto tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
@@ -205,6 +210,7 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
         Napi::Object out = Napi::Object::New(env);
         out.Set("ok", r->ok);
         out.Set("error", r->error);
+        out.Set("treeChanged", r->treeChanged);
         Napi::Array un = Napi::Array::New(env, r->unsupported.size());
         for (size_t i = 0; i < r->unsupported.size(); i++) un.Set(i, r->unsupported[i]);
         out.Set("unsupported", un);

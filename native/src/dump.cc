@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 
 #include "checksum.h"
 #include "task_regs.h"
@@ -134,7 +135,11 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
   for (auto& p : req.processes) {
     checkTask(p, handler_ ? 1 : 0, u);
     checkMemory(p, u);
-    checkFiles(p, u);
+    checkFiles(p, req.stdioPid, u);
+  }
+  if (req.processes.size() > 1) {
+    checkSharedFiles(req.processes, req.stdioPid, u);
+    checkSharedMemory(req.processes, u);
   }
   if (!u.items.empty()) {
     res.unsupported = u.items;
@@ -167,6 +172,33 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
     if (!ok) return fail(err);
   }
   phase("freeze", true);
+  // The tree the request names must be the tree now frozen: no child forked, no
+  // zombie reaped between the listing and the freeze (a frozen parent can do
+  // neither any more). Otherwise the image would miss a process or keep one gone.
+  if (req.processes.size() + req.zombies.size() > 1) {
+    std::vector<pid_t> known;
+    for (auto& p : req.processes) known.push_back(p.real);
+    known.insert(known.end(), req.zombies.begin(), req.zombies.end());
+    size_t children = 0;
+    for (auto& p : req.processes) {
+      std::string list = readProcFile(p.real, ("task/" + std::to_string(p.real) + "/children").c_str());
+      for (const char* c = list.c_str(); *c;) {
+        char* end;
+        pid_t child = (pid_t)strtol(c, &end, 10);
+        if (end == c) break;
+        c = end;
+        children++;
+        if (std::find(known.begin(), known.end(), child) == known.end()) {
+          res.treeChanged = true;
+          return fail("pid " + std::to_string(child) + " was born during the checkpoint");
+        }
+      }
+    }
+    if (children + 1 < known.size()) {  // all but the root are someone's children: one went
+      res.treeChanged = true;
+      return fail("a process of the job ended during the checkpoint");
+    }
+  }
 
   Json j;
   j.beginArray();
@@ -194,7 +226,7 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
     // …and checked again, frozen, where it counts
     bool ok = phase("task", dumpTask(p, handler_ ? 1 : 0, j, u, err)) && phase("registers", dumpRegisters(t, j, err)) &&
               phase("signals", alteringSignals(t, insn)) && phase("memory", dumpMemory(p, w, j, u, err)) &&
-              phase("files", dumpFiles(p, w, j, u, err));
+              phase("files", dumpFiles(p, req.stdioPid, w, j, u, err));
     if (!ok || !u.items.empty()) {
       res.unsupported = u.items;
       return fail(err.empty() ? kHoldsUnsupported : err);

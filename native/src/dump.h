@@ -47,18 +47,25 @@ bool dumpTask(const ProcessIds& ids, int domainFilters, Json& j, Unsupported& u,
 bool dumpRegisters(FrozenTask& t, Json& j, std::string& err);
 bool dumpSignals(FrozenTask& t, uint64_t syscallInsn, Json& j, std::string& err);
 bool dumpMemory(const ProcessIds& ids, PagesWriter& w, Json& j, Unsupported& u, std::string& err);
-bool dumpFiles(const ProcessIds& ids, PagesWriter& w, Json& j, Unsupported& u, std::string& err);
+// stdioPid: a process holding the job's standard streams at 0-2 (the keeper)
+bool dumpFiles(const ProcessIds& ids, pid_t stdioPid, PagesWriter& w, Json& j, Unsupported& u, std::string& err);
 // Checks only (nothing written): what dumpMemory/dumpFiles would refuse.
 // domainFilters: seccomp filters the domain itself installs (1 remapped, 0 identity)
 void checkTask(const ProcessIds& ids, int domainFilters, Unsupported& u);
 void checkMemory(const ProcessIds& ids, Unsupported& u);
-void checkFiles(const ProcessIds& ids, Unsupported& u);
+void checkFiles(const ProcessIds& ids, pid_t stdioPid, Unsupported& u);
+// What several processes of a tree share, not supported across processes yet:
+// open file descriptions (opened before a fork) and shared anonymous memory.
+void checkSharedFiles(const std::vector<ProcessIds>& processes, pid_t stdioPid, Unsupported& u);
+void checkSharedMemory(const std::vector<ProcessIds>& processes, Unsupported& u);
 
 // The whole checkpoint of a domain, run on the thread that is (or becomes) the
 // tasks' tracer.
 struct CheckpointRequest {
   std::string dir;                 // an empty directory to write the page files to
   std::vector<ProcessIds> processes;
+  pid_t stdioPid = 0;              // holds the job's standard streams (the keeper)
+  std::vector<pid_t> zombies;      // real PIDs of the job's zombies (not dumped: the manifest has them)
   bool hold = false;               // keep the job frozen until release()
   // called with true before the dumper changes the job's state from outside
   // (injected syscalls, a blocked mask) and with false once it is put back
@@ -68,6 +75,7 @@ struct CheckpointRequest {
 struct CheckpointResult {
   bool ok = false;
   std::string error;               // one line
+  bool treeChanged = false;        // a process came or went during the freeze: try again
   std::vector<std::string> unsupported;
   std::string processesJson;       // JSON array of ProcessImage
   struct File { std::string name; uint64_t size; uint32_t crc; };

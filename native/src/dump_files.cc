@@ -61,29 +61,20 @@ std::vector<FdInfo> listFds(pid_t pid) {
   return out;
 }
 
-// Whether fds a and b of pid are one open file description (dup, fork): kcmp,
-// or where it is missing, the same inode.
-bool sameDescription(pid_t pid, const FdInfo& a, const FdInfo& b) {
-  long r = syscall(SYS_kcmp, pid, pid, KCMP_FILE, a.fd, b.fd);
-  if (r >= 0) return r == 0;
-  return a.st.st_dev == b.st.st_dev && a.st.st_ino == b.st.st_ino;
-}
-
-// How fd is restored; for Stdio, *stdio is which standard stream.
-FdKind classify(pid_t pid, const FdInfo& f, const std::vector<FdInfo>& all, int* stdio, std::string& why) {
-  if (f.fd <= 2) {
-    *stdio = f.fd;
-    return FdKind::Stdio;
+// How fd is restored; for Stdio, *stdio is which standard stream. The standard
+// streams are the descriptions the job got from vdomain (the keeper holds them
+// too: stdioPid): wherever the job has them (0-2, a dup, a child's), a restore
+// binds the restoring command's. A pipe or file the job put on 0-2 itself is
+// not one.
+FdKind classify(pid_t pid, pid_t stdioPid, const FdInfo& f, int* stdio, std::string& why) {
+  for (int k = 0; k <= 2; k++) {
+    long r = syscall(SYS_kcmp, pid, stdioPid, KCMP_FILE, f.fd, k);
+    if (r == 0 || (r < 0 && f.fd == k)) {  // without kcmp: 0-2 are what they were
+      *stdio = k;
+      return FdKind::Stdio;
+    }
   }
   const mode_t t = f.st.st_mode & S_IFMT;
-  if (t != S_IFREG && t != S_IFDIR) {
-    // a dup of a standard stream (2>&1, a saved stdout): the restoring one
-    for (auto& s : all)
-      if (s.fd <= 2 && sameDescription(pid, s, f)) {
-        *stdio = s.fd;
-        return FdKind::Stdio;
-      }
-  }
   if (t == S_IFREG) {
     if (f.target.rfind("/memfd:", 0) == 0) {
       why = "memfd " + f.target + " — not supported yet";
@@ -111,22 +102,48 @@ FdKind classify(pid_t pid, const FdInfo& f, const std::vector<FdInfo>& all, int*
 
 }  // namespace
 
-void checkFiles(const ProcessIds& ids, Unsupported& u) {
-  auto all = listFds(ids.real);
-  for (auto& f : all) {
+void checkFiles(const ProcessIds& ids, pid_t stdioPid, Unsupported& u) {
+  for (auto& f : listFds(ids.real)) {
     int stdio;
     std::string why;
-    if (classify(ids.real, f, all, &stdio, why) == FdKind::Unsupported) u.add(ids.vpid, "fd " + std::to_string(f.fd) + ": " + why);
+    if (classify(ids.real, stdioPid, f, &stdio, why) == FdKind::Unsupported)
+      u.add(ids.vpid, "fd " + std::to_string(f.fd) + ": " + why);
   }
 }
 
-bool dumpFiles(const ProcessIds& ids, PagesWriter& w, Json& j, Unsupported& u, std::string& err) {
-  auto all = listFds(ids.real);
+void checkSharedFiles(const std::vector<ProcessIds>& processes, pid_t stdioPid, Unsupported& u) {
+  // candidates first by inode, then kcmp: one open file description or two opens
+  struct Held {
+    const ProcessIds* ids;
+    int fd;
+  };
+  std::map<std::pair<dev_t, ino_t>, std::vector<Held>> byInode;
+  for (auto& p : processes)
+    for (auto& f : listFds(p.real)) {
+      int stdio;
+      std::string why;
+      FdKind k = classify(p.real, stdioPid, f, &stdio, why);
+      if (k != FdKind::Stdio && k != FdKind::Unsupported)  // (those are refused by name already)
+        byInode[{f.st.st_dev, f.st.st_ino}].push_back({&p, f.fd});
+    }
+  for (auto& [inode, held] : byInode)
+    for (size_t a = 0; a < held.size(); a++)
+      for (size_t b = a + 1; b < held.size(); b++) {
+        if (held[a].ids == held[b].ids) continue;
+        long r = syscall(SYS_kcmp, held[a].ids->real, held[b].ids->real, KCMP_FILE, held[a].fd, held[b].fd);
+        if (r == 0 || r < 0)
+          u.add(held[a].ids->vpid, "fd " + std::to_string(held[a].fd) + ": one open file with pid " +
+                                       std::to_string(held[b].ids->vpid) + " fd " + std::to_string(held[b].fd) +
+                                       " (opened before a fork) — not supported yet");
+      }
+}
+
+bool dumpFiles(const ProcessIds& ids, pid_t stdioPid, PagesWriter& w, Json& j, Unsupported& u, std::string& err) {
   j.key("fds").beginArray();
-  for (auto& f : all) {
+  for (auto& f : listFds(ids.real)) {
     int stdio = -1;
     std::string why;
-    FdKind k = classify(ids.real, f, all, &stdio, why);
+    FdKind k = classify(ids.real, stdioPid, f, &stdio, why);
     if (k == FdKind::Unsupported) {
       u.add(ids.vpid, "fd " + std::to_string(f.fd) + ": " + why);
       continue;

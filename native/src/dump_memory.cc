@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <map>
 #include <vector>
 
 #include "dump.h"
@@ -87,6 +88,20 @@ void checkMemory(const ProcessIds& ids, Unsupported& u) {
     struct stat st;
     if (classify(m, why, &st) == Kind::Unsupported) u.add(ids.vpid, "at " + hexAddr(m.start) + ": " + why);
   }
+}
+
+void checkSharedMemory(const std::vector<ProcessIds>& processes, Unsupported& u) {
+  std::map<uint64_t, std::pair<pid_t, uint64_t>> seen;  // shmem inode → first process and address
+  for (auto& p : processes)
+    for (auto& m : readMaps(p.real)) {
+      std::string why;
+      struct stat st;
+      if (classify(m, why, &st) != Kind::SharedAnon || m.inode == 0) continue;
+      auto [it, fresh] = seen.emplace(m.inode, std::make_pair(p.vpid, m.start));
+      if (!fresh && it->second.first != p.vpid)
+        u.add(p.vpid, "at " + hexAddr(m.start) + ": shared memory also mapped by pid " +
+                          std::to_string(it->second.first) + " — sharing across processes not supported yet");
+    }
 }
 
 bool dumpMemory(const ProcessIds& ids, PagesWriter& w, Json& j, Unsupported& u, std::string& err) {
