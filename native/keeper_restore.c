@@ -121,6 +121,10 @@ static uint64_t place_blob(const struct vd_plan *p, uint64_t size) {
 
 static struct vd_tree_proc *procs;
 static uint32_t nr_procs;
+static struct vd_shared_file *shared_files;
+static char **shared_paths, **shared_data;
+static int *shared_fds;  // made by the root before it forks, inherited by all
+static uint32_t nr_shared;
 static struct vd_plan **plans;  // per process; NULL for zombies
 static uint32_t *plan_lens;
 static int *pages_fds;
@@ -171,6 +175,24 @@ static void read_tree(int boot_fd) {
   pages_fds = calloc(nr_procs, sizeof *pages_fds);
   if (!procs || !plans || !plan_lens || !pages_fds) refuse(VD_STEP_PLAN, ENOMEM, -1);
   if (read_full(boot_fd, procs, nr_procs * sizeof *procs) < 0) refuse(VD_STEP_PLAN, EIO, -1);
+  nr_shared = t.nr_shared;
+  if (nr_shared > 65536) refuse(VD_STEP_PLAN, EINVAL, -1);
+  shared_files = calloc(nr_shared + 1, sizeof *shared_files);
+  shared_paths = calloc(nr_shared + 1, sizeof *shared_paths);
+  shared_data = calloc(nr_shared + 1, sizeof *shared_data);
+  shared_fds = calloc(nr_shared + 1, sizeof *shared_fds);
+  if (!shared_files || !shared_paths || !shared_data || !shared_fds) refuse(VD_STEP_PLAN, ENOMEM, -1);
+  for (uint32_t i = 0; i < nr_shared; i++) {
+    struct vd_shared_file *f = &shared_files[i];
+    if (read_full(boot_fd, f, sizeof *f) < 0 || f->path_len >= 4096 || f->data_len > (16u << 20))
+      refuse(VD_STEP_PLAN, EINVAL, -1);
+    shared_paths[i] = calloc(1, f->path_len + 1);
+    shared_data[i] = malloc(f->data_len + 1);
+    if (!shared_paths[i] || !shared_data[i] || read_full(boot_fd, shared_paths[i], f->path_len) < 0 ||
+        read_full(boot_fd, shared_data[i], f->data_len) < 0)
+      refuse(VD_STEP_PLAN, EIO, -1);
+    shared_fds[i] = -1;
+  }
   for (uint32_t i = 0; i < nr_procs; i++) {
     const struct vd_tree_proc *p = &procs[i];
     // creation order: parents and joined groups come first (a leader joins its own)
@@ -193,6 +215,44 @@ static void read_tree(int boot_fd) {
 // Process i has just been forked (or is the root): its session and group, then
 // its children, one at a time and each with its whole subtree, so that every
 // group a later process joins exists already.
+// The tree's shared files, made once in the root before it forks: opened and
+// placed (a file several fds hold), or as pipes, both ends at once, with the
+// bytes that were in flight written in.
+static void make_shared_files(void) {
+  for (uint32_t i = 0; i < nr_shared; i++) {
+    const struct vd_shared_file *f = &shared_files[i];
+    if (shared_fds[i] >= 0) continue;  // the other end of a pipe made already
+    if (f->kind == VD_SHARED_PATH) {
+      int fd = open(shared_paths[i], (int)(f->flags & ~(uint32_t)(O_CREAT | O_TRUNC | O_EXCL)) | O_CLOEXEC);
+      if (fd < 0) refuse(VD_STEP_FD_OPEN, errno, -1);
+      if (lseek(fd, (off_t)f->pos, SEEK_SET) < 0 && errno != ESPIPE) refuse(VD_STEP_FD_SEEK, errno, -1);
+      shared_fds[i] = fd;
+      continue;
+    }
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0) refuse(VD_STEP_FD_OPEN, errno, -1);
+    int size = 0;
+    for (uint32_t k = 0; k < nr_shared; k++)
+      if (shared_files[k].kind == VD_SHARED_PIPE && shared_files[k].pipe == f->pipe && shared_files[k].pipe_size > size)
+        size = shared_files[k].pipe_size;
+    if (size > 0) fcntl(p[1], F_SETPIPE_SZ, size);  // may fail above the user's limit: the bytes still fit the default
+    int reader = 0, writer = 0;
+    for (uint32_t k = 0; k < nr_shared; k++) {
+      const struct vd_shared_file *e = &shared_files[k];
+      if (e->kind != VD_SHARED_PIPE || e->pipe != f->pipe) continue;
+      if (e->data_len && write(p[1], shared_data[k], e->data_len) != (ssize_t)e->data_len) refuse(VD_STEP_FD_COPY, errno ? errno : EIO, -1);
+      int end = e->write_end ? p[1] : p[0];
+      shared_fds[k] = end;  // (a second entry for the same end would share it)
+      if (e->write_end) writer++;
+      else reader++;
+      if (e->flags & O_NONBLOCK) fcntl(end, F_SETFL, O_NONBLOCK);
+    }
+    // an end nobody held: gone, as it was (a reader then sees EOF after the bytes)
+    if (!reader) close(p[0]);
+    if (!writer) close(p[1]);
+  }
+}
+
 __attribute__((noreturn)) static void finish(void);
 
 static void build(uint32_t i, int identity) {
@@ -248,6 +308,7 @@ void restore_child(int boot_fd) {
   read_tree(boot_fd);
   shared = mmap(NULL, sizeof *shared, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (shared == MAP_FAILED) refuse(VD_STEP_TREE, errno, 0);
+  make_shared_files();
   build(0, getpid() == procs[0].vpid);
   finish();
 }
@@ -342,19 +403,26 @@ static void become_image(struct vd_plan *plan, uint32_t len, int pages, int boot
     if (fds[i].fd > top) top = fds[i].fd;
   int sbase = top + 1;
   struct rlimit nofile;
-  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < (rlim_t)sbase + 16) {
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < (rlim_t)sbase + 2 * (5 + nr_shared) + 16) {
     nofile.rlim_cur = nofile.rlim_max;
     setrlimit(RLIMIT_NOFILE, &nofile);  // the blob sets the job's limit later
   }
-  int tmp[5], src[5] = {0, 1, 2, pages, boot_fd};
-  for (int i = 0; i < 5; i++)
-    if ((tmp[i] = fcntl(src[i], F_DUPFD_CLOEXEC, sbase + 8)) < 0) refuse(VD_STEP_FD_OPEN, errno, -1);
-  for (int i = 0; i < 5; i++)
+  // sbase + 0..2 our stdio, 3 the page file, 4 the boot socket, 5… the tree's shared files
+  const int n = 5 + (int)nr_shared;
+  int *src = malloc(2 * n * sizeof(int)), *tmp = src + n;
+  if (!src) refuse(VD_STEP_FD_OPEN, ENOMEM, -1);
+  int fixed[5] = {0, 1, 2, pages, boot_fd};
+  for (int i = 0; i < n; i++) src[i] = i < 5 ? fixed[i] : shared_fds[i - 5];
+  for (int i = 0; i < n; i++)
+    if ((tmp[i] = fcntl(src[i], F_DUPFD_CLOEXEC, sbase + n + 8)) < 0) refuse(VD_STEP_FD_OPEN, errno, -1);
+  for (int i = 0; i < n; i++)
     if (dup2(tmp[i], sbase + i) < 0) refuse(VD_STEP_FD_OPEN, errno, -1);
   boot_sock = sbase + 4;
-  for (int i = 0; i < 5; i++) close(tmp[i]);
+  for (int i = 0; i < n; i++) close(tmp[i]);
   if (sbase > 0) syscall(SYS_close_range, 0, sbase - 1, 0);
-  syscall(SYS_close_range, sbase + 5, ~0U, 0);
+  syscall(SYS_close_range, sbase + n, ~0U, 0);
+  copy->shared_base = sbase + 5;
+  copy->nr_shared = nr_shared;
   copy->stdio_base = sbase;
   copy->pages_fd = sbase + 3;
   copy->boot_fd = sbase + 4;

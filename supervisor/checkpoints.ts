@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { EXIT, UserError } from '../cli/errors';
 import { commitImage, discardImageDir, prepareImageDir } from './image';
+import { shareDescriptions } from '../domains/descriptions';
 import { planTree } from '../domains/tree';
 import { IMAGE_FORMAT, IMAGE_VERSION, ImageManifest, ProcessImage, ZombieImage } from './manifest';
 import type { DomainLog } from './log';
@@ -77,8 +78,8 @@ export class Checkpoints {
       const tCall = performance.now();
       let { zombies, r } = await this.dump(tmp, opts.kill);
       // a fork or a reap between the listing and the freeze: list again (a job
-      // forking without pause may keep it from ever matching)
-      for (let attempt = 1; !r.ok && r.treeChanged && attempt < 5; attempt++) {
+      // forking without pause may keep it from matching for a while)
+      for (let attempt = 1; !r.ok && r.treeChanged && attempt < 20; attempt++) {
         log.info({ why: r.error, attempt }, 'the process tree changed during the freeze; again');
         for (const f of fs.readdirSync(tmp)) fs.rmSync(path.join(tmp, f));
         ({ zombies, r } = await this.dump(tmp, opts.kill));
@@ -91,6 +92,7 @@ export class Checkpoints {
       // Ctrl-C on `vdomain checkpoint`: nothing is committed, the job runs on
       if (opts.cancelled?.()) throw new UserError('checkpoint cancelled', EXIT.FAILURE);
       const processes = JSON.parse(r.processesJson) as ProcessImage[];
+      const shared = shareDescriptions(processes);
       const manifest: ImageManifest = {
         format: IMAGE_FORMAT,
         version: IMAGE_VERSION,
@@ -107,6 +109,7 @@ export class Checkpoints {
         },
         processes,
         zombies,
+        shared,
         files: Object.fromEntries(r.files.map((f) => [f.name, { size: f.size, crc32c: f.crc32c }])),
         timings: { frozenMs: r.frozenMs, dumpMs: r.dumpMs, totalMs: 0 },
       };

@@ -31,6 +31,8 @@ export interface ImageManifest {
   processes: ProcessImage[];
   /** children that had exited and were not reaped yet */
   zombies?: ZombieImage[];
+  /** open file descriptions held more than once, and pipes (fds of kind 'shared' point here) */
+  shared?: SharedFileImage[];
   /** every other file of the image: name → size and CRC-32C (8 hex digits) */
   files: Record<string, { size: number; crc32c: string }>;
   /** wall times of the checkpoint, ms (informational) */
@@ -54,7 +56,7 @@ export interface VmaImage {
   runs: [number, number, number][];
 }
 
-export type FdKind = 'path' | 'stdio' | 'copy';
+export type FdKind = 'path' | 'stdio' | 'copy' | 'pipe' | 'shared';
 
 export interface FdImage {
   fd: number;
@@ -65,7 +67,25 @@ export interface FdImage {
   pos: number;
   path?: string;              // path: the file to open; copy: the deleted file's old path
   stdio?: number;             // stdio: which of the restoring command's 0, 1, 2
-  content?: { off: number; len: number };  // copy: its saved bytes in the page file
+  content?: { off: number; len: number };  // copy: its saved bytes; pipe: its bytes in flight (page file)
+  desc?: string;              // its open file description: "VPID:FD" of the first fd found holding it
+  pipe?: number;              // pipe: the pipe's inode (its two ends share it)
+  end?: 'r' | 'w';            // pipe: which end
+  pipeSize?: number;          // pipe, where content is: its capacity
+  shared?: number;            // shared: index in the manifest's shared list
+}
+
+/** An open file description held by several fds (dup, fork), or a pipe's end: made once, before the tree forks. */
+export interface SharedFileImage {
+  kind: 'path' | 'pipe';
+  flags: number;              // O_ACCMODE, O_APPEND, O_NONBLOCK …
+  pos: number;
+  path?: string;              // path: the file
+  pipe?: number;              // pipe: its inode; end: which end this is
+  end?: 'r' | 'w';
+  pipeSize?: number;
+  content?: { file: string; off: number; len: number };  // pipe: bytes in flight, in that page file
+  holders: string[];          // "VPID:FD" of every fd holding it
 }
 
 export interface ZombieImage {

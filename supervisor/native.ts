@@ -19,8 +19,21 @@ export interface NativeRestoredProcess {
   sigmask?: string;   // hex
 }
 
+/** A file made once for the restored tree (manifest SharedFileImage; plan.h vd_shared_file). */
+export interface NativeSharedFile {
+  kind: 'path' | 'pipe';
+  flags: number;
+  pos: number;
+  path?: string;
+  pipe?: number;
+  end?: 'r' | 'w';
+  pipeSize?: number;
+  data?: Buffer;      // a pipe's bytes in flight
+}
+
 export interface NativeRestore {
   processes: NativeRestoredProcess[];
+  shared: NativeSharedFile[];
   nextVpid: number;
 }
 

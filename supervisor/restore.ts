@@ -44,6 +44,18 @@ export function checkOutsideFiles(proc: ProcessImage): string[] {
   return problems;
 }
 
+/** Bytes of a page file (verified whole by readImage): a pipe's contents. */
+function readBytes(dir: string, at: { file: string; off: number; len: number }): Buffer {
+  const buf = Buffer.alloc(at.len);
+  const fd = fs.openSync(path.join(dir, at.file), 'r');
+  try {
+    if (fs.readSync(fd, buf, 0, at.len, at.off) !== at.len) throw new UserError(`${dir}: ${at.file} is short`, EXIT.BAD_IMAGE);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return buf;
+}
+
 async function pickName(manifest: ImageManifest, asked?: string): Promise<string> {
   if (asked) {
     if (!validName(asked)) throw new UserError(`invalid domain name '${asked}' (letters, digits, . _ -; at most 64)`, EXIT.USAGE);
@@ -67,6 +79,8 @@ export async function restoreImage(opts: RestoreOptions): Promise<number> {
   const problems = manifest.processes.flatMap((p) =>
     checkOutsideFiles(p).map((what) => (manifest.processes.length > 1 ? `pid ${p.vpid}: ${what}` : what)),
   );
+  for (const f of manifest.shared ?? [])
+    if (f.kind === 'path' && f.path && !fs.existsSync(f.path)) problems.push(`${f.path} (open in ${f.holders.join(', ')}) no longer exists`);
   if (problems.length) throw new UserError(`cannot restore: ${problems.join('; ')}`, EXIT.UNSUPPORTED);
 
   const plans = new Map<number, Buffer>();
@@ -106,6 +120,7 @@ export async function restoreImage(opts: RestoreOptions): Promise<number> {
     closePageFiles(processes);
     throw new UserError(`${dir}: ${(e as Error).message}`, EXIT.BAD_IMAGE);
   }
+  const shared = (manifest.shared ?? []).map((f) => ({ ...f, data: f.content ? readBytes(dir, f.content) : undefined }));
   const root = manifest.processes[tree.steps[0].from];
   const maxVpid = Math.max(...nodes.map((p) => p.vpid));
   return superviseDomain({
@@ -118,6 +133,7 @@ export async function restoreImage(opts: RestoreOptions): Promise<number> {
       startedMs,
       verifiedMs,
       processes,
+      shared,
       nextVpid: Math.max(maxVpid + 1, manifest.domain.vpidBase ?? 0),
     },
   });

@@ -167,9 +167,7 @@ for (const { label, uid } of USERS) {
       [[holds, 'memfd'], /fd \d+: memfd/],
       [[holds, 'thread'], /2 threads/],
       [[holds, 'fifo'], /fd \d+: FIFO /],
-      [[holds, 'sharedfile'], /fd \d+: one open file with pid \d+ fd \d+ \(opened before a fork\)/],
       [[holds, 'sharedmem'], /shared memory also mapped by pid \d+/],
-      [[holds, 'pipe'], /fd 1: pipe pipe:\[\d+\]/],
     ];
     for (const [argv, why] of cases) {
       const dir = workDir(uid, 'refuse');

@@ -1,8 +1,10 @@
 // Checkpoint and restore of process trees on the real kernel path: a root with
 // children and a grandchild, a process group led by a child and joined by a
-// sibling, a child in a session of its own and a zombie (test/workloads/tree.c),
-// checkpointed at random moments and restored as identity and remapped restores,
-// as root and unprivileged, must end exactly as an uninterrupted run.
+// sibling, a child in a session of its own and a zombie (test/workloads/tree.c);
+// pipes with bytes in flight and an open file shared across a fork
+// (test/workloads/pipes.c); a bash pipeline and make -j2. Checkpointed at random
+// moments and restored as identity and remapped restores, as root and
+// unprivileged, each must end exactly as an uninterrupted run.
 import fs from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
@@ -109,6 +111,63 @@ for (const { label, uid } of USERS) {
     const r = vdomain(uid, ['restore', path.join(dir, 'img')]);
     assert.is(r.status, 0, r.stderr);
     assert.is(before + r.stdout, [1, 2, 3, 4, 5, 6, 7, 8].map((i) => `step ${i}\n`).join('') + 'done\n');
+    noStrays();
+  });
+}
+
+for (const { label, uid } of USERS) {
+  test(`pipes with bytes in flight (one full) and a file shared across a fork come back (${label})`, async () => {
+    const pipes = compile('pipes');
+    for (const beside of [false, true]) {
+      const dir = workDir(uid, 'pipes');
+      const ref = referenceLine(`pipes-${uid}`, [pipes, dir], dir, uid);
+      assert.match(ref, /^pipes p=\w+\/40000 q=\w+\/(\d+) filled=\1 log=405 child=0$/);
+      const name = `pipes-${uid}`;
+      const job = vdomainBackground(uid, ['run', '--name', name, '--', pipes, dir]);
+      assert.ok(await modeOf(uid, name), 'the domain is up');
+      await sleep(randomMs(100, 1200));
+      // beside: the original runs on to its end first (they share DIR), then the copy
+      checkpoint(uid, name, path.join(dir, 'img'), !beside);
+      await job.exited;
+      if (beside) assert.is(job.stdout.trim(), ref);
+      const r = vdomain(uid, ['restore', path.join(dir, 'img')]);
+      assert.is(r.status, 0, r.stderr);
+      assert.is(r.stdout.trim(), ref);
+    }
+    noStrays();
+  });
+
+  test(`a bash pipeline (seq | awk | sort | tail) restored mid-run prints what an uninterrupted run prints (${label})`, async () => {
+    const dir = workDir(uid, 'pipeline');
+    const script = 'for i in $(seq 1 30); do echo $i; sleep 0.05; done | awk \'{ s += $1; print s; fflush() }\' | sort -rn | head -3';
+    const name = `pipeline-${uid}`;
+    const job = vdomainBackground(uid, ['run', '--name', name, '--', 'bash', '-c', script]);
+    assert.ok(await modeOf(uid, name), 'the domain is up');
+    await sleep(randomMs(200, 1200));
+    checkpoint(uid, name, path.join(dir, 'img'), true);
+    await job.exited;
+    const r = vdomain(uid, ['restore', path.join(dir, 'img')]);
+    assert.is(r.status, 0, r.stderr);
+    assert.is(r.stdout, '465\n435\n406\n');
+    noStrays();
+  });
+
+  test(`make -j2 restored mid-build finishes the build (${label})`, async () => {
+    const dir = workDir(uid, 'make');
+    const targets = ['t1', 't2', 't3', 't4', 't5', 't6'];
+    fs.writeFileSync(
+      path.join(dir, 'Makefile'),
+      `all: ${targets.join(' ')}\n\tcat $^ > all\n` + targets.map((t) => `${t}:\n\tsleep 0.3; echo built-$@ > $@\n`).join(''),
+    );
+    const name = `make-${uid}`;
+    const job = vdomainBackground(uid, ['run', '--name', name, '--', 'make', '-s', '-j2', '-C', dir]);
+    assert.ok(await modeOf(uid, name), 'the domain is up');
+    await sleep(randomMs(200, 700));
+    checkpoint(uid, name, path.join(dir, 'img'), true);
+    await job.exited;
+    const r = vdomain(uid, ['restore', path.join(dir, 'img')]);
+    assert.is(r.status, 0, r.stderr);
+    assert.is(fs.readFileSync(path.join(dir, 'all'), 'utf8'), targets.map((t) => `built-${t}\n`).join(''));
     noStrays();
   });
 }

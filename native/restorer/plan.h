@@ -61,6 +61,8 @@ enum vd_fd_kind {
   VD_FD_COPY,      // a deleted file: a new file is made at path (unique, in the same
                    // directory), filled with `len` bytes from content_off of the
                    // page file, opened with flags, unlinked, seeked to pos
+  VD_FD_SHARED,    // made before the tree forked (a description several fds hold,
+                   // a pipe end): shared_base + stdio_index, as it is
 };
 
 struct vd_fd {
@@ -69,7 +71,7 @@ struct vd_fd {
   uint32_t flags;      // open flags (O_ACCMODE | O_APPEND | O_NONBLOCK | ...), without O_CREAT/O_TRUNC
   uint32_t cloexec;    // FD_CLOEXEC
   uint32_t path_off;   // PATH, COPY: NUL-terminated path in the string area
-  uint32_t stdio_index;// STDIO: 0, 1 or 2 of the restoring process
+  uint32_t stdio_index;// STDIO: 0, 1 or 2 of the restoring process; SHARED: index in the tree's list
   uint64_t pos;        // file position
   uint64_t content_off, content_len;  // COPY: the saved contents in the page file
 };
@@ -105,6 +107,8 @@ struct vd_plan {
   int32_t boot_fd;      // the boot socket: failures are reported on it
   int32_t stdio_base;   // fds >= this are free for the blob's own use
   int32_t proc_index;   // which process of the tree (struct vd_failure.proc)
+  int32_t shared_base;  // the tree's shared files (VD_FD_SHARED) are open from here on
+  uint32_t nr_shared;
   uint64_t blob_start, blob_end;  // where the blob, this plan and the blob's stack live
   uint32_t nr_unmap, unmap_off;   // struct vd_range[]: the keeper child's mappings
 
@@ -167,8 +171,9 @@ struct vd_failure {
 };
 
 // ---- the tree (native/keeper_restore.c) --------------------------------------
-// Before any plan the keeper's child reads a struct vd_tree and nr vd_tree_procs,
-// in creation order: a parent comes before its children and the process whose
+// Before any plan the keeper's child reads a struct vd_tree, nr vd_tree_procs and
+// nr_shared vd_shared_files (each followed by its path and data). Processes are in
+// creation order: a parent comes before its children and the process whose
 // group a process joins comes before it. Then, for each live process in that
 // order, its plan (u32 length, bytes) and its page file (SCM_RIGHTS). It creates
 // the processes one at a time, each with its session and group, reports their
@@ -179,7 +184,25 @@ struct vd_failure {
 
 struct vd_tree {
   uint32_t magic;
-  uint32_t nr;
+  uint32_t nr;         // processes (struct vd_tree_proc each)
+  uint32_t nr_shared;  // files made once for the tree (struct vd_shared_file each, after the processes)
+  uint32_t pad;
+};
+
+// An open file description made before the tree forks, inherited by all: a file
+// several fds hold, or a pipe end (both ends of a pipe are made together, with
+// its bytes in flight written in).
+enum vd_shared_kind { VD_SHARED_PATH = 0, VD_SHARED_PIPE };
+
+struct vd_shared_file {
+  uint32_t kind;       // enum vd_shared_kind
+  uint32_t flags;      // open flags (PATH), or the end's O_NONBLOCK (PIPE)
+  uint64_t pos;        // PATH
+  uint64_t pipe;       // PIPE: the old pipe's inode (the ends of one pipe share it)
+  int32_t write_end;   // PIPE: 1 the write end, 0 the read end
+  int32_t pipe_size;   // PIPE: capacity (0: the default)
+  uint32_t path_len;   // PATH: bytes of the path that follows (no NUL)
+  uint32_t data_len;   // PIPE: bytes in flight that follow the path
 };
 
 struct vd_tree_proc {

@@ -340,10 +340,13 @@ static void open_files(const struct vd_plan* p) {
         break;
       case VD_FD_PATH: fd = sys3(__NR_open, str(p, d->path_off), d->flags | O_CLOEXEC, 0); break;
       case VD_FD_COPY: fd = recreate_deleted(p, (int)i, d); break;
+      case VD_FD_SHARED:
+        fd = d->stdio_index < p->nr_shared ? sys3(__NR_fcntl, p->shared_base + (int)d->stdio_index, F_DUPFD_CLOEXEC, 0) : -EINVAL;
+        break;
       default: fd = -EINVAL;
     }
     if (fd < 0) fail(p, VD_STEP_FD_OPEN, fd, (int)i);
-    if (d->kind != VD_FD_STDIO) {
+    if (d->kind != VD_FD_STDIO && d->kind != VD_FD_SHARED) {  // (a shared one is where it was)
       long rc = sys3(__NR_lseek, fd, (long)d->pos, 0 /* SEEK_SET */);
       if (rc < 0 && rc != -ESPIPE) fail(p, VD_STEP_FD_SEEK, rc, (int)i);
     }
@@ -467,6 +470,7 @@ __attribute__((noreturn, used)) void vd_restore(struct vd_plan* p) {
   set_process_state(p);
   // the blob's own descriptors: the stdio copies and the page file
   for (int fd = p->stdio_base; fd < p->stdio_base + 3; fd++) sys1(__NR_close, fd);
+  for (uint32_t i = 0; i < p->nr_shared; i++) sys1(__NR_close, p->shared_base + (int)i);
   sys1(__NR_close, p->pages_fd);
   long listener = install_filter(p);
   sys1(__NR_close, p->boot_fd);

@@ -127,6 +127,26 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
         }
         rc->procs.push_back(std::move(p));
       }
+      Napi::Array shared = r.Get("shared").As<Napi::Array>();
+      for (uint32_t i = 0; i < shared.Length(); i++) {
+        Napi::Object o = shared.Get(i).As<Napi::Object>();
+        vdomain::SharedFile f;
+        f.pipe = str(o, "kind") == "pipe";
+        f.flags = o.Get("flags").As<Napi::Number>().Uint32Value();
+        f.pos = (uint64_t)o.Get("pos").As<Napi::Number>().Int64Value();
+        if (f.pipe) {
+          f.pipeId = (uint64_t)o.Get("pipe").As<Napi::Number>().Int64Value();
+          f.writeEnd = str(o, "end") == "w";
+          f.pipeSize = o.Get("pipeSize").IsNumber() ? o.Get("pipeSize").As<Napi::Number>().Int32Value() : 0;
+          if (o.Get("data").IsBuffer()) {
+            Napi::Buffer<uint8_t> d = o.Get("data").As<Napi::Buffer<uint8_t>>();
+            f.data.assign(d.Data(), d.Data() + d.Length());
+          }
+        } else {
+          f.path = str(o, "path");
+        }
+        rc->shared.push_back(std::move(f));
+      }
       cfg.restore = std::move(rc);
     }
     events_ = std::make_shared<Events>();

@@ -54,9 +54,22 @@ struct RestoredProcess {
   TaskRegisters regs;
 };
 
+// A file made once for the whole tree (see struct vd_shared_file in plan.h).
+struct SharedFile {
+  bool pipe = false;           // a pipe end; else a file opened by path
+  uint32_t flags = 0;
+  uint64_t pos = 0;
+  uint64_t pipeId = 0;         // the old pipe's inode: its ends share it
+  bool writeEnd = false;
+  int pipeSize = 0;
+  std::string path;
+  std::vector<uint8_t> data;   // a pipe's bytes in flight
+};
+
 // A restore instead of a fresh job: the tree the keeper's child becomes.
 struct RestoreConfig {
   std::vector<RestoredProcess> procs;  // creation order: parents (and joined groups) first
+  std::vector<SharedFile> shared;      // index = VD_FD_SHARED's
   pid_t nextVpid = 0;          // first virtual PID for processes created after the restore
 };
 

@@ -36,6 +36,7 @@ bool Checkpointer::freeze(pid_t tid, FrozenTask& t, std::string& err) {
   t.tid = tid;
   if (!handler_) {
     if (ptrace(PTRACE_SEIZE, tid, 0, PTRACE_O_TRACESYSGOOD) < 0) {
+      t.vanished = errno == ESRCH;
       err = errno == EPERM ? "pid " + std::to_string(tid) + " is being traced by another program (a debugger?)"
                            : "cannot trace pid " + std::to_string(tid) + ": " + strerror(errno);
       return false;
@@ -43,6 +44,7 @@ bool Checkpointer::freeze(pid_t tid, FrozenTask& t, std::string& err) {
     t.seized = true;
   }
   if (ptrace(PTRACE_INTERRUPT, tid, 0, 0L) < 0) {
+    t.vanished = errno == ESRCH;
     err = "cannot stop pid " + std::to_string(tid) + ": " + strerror(errno);
     return false;
   }
@@ -51,11 +53,13 @@ bool Checkpointer::freeze(pid_t tid, FrozenTask& t, std::string& err) {
     pid_t r = waitpid(tid, &st, __WALL);
     if (r < 0 && errno == EINTR) continue;
     if (r != tid) {
+      t.vanished = true;
       err = "pid " + std::to_string(tid) + " vanished during the checkpoint";
       return false;
     }
     if (WIFEXITED(st) || WIFSIGNALED(st)) {
       if (handler_) handler_->handleStop(tid, st);
+      t.vanished = true;
       err = "pid " + std::to_string(tid) + " exited during the checkpoint";
       return false;
     }
@@ -137,10 +141,8 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
     checkMemory(p, u);
     checkFiles(p, req.stdioPid, u);
   }
-  if (req.processes.size() > 1) {
-    checkSharedFiles(req.processes, req.stdioPid, u);
-    checkSharedMemory(req.processes, u);
-  }
+  if (req.processes.size() > 1) checkSharedMemory(req.processes, u);
+  mapDescriptions(req.processes, req.stdioPid, u);
   if (!u.items.empty()) {
     res.unsupported = u.items;
     res.error = kHoldsUnsupported;
@@ -169,7 +171,10 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
       res.unsupported.push_back("pid " + std::to_string(p.vpid) + " " + err);
       return fail(kHoldsUnsupported);
     }
-    if (!ok) return fail(err);
+    if (!ok) {
+      res.treeChanged = t.vanished;  // it ended between the listing and the freeze: list again
+      return fail(err);
+    }
   }
   phase("freeze", true);
   // The tree the request names must be the tree now frozen: no child forked, no
@@ -200,6 +205,8 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
     }
   }
 
+  // which fds are one open file description, now that nothing can change them
+  Descriptions descs = mapDescriptions(req.processes, req.stdioPid, u);
   Json j;
   j.beginArray();
   // The last writer's buffered tail is written after the thaw: the buffer holds
@@ -226,7 +233,7 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
     // …and checked again, frozen, where it counts
     bool ok = phase("task", dumpTask(p, handler_ ? 1 : 0, j, u, err)) && phase("registers", dumpRegisters(t, j, err)) &&
               phase("signals", alteringSignals(t, insn)) && phase("memory", dumpMemory(p, w, j, u, err)) &&
-              phase("files", dumpFiles(p, req.stdioPid, w, j, u, err));
+              phase("files", dumpFiles(p, descs, w, j, u, err));
     if (!ok || !u.items.empty()) {
       res.unsupported = u.items;
       return fail(err.empty() ? kHoldsUnsupported : err);

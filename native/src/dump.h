@@ -13,6 +13,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,7 @@ struct FrozenTask {
   bool haveRegs = false;     // regs were read: thaw may write them back
   bool groupStopped = false; // it was stopped by job control: stays so
   bool seized = false;       // seized by the dumper (identity domain): detach after
+  bool vanished = false;     // it ended before it could be frozen
 };
 
 // Something of the job vdomain cannot restore yet: checkpoint refuses, naming it.
@@ -47,16 +50,22 @@ bool dumpTask(const ProcessIds& ids, int domainFilters, Json& j, Unsupported& u,
 bool dumpRegisters(FrozenTask& t, Json& j, std::string& err);
 bool dumpSignals(FrozenTask& t, uint64_t syscallInsn, Json& j, std::string& err);
 bool dumpMemory(const ProcessIds& ids, PagesWriter& w, Json& j, Unsupported& u, std::string& err);
-// stdioPid: a process holding the job's standard streams at 0-2 (the keeper)
-bool dumpFiles(const ProcessIds& ids, pid_t stdioPid, PagesWriter& w, Json& j, Unsupported& u, std::string& err);
+// Open file descriptions across the frozen tree: several fds (of one process or
+// of several, after dup or fork) may be one. Each fd names its description by
+// its first holder ("VPID:FD"); pipes are saved once, with their bytes in flight.
+struct Descriptions {
+  pid_t stdioPid = 0;                              // holds the job's standard streams at 0-2 (the keeper)
+  std::map<std::pair<pid_t, int>, std::string> of; // (real pid, fd) → "VPID:FD" of the first holder
+  std::set<uint64_t> pipesSaved;                   // pipe inodes whose contents are in a page file
+};
+Descriptions mapDescriptions(const std::vector<ProcessIds>& processes, pid_t stdioPid, Unsupported& u);
+bool dumpFiles(const ProcessIds& ids, Descriptions& d, PagesWriter& w, Json& j, Unsupported& u, std::string& err);
 // Checks only (nothing written): what dumpMemory/dumpFiles would refuse.
 // domainFilters: seccomp filters the domain itself installs (1 remapped, 0 identity)
 void checkTask(const ProcessIds& ids, int domainFilters, Unsupported& u);
 void checkMemory(const ProcessIds& ids, Unsupported& u);
 void checkFiles(const ProcessIds& ids, pid_t stdioPid, Unsupported& u);
-// What several processes of a tree share, not supported across processes yet:
-// open file descriptions (opened before a fork) and shared anonymous memory.
-void checkSharedFiles(const std::vector<ProcessIds>& processes, pid_t stdioPid, Unsupported& u);
+// Shared anonymous memory mapped by several processes: not supported yet.
 void checkSharedMemory(const std::vector<ProcessIds>& processes, Unsupported& u);
 
 // The whole checkpoint of a domain, run on the thread that is (or becomes) the

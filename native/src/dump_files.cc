@@ -1,10 +1,14 @@
 // File descriptors: regular files (path, flags, position), deleted files (their
 // contents saved in the page file), directories, the harmless character devices,
-// and the standard streams, which a restore binds to the restoring command's own.
-// Restored by open_files in native/restorer/restorer.c.
+// pipes (with the bytes in flight), and the standard streams, which a restore
+// binds to the restoring command's own. Which fds are one open file description
+// (dup, fork) is found with kcmp. Restored by open_files in
+// native/restorer/restorer.c; descriptions held more than once, and pipes, are
+// made once before the tree forks (make_shared_files in native/keeper_restore.c).
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/kcmp.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -30,7 +34,7 @@ struct FdInfo {
   unsigned flags = 0;
 };
 
-enum class FdKind { Path, Stdio, Copy, Unsupported };
+enum class FdKind { Path, Stdio, Copy, Pipe, Unsupported };
 
 // /dev/null, zero, full, random, urandom: reopened by path, nothing to keep
 bool harmlessDevice(dev_t rdev) {
@@ -89,10 +93,10 @@ FdKind classify(pid_t pid, pid_t stdioPid, const FdInfo& f, int* stdio, std::str
     return FdKind::Path;
   }
   if (t == S_IFDIR) return FdKind::Path;
+  if (t == S_IFIFO && f.target.rfind("pipe:", 0) == 0) return FdKind::Pipe;
   if (t == S_IFCHR && harmlessDevice(f.st.st_rdev)) return FdKind::Path;
   std::string what = f.target;
   if (what.rfind("socket:", 0) == 0 || t == S_IFSOCK) what = "socket";
-  else if (what.rfind("pipe:", 0) == 0) what = "pipe " + f.target;
   else if (t == S_IFIFO) what = "FIFO " + f.target;
   else if (what.rfind("anon_inode:", 0) == 0) what = what.substr(11);
   else if (t == S_IFCHR) what = "device " + f.target;
@@ -111,39 +115,89 @@ void checkFiles(const ProcessIds& ids, pid_t stdioPid, Unsupported& u) {
   }
 }
 
-void checkSharedFiles(const std::vector<ProcessIds>& processes, pid_t stdioPid, Unsupported& u) {
-  // candidates first by inode, then kcmp: one open file description or two opens
+Descriptions mapDescriptions(const std::vector<ProcessIds>& processes, pid_t stdioPid, Unsupported& u) {
+  Descriptions d;
+  d.stdioPid = stdioPid;
   struct Held {
     const ProcessIds* ids;
     int fd;
+    std::string key;
   };
+  // candidates by inode first, then kcmp: one description, or two opens of a file
   std::map<std::pair<dev_t, ino_t>, std::vector<Held>> byInode;
   for (auto& p : processes)
     for (auto& f : listFds(p.real)) {
       int stdio;
       std::string why;
       FdKind k = classify(p.real, stdioPid, f, &stdio, why);
-      if (k != FdKind::Stdio && k != FdKind::Unsupported)  // (those are refused by name already)
-        byInode[{f.st.st_dev, f.st.st_ino}].push_back({&p, f.fd});
+      if (k == FdKind::Stdio || k == FdKind::Unsupported) continue;  // (those are refused by name already)
+      auto& held = byInode[{f.st.st_dev, f.st.st_ino}];
+      const std::string own = std::to_string(p.vpid) + ":" + std::to_string(f.fd);
+      std::string key = own;
+      for (auto& h : held)
+        if (syscall(SYS_kcmp, h.ids->real, p.real, KCMP_FILE, h.fd, f.fd) == 0) {
+          key = h.key;
+          break;
+        }
+      if (k == FdKind::Copy && key != own)
+        u.add(p.vpid, "fd " + std::to_string(f.fd) + ": deleted file " + f.target + ", open in two places (" + key +
+                          ") — not supported yet");
+      held.push_back({&p, f.fd, key});
+      d.of[{p.real, f.fd}] = key;
     }
-  for (auto& [inode, held] : byInode)
-    for (size_t a = 0; a < held.size(); a++)
-      for (size_t b = a + 1; b < held.size(); b++) {
-        if (held[a].ids == held[b].ids) continue;
-        long r = syscall(SYS_kcmp, held[a].ids->real, held[b].ids->real, KCMP_FILE, held[a].fd, held[b].fd);
-        if (r == 0 || r < 0)
-          u.add(held[a].ids->vpid, "fd " + std::to_string(held[a].fd) + ": one open file with pid " +
-                                       std::to_string(held[b].ids->vpid) + " fd " + std::to_string(held[b].fd) +
-                                       " (opened before a fork) — not supported yet");
-      }
+  return d;
 }
 
-bool dumpFiles(const ProcessIds& ids, pid_t stdioPid, PagesWriter& w, Json& j, Unsupported& u, std::string& err) {
+namespace {
+
+// A pipe's bytes in flight, copied without taking them (tee) through a second
+// reader opened on it; appended to the page file. *size: its capacity.
+bool savePipe(pid_t pid, int fd, PagesWriter& w, uint64_t* len, int* size, std::string& err) {
+  std::string proc = "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd);
+  int in = open(proc.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (in < 0) {
+    err = "cannot open " + proc + ": " + strerror(errno);
+    return false;
+  }
+  *size = fcntl(in, F_GETPIPE_SZ);
+  int n = 0;
+  ioctl(in, FIONREAD, &n);
+  *len = 0;
+  bool ok = true;
+  if (n > 0) {
+    int t[2];
+    if (pipe2(t, O_CLOEXEC | O_NONBLOCK) < 0) {
+      close(in);
+      err = std::string("pipe: ") + strerror(errno);
+      return false;
+    }
+    fcntl(t[1], F_SETPIPE_SZ, *size);
+    ssize_t got = tee(in, t[1], (size_t)n, SPLICE_F_NONBLOCK);
+    std::vector<char> buf(got > 0 ? (size_t)got : 0);
+    size_t have = 0;
+    while (got > 0 && have < buf.size()) {
+      ssize_t r = read(t[0], buf.data() + have, buf.size() - have);
+      if (r <= 0) break;
+      have += (size_t)r;
+    }
+    ok = got == n && have == buf.size() && w.appendBytes(buf.data(), have);
+    if (!ok) err = "cannot copy the bytes in " + proc + ": " + strerror(got < 0 ? errno : w.error() ? w.error() : EIO);
+    *len = have;
+    close(t[0]);
+    close(t[1]);
+  }
+  close(in);
+  return ok;
+}
+
+}  // namespace
+
+bool dumpFiles(const ProcessIds& ids, Descriptions& d, PagesWriter& w, Json& j, Unsupported& u, std::string& err) {
   j.key("fds").beginArray();
   for (auto& f : listFds(ids.real)) {
     int stdio = -1;
     std::string why;
-    FdKind k = classify(ids.real, stdioPid, f, &stdio, why);
+    FdKind k = classify(ids.real, d.stdioPid, f, &stdio, why);
     if (k == FdKind::Unsupported) {
       u.add(ids.vpid, "fd " + std::to_string(f.fd) + ": " + why);
       continue;
@@ -152,8 +206,22 @@ bool dumpFiles(const ProcessIds& ids, pid_t stdioPid, PagesWriter& w, Json& j, U
     j.field("fd", f.fd).field("target", f.target);
     j.field("flags", f.flags & ~(unsigned)O_CLOEXEC).field("cloexec", (f.flags & O_CLOEXEC) != 0);
     j.field("pos", f.pos);
+    auto desc = d.of.find({ids.real, f.fd});
+    if (desc != d.of.end()) j.field("desc", desc->second);
     if (k == FdKind::Stdio) {
       j.field("kind", "stdio").field("stdio", stdio);
+    } else if (k == FdKind::Pipe) {
+      j.field("kind", "pipe").field("pipe", (uint64_t)f.st.st_ino).field("end", (f.flags & O_ACCMODE) == O_WRONLY ? "w" : "r");
+      if (d.pipesSaved.insert((uint64_t)f.st.st_ino).second) {
+        uint64_t off = w.offset(), len = 0;
+        int size = 0;
+        if (!savePipe(ids.real, f.fd, w, &len, &size, err)) {
+          err = "pid " + std::to_string(ids.vpid) + " fd " + std::to_string(f.fd) + ": " + err;
+          return false;
+        }
+        j.field("pipeSize", (uint64_t)size);
+        j.key("content").beginObject().field("off", off).field("len", len).endObject();
+      }
     } else if (k == FdKind::Path) {
       j.field("kind", "path").field("path", f.target);
     } else {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 
 #include "checksum.h"
 
@@ -146,6 +147,18 @@ bool PagesWriter::appendMemory(pid_t tid, uint64_t addr, uint64_t len) {
       }
     }
     addr += n;
+    len -= n;
+    if (!filled(n)) return false;
+  }
+  return ok();
+}
+
+bool PagesWriter::appendBytes(const void* data, size_t len) {
+  const char* p = static_cast<const char*>(data);
+  while (len && ok()) {
+    size_t n = room() < len ? room() : len;
+    memcpy(tail(), p, n);
+    p += n;
     len -= n;
     if (!filled(n)) return false;
   }

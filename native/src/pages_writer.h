@@ -26,6 +26,7 @@ class PagesWriter {
   // on failure.
   bool appendMemory(pid_t tid, uint64_t addr, uint64_t len);
   bool appendFd(int fd, uint64_t len);  // len bytes read from fd (from its start)
+  bool appendBytes(const void* data, size_t len);
   // Writes what is buffered and waits for the writer (no fsync: the caller decides).
   bool finish();
   uint32_t crc() const { return crc_; }

@@ -181,6 +181,9 @@ std::vector<uint8_t> buildPlan(const Napi::Object& proc) {
       Napi::Object c = f.Get("content").As<Napi::Object>();
       d.content_off = num(c, "off");
       d.content_len = num(c, "len");
+    } else if (kind == "shared") {
+      d.kind = VD_FD_SHARED;
+      d.stdio_index = (uint32_t)num(f, "shared");
     } else {
       throw std::runtime_error("manifest: unknown fd kind '" + kind + "'");
     }

@@ -241,11 +241,25 @@ void Domain::startRestore() {
   auto put = [&msg](const void* p, size_t n) {
     msg.insert(msg.end(), static_cast<const uint8_t*>(p), static_cast<const uint8_t*>(p) + n);
   };
-  vd_tree tree{VD_TREE_MAGIC, (uint32_t)rc.procs.size()};
+  vd_tree tree{VD_TREE_MAGIC, (uint32_t)rc.procs.size(), (uint32_t)rc.shared.size(), 0};
   put(&tree, sizeof tree);
   for (auto& p : rc.procs) {
     vd_tree_proc t{p.vpid, p.parent, p.groupOf, p.setsid ? 1 : 0, p.zombie ? 1 : 0, p.status};
     put(&t, sizeof t);
+  }
+  for (auto& f : rc.shared) {
+    vd_shared_file e{};
+    e.kind = f.pipe ? VD_SHARED_PIPE : VD_SHARED_PATH;
+    e.flags = f.flags;
+    e.pos = f.pos;
+    e.pipe = f.pipeId;
+    e.write_end = f.writeEnd ? 1 : 0;
+    e.pipe_size = f.pipeSize;
+    e.path_len = (uint32_t)f.path.size();
+    e.data_len = (uint32_t)f.data.size();
+    put(&e, sizeof e);
+    put(f.path.data(), f.path.size());
+    put(f.data.data(), f.data.size());
   }
   if (!writeAll(bootFd_, msg.data(), msg.size()))
     throw std::runtime_error(restoreFailure("the restoring process ended before it read the tree"));

@@ -2,9 +2,7 @@
 // the refusal names it and leaves the job running:
 //
 //   holds WHAT      WHAT: timer | seccomp | inotify | memfd | thread | fifo, or
-//                   with a child: sharedfile (one open file, opened before the
-//                   fork) | sharedmem (MAP_SHARED|MAP_ANONYMOUS) | pipe (the
-//                   child's stdout into the parent)
+//                   with a child: sharedmem (MAP_SHARED|MAP_ANONYMOUS)
 //
 // Prints "ready", sleeps 2 s, prints "survived" (after its child ends).
 #define _GNU_SOURCE
@@ -53,14 +51,10 @@ int main(int argc, char **argv) {
     snprintf(path, sizeof path, "/tmp/holds-fifo-%d", getpid());
     if (mkfifo(path, 0600) < 0 || open(path, O_RDWR) < 0) return 1;
     unlink(path);
-  } else if (!strcmp(what, "sharedfile") || !strcmp(what, "sharedmem") || !strcmp(what, "pipe")) {
-    int p[2] = {-1, -1};
-    if (!strcmp(what, "sharedfile") && open("/proc/self/exe", O_RDONLY) < 0) return 1;
-    if (!strcmp(what, "sharedmem") && mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0) == MAP_FAILED) return 1;
-    if (!strcmp(what, "pipe") && pipe(p) < 0) return 1;
+  } else if (!strcmp(what, "sharedmem")) {
+    if (mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0) == MAP_FAILED) return 1;
     fflush(stdout);
     if (fork() == 0) {
-      if (p[1] >= 0) dup2(p[1], 1);
       sleep(2);
       return 0;
     }
