@@ -11,6 +11,9 @@
 // Children are made in PID order, each with its whole subtree before the next
 // sibling (the order the job most likely made them in), so a group's leader (the
 // lowest PID of its group, as a rule) exists before the members that join it.
+// Orphans (their parent gone, reparented to vdomain's keeper, the domain's
+// subreaper) come after the root's subtree: the root makes them as its siblings
+// (CLONE_PARENT), so for their session and group they start as the root's.
 
 export interface TreeNode {
   vpid: number;
@@ -19,10 +22,12 @@ export interface TreeNode {
   vsid: number;
 }
 
+export const ORPHAN = -2;
+
 export interface TreeStep {
   /** index into the input */
   from: number;
-  /** index in creation order of the parent; -1 for the root */
+  /** index in creation order of the parent; -1 for the root; ORPHAN: a child of the keeper, made by the root */
   parent: number;
   /** join the group of that (earlier) process; -1: keep the parent's */
   groupOf: number;
@@ -31,39 +36,39 @@ export interface TreeStep {
 
 export type TreePlan = { ok: true; steps: TreeStep[] } | { ok: false; problems: string[] };
 
-export function planTree(nodes: readonly TreeNode[]): TreePlan {
+/** rootVpid: the domain's root; other processes whose parent is not in the job are orphans. */
+export function planTree(nodes: readonly TreeNode[], rootVpid: number): TreePlan {
   const problems: string[] = [];
   const byVpid = new Map(nodes.map((n, i) => [n.vpid, i]));
-  // the root: the one process whose parent is not in the job
-  const roots = nodes.map((n, i) => i).filter((i) => !byVpid.has(nodes[i].vppid));
-  if (roots.length !== 1) {
-    return {
-      ok: false,
-      problems: [`the job has ${roots.length} processes without a parent in it (${roots.map((i) => nodes[i].vpid).join(', ')}) — expected one root`],
-    };
-  }
+  const root = byVpid.get(rootVpid);
+  if (root === undefined) return { ok: false, problems: [`the job's root (pid ${rootVpid}) is not among its processes`] };
   const children = new Map<number, number[]>();
+  const orphans: number[] = [];
   nodes.forEach((n, i) => {
-    if (i === roots[0]) return;
-    const p = byVpid.get(n.vppid)!;
-    children.set(p, [...(children.get(p) ?? []), i]);
+    if (i === root) return;
+    const p = byVpid.get(n.vppid);
+    if (p === undefined) orphans.push(i);
+    else children.set(p, [...(children.get(p) ?? []), i]);
   });
-  for (const list of children.values()) list.sort((a, b) => nodes[a].vpid - nodes[b].vpid);
+  for (const list of [...children.values(), orphans]) list.sort((a, b) => nodes[a].vpid - nodes[b].vpid);
 
   const order: number[] = [];
   const visit = (i: number) => {
     order.push(i);
     for (const c of children.get(i) ?? []) visit(c);
   };
-  visit(roots[0]);
+  visit(root);
+  for (const o of orphans) visit(o);
   if (order.length !== nodes.length) problems.push('the job\'s parent links form a cycle');
 
   const position = new Map(order.map((from, at) => [from, at]));
   const steps: TreeStep[] = [];
   for (const [at, from] of order.entries()) {
     const n = nodes[from];
-    const parentAt = at === 0 ? -1 : position.get(byVpid.get(n.vppid)!)!;
-    const parent = parentAt < 0 ? undefined : nodes[order[parentAt]];
+    const orphan = at > 0 && !byVpid.has(n.vppid);
+    const parentAt = at === 0 ? -1 : orphan ? ORPHAN : position.get(byVpid.get(n.vppid)!)!;
+    // an orphan starts in the root's session and group (the root makes it)
+    const parent = at === 0 ? undefined : orphan ? nodes[order[0]] : nodes[order[parentAt]];
     const step: TreeStep = { from, parent: parentAt, groupOf: -1, setsid: false };
     steps.push(step);
     if (!parent) continue;  // the root stays in the restoring command's session and group

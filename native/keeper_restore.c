@@ -31,16 +31,22 @@
 #define BLOB_STACK (128 * 1024)  // the blob's stack and its page-reading helper's
 #define KEEP_CLEAR (16UL << 20)  // distance from the image's mappings (stack guard gap)
 
-// fork() at exactly PID want; -1 (errno) when the kernel will not.
-static pid_t fork_exactly(pid_t want) {
-  struct clone_args args = {.exit_signal = SIGCHLD, .set_tid = (uint64_t)(uintptr_t)&want, .set_tid_size = 1};
+// fork() at exactly PID want (any PID: want 0); -1 (errno) when the kernel will
+// not. sibling: the child is our parent's (CLONE_PARENT), not ours.
+static pid_t fork_exactly(pid_t want, int sibling) {
+  // (with CLONE_PARENT the kernel wants no exit signal: the child takes ours, SIGCHLD)
+  struct clone_args args = {.flags = sibling ? CLONE_PARENT : 0, .exit_signal = sibling ? 0 : SIGCHLD};
+  if (want > 0) {
+    args.set_tid = (uint64_t)(uintptr_t)&want;
+    args.set_tid_size = 1;
+  }
   return (pid_t)syscall(SYS_clone3, &args, sizeof args);
 }
 
 pid_t fork_with_pid(pid_t want) {
   // clone3 with set_tid needs CAP_CHECKPOINT_RESTORE; without it, or when the
   // PID is taken, any PID will do: the domain then translates.
-  pid_t pid = want > 0 ? fork_exactly(want) : -1;
+  pid_t pid = want > 0 ? fork_exactly(want, 0) : -1;
   return pid >= 0 ? pid : fork();
 }
 
@@ -196,7 +202,8 @@ static void read_tree(int boot_fd) {
   for (uint32_t i = 0; i < nr_procs; i++) {
     const struct vd_tree_proc *p = &procs[i];
     // creation order: parents and joined groups come first (a leader joins its own)
-    if ((i == 0) != (p->parent < 0) || p->parent >= (int32_t)i || p->group_of > (int32_t)i)
+    const int parent_ok = i == 0 ? p->parent == -1 : (p->parent >= 0 || p->parent == VD_PARENT_KEEPER);
+    if (!parent_ok || p->parent >= (int32_t)i || p->group_of > (int32_t)i)
       refuse(VD_STEP_PLAN, EINVAL, (int)i);
     pages_fds[i] = -1;
     if (p->zombie) continue;
@@ -280,9 +287,11 @@ static void build(uint32_t i, int identity) {
     _exit(WEXITSTATUS(p->status));
   }
   for (uint32_t c = i + 1; c < nr_procs && !shared->failed; c++) {
-    if (procs[c].parent != (int32_t)i) continue;
+    // the root also makes the orphans, as children of the keeper
+    const int orphan = i == 0 && procs[c].parent == VD_PARENT_KEEPER;
+    if (procs[c].parent != (int32_t)i && !orphan) continue;
     // an identity restore needs every old PID: without translation, no other will do
-    pid_t pid = identity ? fork_exactly(procs[c].vpid) : fork();
+    pid_t pid = fork_exactly(identity ? procs[c].vpid : 0, orphan);
     if (pid < 0) refuse(VD_STEP_TREE, errno, (int)c);
     if (pid == 0) {
       build(c, identity);
@@ -290,7 +299,7 @@ static void build(uint32_t i, int identity) {
     }
     while (!__atomic_load_n(&shared->built[c], __ATOMIC_ACQUIRE) && !shared->failed) {
       futex_wait(&shared->built[c], 0);
-      if (!procs[c].zombie && vanished(pid)) give_up_tree();
+      if (!procs[c].zombie && !orphan && vanished(pid)) give_up_tree();  // (an orphan is not our child)
     }
   }
   if (shared->failed) {

@@ -76,13 +76,13 @@ export class Checkpoints {
     let held = false;
     try {
       const tCall = performance.now();
-      let { zombies, r } = await this.dump(tmp, opts.kill);
+      let { zombies, r, root } = await this.dump(tmp, opts.kill);
       // a fork or a reap between the listing and the freeze: list again (a job
       // forking without pause may keep it from matching for a while)
       for (let attempt = 1; !r.ok && r.treeChanged && attempt < 20; attempt++) {
         log.info({ why: r.error, attempt }, 'the process tree changed during the freeze; again');
         for (const f of fs.readdirSync(tmp)) fs.rmSync(path.join(tmp, f));
-        ({ zombies, r } = await this.dump(tmp, opts.kill));
+        ({ zombies, r, root } = await this.dump(tmp, opts.kill));
       }
       if (!r.ok) {
         if (r.unsupported.length) throw refusal(r.unsupported);
@@ -107,6 +107,7 @@ export class Checkpoints {
           command: this.ctx.command,
           uid: process.getuid?.() ?? 0,
         },
+        root,
         processes,
         zombies,
         shared,
@@ -142,7 +143,7 @@ export class Checkpoints {
     const alive = status.processes.filter((p) => p.state !== 'Z');
     const dead = status.processes.filter((p) => p.state === 'Z');
     // the tree must be one the restorer can make again (sessions, groups)
-    const tree = planTree(status.processes);
+    const tree = planTree(status.processes, status.root.vpid);
     if (!tree.ok) throw refusal(tree.problems);
     const zombies = dead.map(zombieImage);
     const r = await this.ctx.native.checkpoint({
@@ -151,7 +152,7 @@ export class Checkpoints {
       zombies: dead.map((p) => p.pid),
       hold,
     });
-    return { status, zombies, r };
+    return { status, zombies, r, root: status.root.vpid };
   }
 
   /** `run --interval`: a checkpoint every `seconds`, keeping the newest `keep`. */

@@ -27,7 +27,9 @@ export interface ImageManifest {
     command: string[];
     uid: number;
   };
-  /** the live processes; the tree is in their vppid links */
+  /** the domain's root (vpid); absent in version 1 (one process) */
+  root?: number;
+  /** the live processes; the tree is in their vppid links (others without a parent in the job: orphans) */
   processes: ProcessImage[];
   /** children that had exited and were not reaped yet */
   zombies?: ZombieImage[];

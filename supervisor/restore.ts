@@ -74,7 +74,7 @@ export async function restoreImage(opts: RestoreOptions): Promise<number> {
   const manifest = readImage(dir);
   const zombies = manifest.zombies ?? [];
   const nodes = [...manifest.processes, ...zombies];
-  const tree = planTree(nodes);
+  const tree = planTree(nodes, manifest.root ?? manifest.processes[0].vpid);
   if (!tree.ok) throw new UserError(`${dir}: cannot make its process tree: ${tree.problems.join('; ')}`, EXIT.BAD_IMAGE);
   const problems = manifest.processes.flatMap((p) =>
     checkOutsideFiles(p).map((what) => (manifest.processes.length > 1 ? `pid ${p.vpid}: ${what}` : what)),

@@ -1,6 +1,7 @@
 // Checkpoint and restore of process trees on the real kernel path: a root with
 // children and a grandchild, a process group led by a child and joined by a
-// sibling, a child in a session of its own and a zombie (test/workloads/tree.c);
+// sibling, a child in a session of its own, an orphan adopted by the keeper and
+// a zombie (test/workloads/tree.c);
 // pipes with bytes in flight and an open file shared across a fork
 // (test/workloads/pipes.c); a bash pipeline and make -j2. Checkpointed at random
 // moments and restored as identity and remapped restores, as root and
@@ -25,7 +26,7 @@ function setup(uid: number, name: string) {
   fs.mkdirSync(out);
   if (isRoot) fs.chownSync(out, uid, uid);
   const ref = referenceLine(`tree-${uid}`, [tree, STEPS, out], dir, uid);
-  assert.match(ref, /^tree root=\w+:same A=\w+:same:leader:sig1 A1=\w+:same:in-A:sig1 B=\w+:same:in-A:sig1 S=\w+:same:session-leader:sig0 Z=42 reaped=ok$/);
+  assert.match(ref, /^tree root=\w+:same A=\w+:same:leader:sig1 A1=\w+:same:in-A:sig1 B=\w+:same:in-A:sig1 S=\w+:same:session-leader:sig0 O=\w+:same:orphan-session-leader:sig0 Z=42 reaped=ok sigchld=ok$/);
   for (const f of fs.readdirSync(out)) fs.rmSync(path.join(out, f));
   return { tree, dir, out, ref };
 }
@@ -43,7 +44,7 @@ for (const { label, uid } of USERS) {
     const info = vdomain(uid, ['inspect', path.join(dir, 'img'), '--json']);
     assert.is(info.status, 0, info.stderr);
     const m = JSON.parse(info.stdout);
-    assert.is(m.processes.length, 5, 'root, A, A1, B, S');
+    assert.is(m.processes.length, 6, 'root, A, A1, B, S, O');
     assert.is(m.zombies.length, 1, 'Z');
     assert.is(m.zombies[0].status, 42 << 8);
 
@@ -154,15 +155,16 @@ for (const { label, uid } of USERS) {
 
   test(`make -j2 restored mid-build finishes the build (${label})`, async () => {
     const dir = workDir(uid, 'make');
-    const targets = ['t1', 't2', 't3', 't4', 't5', 't6'];
+    const targets = ['t1', 't2', 't3', 't4', 't5', 't6', 't7', 't8'];
     fs.writeFileSync(
       path.join(dir, 'Makefile'),
-      `all: ${targets.join(' ')}\n\tcat $^ > all\n` + targets.map((t) => `${t}:\n\tsleep 0.3; echo built-$@ > $@\n`).join(''),
+      `all: ${targets.join(' ')}\n\tcat $^ > all\n` + targets.map((t) => `${t}:\n\tsleep 0.4; echo built-$@ > $@\n`).join(''),
     );
     const name = `make-${uid}`;
     const job = vdomainBackground(uid, ['run', '--name', name, '--', 'make', '-s', '-j2', '-C', dir]);
     assert.ok(await modeOf(uid, name), 'the domain is up');
-    await sleep(randomMs(200, 700));
+    await sleep(randomMs(200, 900));
+    assert.ok(job.child.exitCode === null, `make ended early: ${job.stdout} ${job.stderr}`);
     checkpoint(uid, name, path.join(dir, 'img'), true);
     await job.exited;
     const r = vdomain(uid, ['restore', path.join(dir, 'img')]);

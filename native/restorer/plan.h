@@ -181,6 +181,7 @@ struct vd_failure {
 // live process becomes its image.
 #define VD_TREE_MAGIC 0x45455254u  // "TREE"
 #define VD_MAX_PROCS 4096
+#define VD_PARENT_KEEPER (-2)
 
 struct vd_tree {
   uint32_t magic;
@@ -207,7 +208,8 @@ struct vd_shared_file {
 
 struct vd_tree_proc {
   int32_t vpid;        // taken back as the real PID when the restore is an identity one
-  int32_t parent;      // index of the parent; -1 for the root (index 0)
+  int32_t parent;      // index of the parent; -1 for the root (index 0); VD_PARENT_KEEPER:
+                       // an orphan, the root makes it as its sibling (CLONE_PARENT)
   int32_t group_of;    // join the process group that process (an earlier index) is in; -1: keep the parent's
   int32_t setsid;      // 1: leads a session of its own (setsid)
   int32_t zombie;      // 1: had exited, not reaped: ends at once with wait status `status`

@@ -184,24 +184,30 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
     std::vector<pid_t> known;
     for (auto& p : req.processes) known.push_back(p.real);
     known.insert(known.end(), req.zombies.begin(), req.zombies.end());
-    size_t children = 0;
-    for (auto& p : req.processes) {
-      std::string list = readProcFile(p.real, ("task/" + std::to_string(p.real) + "/children").c_str());
+    // the parents: every frozen process, and the keeper (the root and the orphans it adopted)
+    std::vector<pid_t> parents = known;
+    if (req.stdioPid > 0) parents.push_back(req.stdioPid);
+    for (pid_t parent : parents) {
+      std::string list = readProcFile(parent, ("task/" + std::to_string(parent) + "/children").c_str());
       for (const char* c = list.c_str(); *c;) {
         char* end;
         pid_t child = (pid_t)strtol(c, &end, 10);
         if (end == c) break;
         c = end;
-        children++;
         if (std::find(known.begin(), known.end(), child) == known.end()) {
           res.treeChanged = true;
           return fail("pid " + std::to_string(child) + " was born during the checkpoint");
         }
       }
     }
-    if (children + 1 < known.size()) {  // all but the root are someone's children: one went
-      res.treeChanged = true;
-      return fail("a process of the job ended during the checkpoint");
+    // the live ones are frozen; a zombie may have been reaped
+    for (pid_t z : req.zombies) {
+      std::string comm;
+      std::vector<std::string> stat;
+      if (!readStat(z, comm, stat) || stat.empty() || stat[0] != "Z") {
+        res.treeChanged = true;
+        return fail("zombie " + std::to_string(z) + " was reaped during the checkpoint");
+      }
     }
   }
 

@@ -2,12 +2,12 @@
 // restorer uses to make a process tree again.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { planTree, TreeNode } from '../../domains/tree';
+import { ORPHAN, planTree, TreeNode } from '../../domains/tree';
 
 const node = (vpid: number, vppid: number, vpgid: number, vsid: number): TreeNode => ({ vpid, vppid, vpgid, vsid });
 
-function steps(nodes: TreeNode[]) {
-  const r = planTree(nodes);
+function steps(nodes: TreeNode[], root = nodes.find((n) => !nodes.some((m) => m.vpid === n.vppid))!.vpid) {
+  const r = planTree(nodes, root);
   if (!r.ok) throw new Error(r.problems.join('; '));
   return r.steps.map((s) => ({ vpid: nodes[s.from].vpid, parent: s.parent, groupOf: s.groupOf, setsid: s.setsid }));
 }
@@ -43,21 +43,28 @@ test('a grandchild back in the root\'s group joins it through the root', () => {
 });
 
 test('refused: a session that is neither its own nor its parent\'s', () => {
-  const r = planTree([node(10, 1, 5, 5), node(11, 10, 11, 11), node(12, 10, 11, 11)]);
+  const r = planTree([node(10, 1, 5, 5), node(11, 10, 11, 11), node(12, 10, 11, 11)], 10);
   assert.equal(r.ok, false);
   if (!r.ok) assert.match(r.problems.join(), /pid 12: in session 11/);
 });
 
 test('refused: a group whose leader is gone and no member comes before', () => {
-  const r = planTree([node(10, 1, 5, 5), node(11, 10, 99, 5)]);
+  const r = planTree([node(10, 1, 5, 5), node(11, 10, 99, 5)], 10);
   assert.equal(r.ok, false);
   if (!r.ok) assert.match(r.problems.join(), /pid 11: in process group 99/);
 });
 
-test('refused: two roots', () => {
-  const r = planTree([node(10, 1, 5, 5), node(20, 2, 5, 5)]);
+test('orphans (reparented to the keeper) come after the root\'s subtree, made by the root as its siblings', () => {
+  // keeper 1; root 10 with child 11; 12 daemonized (its parent 13 gone): own session; 14 its child
+  const s = planTree([node(12, 1, 12, 12), node(10, 1, 5, 5), node(11, 10, 5, 5), node(14, 12, 12, 12)], 10);
+  assert.ok(s.ok);
+  if (s.ok) {
+    assert.equal(s.steps.map((x) => x.parent), [-1, 0, ORPHAN, 2]);
+    assert.equal(s.steps[2].setsid, true);
+  }
+  const r = planTree([node(10, 1, 5, 5), node(20, 1, 5, 5)], 99);
   assert.equal(r.ok, false);
-  if (!r.ok) assert.match(r.problems.join(), /2 processes without a parent/);
+  if (!r.ok) assert.match(r.problems.join(), /root \(pid 99\) is not among/);
 });
 
 test.run();

@@ -7,7 +7,9 @@
 //         │   └─ A1   in A's group (inherited)
 //         ├─ B   joins A's group (setpgid to a sibling's group, as a shell's pipeline)
 //         ├─ S   leads its own session (setsid)
-//         └─ Z   exits at once with status 42: a zombie until the root reaps it
+//         ├─ Z   exits at once with status 42: a zombie until the root reaps it
+//         └─ (O1) forks O and exits: O, a daemon in a session of its own, is
+//                 an orphan (vdomain's keeper, the domain's subreaper, adopts it)
 //
 // Every process checks, once its chain is done, that its PID and parent are what
 // they were at the start and that its group and session relate to the others' as
@@ -37,6 +39,16 @@ static void on_usr1(int sig) {
   signals++;
 }
 
+static pid_t kids[5];
+static volatile sig_atomic_t strange_sigchld;
+
+static void on_chld(int sig, siginfo_t* si, void* ctx) {
+  (void)sig, (void)ctx;
+  int known = 0;
+  for (int i = 0; i < 5; i++) known |= si->si_pid == kids[i];
+  if (!known) strange_sigchld++;
+}
+
 static uint64_t chain(uint64_t seed) {
   uint64_t h = seed;
   for (long i = 0; i < steps; i++) {
@@ -60,9 +72,11 @@ struct self {
 
 static struct self now(void) { return (struct self){getpid(), getppid(), getpgid(0), getsid(0)}; }
 
+static int orphan;  // our parent is outside the job (the keeper): not ours to compare
+
 static const char* same(struct self a, struct self b) {
   if (a.pid != b.pid) return "pid-changed";
-  if (a.ppid != b.ppid) return "ppid-changed";
+  if (a.ppid != b.ppid && !orphan) return "ppid-changed";
   // the group and session it had: the same number, or still the root's
   if (a.pgid != b.pgid && b.pgid != getpgid(root)) return "pgid-changed";
   if (a.sid != b.sid && b.sid != getsid(root)) return "sid-changed";
@@ -80,12 +94,14 @@ static void child(const char* name, uint64_t seed, int wait_signal, const char* 
     while (!signals) sigsuspend(&none);  // SIGUSR1 is blocked outside this wait
   }
   while (wait(NULL) > 0) {}  // A reaps A1: no orphan
-  char path[4096];
+  char path[4096], tmp[4096];
   snprintf(path, sizeof path, "%s/%s", dir, name);
-  FILE* f = fopen(path, "w");
+  snprintf(tmp, sizeof tmp, "%s/.%s", dir, name);
+  FILE* f = fopen(tmp, "w");
   if (!f) _exit(3);
   fprintf(f, "%s=%016llx:%s:%s:sig%d", name, (unsigned long long)h, same(start, now()), relation, (int)signals);
   fclose(f);
+  rename(tmp, path);  // whole or not there: the root polls for the orphan's
   _exit(0);
 }
 
@@ -136,6 +152,22 @@ int main(int argc, char** argv) {
   }
   pid_t z = fork();
   if (z == 0) _exit(42);
+  pid_t o1 = kids[4] = fork();
+  if (o1 == 0) {
+    if (fork() == 0) {
+      setsid();
+      orphan = 1;
+      while (getppid() == o1) {}  // until adopted
+      child("O", 40, 0, getsid(0) == getpid() ? "orphan-session-leader" : "no-session");
+    }
+    _exit(0);
+  }
+  waitpid(o1, NULL, 0);
+  kids[0] = a, kids[1] = b, kids[2] = s, kids[3] = z;
+  struct sigaction chld = {0};
+  chld.sa_sigaction = on_chld;
+  chld.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigaction(SIGCHLD, &chld, NULL);
 
   // the root's parent, group and session are those of whoever runs it: only its PID is its own
   const pid_t pid0 = getpid();
@@ -145,12 +177,19 @@ int main(int argc, char** argv) {
   char line[2048];
   snprintf(line, sizeof line, "tree root=%016llx:%s", (unsigned long long)h, getpid() == pid0 ? "same" : "pid-changed");
   int ok = 1;
-  pid_t kids[] = {a, b, s, z};
   int zstatus = -1;
   for (int i = 0; i < 4; i++) {
     int st;
     pid_t r;
-    do r = waitpid(kids[i], &st, 0); while (r < 0 && errno == EINTR);
+    if (kids[i] == s) {
+      siginfo_t si = {0};
+      int w;
+      do w = waitid(P_PID, (id_t)s, &si, WEXITED); while (w < 0 && errno == EINTR);
+      r = w == 0 ? si.si_pid : -1;
+      st = si.si_code == CLD_EXITED ? si.si_status << 8 : 0x7f;
+    } else {
+      do r = waitpid(kids[i], &st, 0); while (r < 0 && errno == EINTR);
+    }
     if (r != kids[i]) ok = 0;
     else if (kids[i] == z) zstatus = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
     else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) ok = 0;
@@ -159,7 +198,16 @@ int main(int argc, char** argv) {
   report("A1", line, sizeof line);
   report("B", line, sizeof line);
   report("S", line, sizeof line);
-  snprintf(line + strlen(line), sizeof line - strlen(line), " Z=%d reaped=%s", zstatus, ok ? "ok" : "BAD");
+  // the orphan is no child of ours: wait for its report
+  char opath[4096];
+  snprintf(opath, sizeof opath, "%s/O", dir);
+  for (int i = 0; i < 2000 && access(opath, F_OK) < 0; i++) {
+    struct timespec t = {0, 10 * 1000 * 1000};
+    nanosleep(&t, NULL);
+  }
+  report("O", line, sizeof line);
+  snprintf(line + strlen(line), sizeof line - strlen(line), " Z=%d reaped=%s sigchld=%s", zstatus, ok ? "ok" : "BAD",
+           strange_sigchld ? "BAD" : "ok");
   printf("%s\n", line);
   return 0;
 }
