@@ -30,13 +30,13 @@ const PLACES = [
 const T = { frozenMs: 10, writtenMs: 30, restoreMs: 40, overheadMs: 30, tmpfsDumpMBs: 1500, writeRatio: 0.9, fillRatio: 0.9 };
 
 
-function timed(cmd, args, opts = {}) {
+export function timed(cmd, args, opts = {}) {
   const t0 = performance.now();
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 600_000, ...opts });
   return { ...r, ms: performance.now() - t0 };
 }
 
-function jsonLine(text, key) {
+export function jsonLine(text, key) {
   for (const l of String(text).split('\n').reverse()) {
     if (!l.startsWith('{')) continue;
     try {
@@ -47,10 +47,10 @@ function jsonLine(text, key) {
   throw new Error(`no JSON line with "${key}" in: ${String(text).trim().slice(-300)}`);
 }
 
-// Starts the job under vdomain; resolves once it is ready.
-function startJob(cli, memjob, name, mb) {
+// Starts the job (argv) under vdomain; resolves once it is ready.
+export function startJob(cli, argv, name) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, 'run', '--name', name, '--', memjob, String(mb)], {
+    const child = spawn(process.execPath, [cli, 'run', '--name', name, '--', ...argv], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let out = '';
@@ -68,7 +68,7 @@ function startJob(cli, memjob, name, mb) {
 
 // Restores, feeds the job its byte at once; resolves with the command's wall time
 // until the job answered, the supervisor's timings and the job's answer.
-function restoreJob(cli, image) {
+export function restoreJob(cli, image) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(process.execPath, [cli, 'restore', image], {
@@ -99,7 +99,7 @@ async function cycle(ctx, bins, place, mb, rep) {
   const name = `bench-ck-${process.pid}`;
   const img = path.join(place.dir, `vdomain-bench-${process.pid}-${mb}.vdimg`);
   fs.rmSync(img, { recursive: true, force: true });
-  const job = await startJob(ctx.cli, bins.memjob, name, mb);
+  const job = await startJob(ctx.cli, [bins.memjob, String(mb)], name);
   try {
     // Each machine limit is measured just before the step it bounds, in the same
     // state: the job holding its memory for the write, its memory freed for the
@@ -125,7 +125,7 @@ async function cycle(ctx, bins, place, mb, rep) {
   }
 }
 
-const fmtMs = (x) => (x == null ? '' : x < 10 ? x.toFixed(2) : x < 1000 ? x.toFixed(1) : Math.round(x).toString());
+export const fmtMs = (x) => (x == null ? '' : x < 10 ? x.toFixed(2) : x < 1000 ? x.toFixed(1) : Math.round(x).toString());
 const fmtRate = (x) => (x == null ? '' : Math.round(x).toString());
 const verdict = (ok) => (ok == null ? '' : ok ? 'PASS' : 'MISS');
 
