@@ -21,7 +21,8 @@
         "native/src/dump_files.cc",
         "native/src/dump_signals.cc",
         "native/src/plan_builder.cc",
-        "native/src/restore.cc"
+        "native/src/restore.cc",
+        "native/src/terminal.cc"
       ],
       "include_dirs": ["<!@(node -p \"require('node-addon-api').include\")"],
       "dependencies": ["<!(node -p \"require('node-addon-api').gyp\")"],

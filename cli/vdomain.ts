@@ -8,8 +8,18 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { EXIT, UserError } from './errors';
 import type { RunOptions } from '../supervisor/run';
 
-const say = (s: string) => fs.writeSync(1, s);
-const complain = (s: string) => fs.writeSync(2, s);
+// Output to a reader that went away (`vdomain inspect … | head`): stop quietly, as
+// other tools do, instead of failing on EPIPE.
+function writeOut(fd: number, s: string) {
+  try {
+    fs.writeSync(fd, s);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  }
+}
+const say = (s: string) => writeOut(1, s);
+const complain = (s: string) => writeOut(2, s);
 
 function intIn(lo: number, hi: number, what: string) {
   return (v: string) => {

@@ -8,6 +8,8 @@
 //   - a process leads its own session (vsid = its vpid) or keeps its parent's;
 //   - it then keeps its parent's group, leads its own (vpgid = its vpid), or joins
 //     the group of a process made before it in the same session.
+// The root stays in the restoring command's session and group, unless it led a
+// group of its own.
 // Children are made in PID order, each with its whole subtree before the next
 // sibling (the order the job most likely made them in), so a group's leader (the
 // lowest PID of its group, as a rule) exists before the members that join it.
@@ -71,7 +73,12 @@ export function planTree(nodes: readonly TreeNode[], rootVpid: number): TreePlan
     const parent = at === 0 ? undefined : orphan ? nodes[order[0]] : nodes[order[parentAt]];
     const step: TreeStep = { from, parent: parentAt, groupOf: -1, setsid: false };
     steps.push(step);
-    if (!parent) continue;  // the root stays in the restoring command's session and group
+    if (!parent) {
+      // the root starts in the restoring command's session and group; it leads
+      // its own group again if it did (an interactive shell, a job-control job)
+      if (n.vpgid === n.vpid && n.vsid !== n.vpid) step.groupOf = 0;
+      continue;
+    }
     const where = `pid ${n.vpid}`;
     if (n.vsid === n.vpid) step.setsid = true;
     else if (n.vsid !== parent.vsid) {

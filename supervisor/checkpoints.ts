@@ -108,6 +108,12 @@ export class Checkpoints {
           uid: process.getuid?.() ?? 0,
         },
         root,
+        terminal: r.terminal && {
+          stdio: r.terminal.stdio,
+          termios: r.terminal.termios.toString('base64'),
+          // 0: no group of the job has it (it went on with vdomain's)
+          foreground: r.terminal.foreground ? native.virtualize([r.terminal.foreground])[0] : 0,
+        },
         processes,
         zombies,
         shared,

@@ -33,6 +33,8 @@ export interface ImageManifest {
   processes: ProcessImage[];
   /** children that had exited and were not reaped yet */
   zombies?: ZombieImage[];
+  /** the job's terminal (one of its standard streams) as it left it: settings and foreground group */
+  terminal?: { stdio: number; termios: string; foreground: number };
   /** open file descriptions held more than once, and pipes (fds of kind 'shared' point here) */
   shared?: SharedFileImage[];
   /** every other file of the image: name → size and CRC-32C (8 hex digits) */

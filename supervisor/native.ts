@@ -31,8 +31,16 @@ export interface NativeSharedFile {
   data?: Buffer;      // a pipe's bytes in flight
 }
 
+/** The job's terminal: stdio k, struct termios, foreground group (real at checkpoint; virtual at restore). */
+export interface NativeTerminal {
+  stdio: number;
+  termios: Buffer;
+  foreground: number;
+}
+
 export interface NativeRestore {
   processes: NativeRestoredProcess[];
+  terminal?: NativeTerminal;
   shared: NativeSharedFile[];
   nextVpid: number;
 }
@@ -79,6 +87,7 @@ export interface NativeCheckpointResult {
   error: string;
   /** a process came or went between the listing and the freeze: list and try again */
   treeChanged: boolean;
+  terminal?: NativeTerminal;
   unsupported: string[];
   processesJson: string;
   files: { name: string; size: number; crc32c: string }[];

@@ -134,6 +134,7 @@ export async function restoreImage(opts: RestoreOptions): Promise<number> {
       verifiedMs,
       processes,
       shared,
+      terminal: manifest.terminal && { ...manifest.terminal, termios: Buffer.from(manifest.terminal.termios, 'base64') },
       nextVpid: Math.max(maxVpid + 1, manifest.domain.vpidBase ?? 0),
     },
   });

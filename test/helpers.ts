@@ -76,9 +76,9 @@ export interface Run {
   stderr: string;
 }
 
-/** `vdomain ARGS` as `uid`, to completion. */
-export function vdomain(uid: number, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Run {
-  const argv = asUser(uid, [process.execPath, CLI, ...args]);
+/** `vdomain ARGS` as `uid`, to completion; wrap: a command to run it through (test/ptyrun.py). */
+export function vdomain(uid: number, args: string[], opts: { input?: string; timeoutMs?: number; wrap?: string[] } = {}): Run {
+  const argv = asUser(uid, [...(opts.wrap ?? []), process.execPath, CLI, ...args]);
   const r: SpawnSyncReturns<string> = spawnSync(argv[0], argv.slice(1), {
     input: opts.input ?? '',
     encoding: 'utf8',
@@ -89,8 +89,8 @@ export function vdomain(uid: number, args: string[], opts: { input?: string; tim
 }
 
 /** `vdomain ARGS` as `uid`, in the background; resolves when a stdout line matches. */
-export function vdomainBackground(uid: number, args: string[]) {
-  const argv = asUser(uid, [process.execPath, CLI, ...args]);
+export function vdomainBackground(uid: number, args: string[], opts: { wrap?: string[] } = {}) {
+  const argv = asUser(uid, [...(opts.wrap ?? []), process.execPath, CLI, ...args]);
   const child = spawn(argv[0], argv.slice(1), { env: env(uid), stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

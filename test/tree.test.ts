@@ -11,11 +11,13 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  checkpoint, compile, isRoot, modeOf, noStrays, randomMs, referenceLine, rewriteManifest, sleep, USERS, vdomain,
+  checkpoint, compile, isRoot, modeOf, noStrays, randomMs, referenceLine, rewriteManifest, ROOT, sleep, USERS, vdomain,
   vdomainBackground, workDir,
 } from './helpers';
 
 const test = suite('process trees');
+// the system's, which every test user may run (a root-only pyenv shim may come first in PATH)
+const PYTHON = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const STEPS = '40000'; // ~2.5 s: each process sleeps 1 ms every 16 steps
 
 /** A fresh directory for the workload's report files, and the reference line. */
@@ -170,6 +172,24 @@ for (const { label, uid } of USERS) {
     const r = vdomain(uid, ['restore', path.join(dir, 'img')]);
     assert.is(r.status, 0, r.stderr);
     assert.is(fs.readFileSync(path.join(dir, 'all'), 'utf8'), targets.map((t) => `built-${t}\n`).join(''));
+    noStrays();
+  });
+}
+
+for (const { label, uid } of USERS) {
+  test(`a job on a terminal comes back onto the restoring terminal: settings, foreground group, its child in its group (${label})`, async () => {
+    const termjob = compile('termjob');
+    const ptyrun = path.join(ROOT, 'test', 'ptyrun.py');
+    const dir = workDir(uid, 'term');
+    const name = `term-${uid}`;
+    // each on a terminal of its own: the job's, then the restoring command's
+    const job = vdomainBackground(uid, ['run', '--name', name, '--', termjob], { wrap: [PYTHON, ptyrun] });
+    await job.waitFor(/ready/);
+    checkpoint(uid, name, path.join(dir, 'img'), true);
+    await job.exited;
+    const r = vdomain(uid, ['restore', path.join(dir, 'img')], { wrap: [PYTHON, ptyrun] });
+    assert.is(r.status, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /term termios=ok fg=ok group=ok/);
     noStrays();
   });
 }

@@ -127,6 +127,13 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
         }
         rc->procs.push_back(std::move(p));
       }
+      if (r.Get("terminal").IsObject()) {
+        Napi::Object t = r.Get("terminal").As<Napi::Object>();
+        rc->terminal.stdio = t.Get("stdio").As<Napi::Number>().Int32Value();
+        Napi::Buffer<char> tio = t.Get("termios").As<Napi::Buffer<char>>();
+        rc->terminal.termios.assign(tio.Data(), tio.Length());
+        rc->terminal.foreground = t.Get("foreground").As<Napi::Number>().Int32Value();
+      }
       Napi::Array shared = r.Get("shared").As<Napi::Array>();
       for (uint32_t i = 0; i < shared.Length(); i++) {
         Napi::Object o = shared.Get(i).As<Napi::Object>();
@@ -247,6 +254,13 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
         out.Set("frozenMs", r->frozenMs);
         out.Set("dumpMs", r->dumpMs);
         out.Set("freezeAtMs", r->freezeAtMs);
+        if (r->terminal.stdio >= 0) {
+          Napi::Object t = Napi::Object::New(env);
+          t.Set("stdio", r->terminal.stdio);
+          t.Set("termios", Napi::Buffer<char>::Copy(env, r->terminal.termios.data(), r->terminal.termios.size()));
+          t.Set("foreground", r->terminal.foreground);
+          out.Set("terminal", t);
+        }
         deferred->Resolve(out);
         delete r;
       });

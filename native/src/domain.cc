@@ -266,6 +266,7 @@ void Domain::controlLoop() {
   int st;
   while (waitpid(keeper_, &st, 0) < 0 && errno == EINTR) {
   }
+  if (terminalTaken_ >= 0) takeTerminalBack(terminalTaken_);
   emit(Event{"empty", 0, 0, ""});
 }
 

@@ -20,6 +20,7 @@
 #include "registers.h"
 #include "rules.h"
 #include "table.h"
+#include "terminal.h"
 
 namespace vdomain {
 
@@ -70,6 +71,7 @@ struct SharedFile {
 struct RestoreConfig {
   std::vector<RestoredProcess> procs;  // creation order: parents (and joined groups) first
   std::vector<SharedFile> shared;      // index = VD_FD_SHARED's
+  TerminalState terminal;              // foreground: a virtual PGID (0: not the job's)
   pid_t nextVpid = 0;          // first virtual PID for processes created after the restore
 };
 
@@ -153,6 +155,7 @@ class Domain {
   std::vector<int> restoredListeners_;     // one per restored process (remapped)
   std::vector<pid_t> restoredReal_;        // real PID per index of the tree
   std::atomic<bool> restoring_{false};
+  int terminalTaken_ = -1;                 // our stdio whose foreground the restored job has
 
   DomainConfig cfg_;
   EventSink sink_;

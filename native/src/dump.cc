@@ -255,6 +255,7 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
   }
   j.endArray();
   res.processesJson = j.text();
+  if (req.stdioPid > 0) res.terminal = readTerminal(req.stdioPid);
   if (!req.hold) release(false);
   phase("thaw", true);
   res.frozenMs = msSince(tFreeze);

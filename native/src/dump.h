@@ -20,6 +20,7 @@
 
 #include "json.h"
 #include "pages_writer.h"
+#include "terminal.h"
 
 namespace vdomain {
 
@@ -91,6 +92,7 @@ struct CheckpointResult {
   std::vector<File> files;
   double frozenMs = 0, dumpMs = 0;
   double freezeAtMs = 0;  // when the freeze began, from the start of the checkpoint
+  TerminalState terminal;  // the job's terminal, as the job left it (foreground: real PGID)
 };
 
 // Stops that are not the dumper's own (a remapped domain's tracer must handle a

@@ -315,6 +315,16 @@ void Domain::startRestore() {
       if (s < 0) throw std::system_error(-s, std::generic_category(), "cannot trace the restored process");
     }
   }
+  // the terminal as the job left it: its settings, and its foreground group
+  // (the real group of whichever process of the tree is in it)
+  if (rc.terminal.stdio >= 0) {
+    pid_t fg = 0;
+    for (uint32_t i = 0; i < nr && rc.terminal.foreground > 0; i++)
+      if (rc.procs[i].vpid == rc.terminal.foreground) fg = real[i];  // the group's leader
+    std::string terr;
+    if (!applyTerminal(rc.terminal, fg > 0 ? getpgid(fg) : 0, terr)) log("warn", terr);
+    else if (fg > 0) terminalTaken_ = rc.terminal.stdio;
+  }
   if (!writeAll(bootFd_, "G", 1)) throw std::runtime_error(restoreFailure("the restoring process died"));
 
   std::string err = done.get();

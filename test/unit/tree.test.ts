@@ -16,6 +16,10 @@ test('one process: the root, nothing to set', () => {
   assert.equal(steps([node(10, 1, 5, 5)]), [{ vpid: 10, parent: -1, groupOf: -1, setsid: false }]);
 });
 
+test('a root that led its own group (an interactive shell) leads it again', () => {
+  assert.equal(steps([node(10, 1, 10, 5)]), [{ vpid: 10, parent: -1, groupOf: 0, setsid: false }]);
+});
+
 test('children in PID order, each with its subtree first; input order does not matter', () => {
   const nodes = [node(13, 10, 5, 5), node(12, 11, 5, 5), node(10, 1, 5, 5), node(11, 10, 5, 5)];
   assert.equal(
