@@ -28,7 +28,7 @@ export function shareDescriptions(processes: ProcessImage[]): SharedFileImage[] 
       holders: held.map((h) => `${h.proc.vpid}:${h.fd.fd}`),
     };
     if (first.kind === 'path') entry.path = first.path;
-    else Object.assign(entry, { pipe: first.pipe, end: first.end });
+    else Object.assign(entry, { pipe: first.pipe, end: first.end }, first.fifo ? { fifo: first.fifo } : {});
     for (const h of held) {
       h.fd.kind = 'shared';
       h.fd.shared = shared.length;
@@ -40,7 +40,7 @@ export function shareDescriptions(processes: ProcessImage[]): SharedFileImage[] 
   for (const proc of processes)
     for (const fd of proc.fds)
       if (fd.pipe !== undefined && fd.content) {
-        const e = shared.find((x) => x.pipe === fd.pipe)!;
+        const e = shared.find((x) => x.pipe === fd.pipe && x.fifo === fd.fifo)!;
         Object.assign(e, { pipeSize: fd.pipeSize, content: { file: proc.pagesFile, ...fd.content } });
       }
   return shared;

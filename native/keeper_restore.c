@@ -222,6 +222,13 @@ static void read_tree(int boot_fd) {
 // Process i has just been forked (or is the root): its session and group, then
 // its children, one at a time and each with its whole subtree, so that every
 // group a later process joins exists already.
+// Whether shared files k and i are ends of one pipe (or of one FIFO).
+static int same_pipe(uint32_t k, uint32_t i) {
+  const struct vd_shared_file *a = &shared_files[k], *b = &shared_files[i];
+  if (a->kind != b->kind || a->pipe != b->pipe) return 0;
+  return a->kind == VD_SHARED_PIPE || (a->kind == VD_SHARED_FIFO && !strcmp(shared_paths[k], shared_paths[i]));
+}
+
 // The tree's shared files, made once in the root before it forks: opened and
 // placed (a file several fds hold), or as pipes, both ends at once, with the
 // bytes that were in flight written in.
@@ -236,23 +243,40 @@ static void make_shared_files(void) {
       shared_fds[i] = fd;
       continue;
     }
+    // a pipe: both ends at once; a FIFO: through a descriptor holding both sides
+    // open (so that opening either end does not wait for the other), closed after
+    const int fifo = f->kind == VD_SHARED_FIFO;
     int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0) refuse(VD_STEP_FD_OPEN, errno, -1);
+    if (fifo) {
+      p[0] = p[1] = open(shared_paths[i], O_RDWR | O_CLOEXEC);
+      if (p[0] < 0) refuse(VD_STEP_FD_OPEN, errno, -1);
+    } else if (pipe2(p, O_CLOEXEC) < 0) {
+      refuse(VD_STEP_FD_OPEN, errno, -1);
+    }
     int size = 0;
     for (uint32_t k = 0; k < nr_shared; k++)
-      if (shared_files[k].kind == VD_SHARED_PIPE && shared_files[k].pipe == f->pipe && shared_files[k].pipe_size > size)
-        size = shared_files[k].pipe_size;
+      if (same_pipe(k, i) && shared_files[k].pipe_size > size) size = shared_files[k].pipe_size;
     if (size > 0) fcntl(p[1], F_SETPIPE_SZ, size);  // may fail above the user's limit: the bytes still fit the default
     int reader = 0, writer = 0;
     for (uint32_t k = 0; k < nr_shared; k++) {
       const struct vd_shared_file *e = &shared_files[k];
-      if (e->kind != VD_SHARED_PIPE || e->pipe != f->pipe) continue;
+      if (!same_pipe(k, i)) continue;
       if (e->data_len && write(p[1], shared_data[k], e->data_len) != (ssize_t)e->data_len) refuse(VD_STEP_FD_COPY, errno ? errno : EIO, -1);
       int end = e->write_end ? p[1] : p[0];
-      shared_fds[k] = end;  // (a second entry for the same end would share it)
+      if (fifo) {
+        end = open(shared_paths[k], (e->write_end ? O_WRONLY : O_RDONLY) | O_NONBLOCK | O_CLOEXEC);
+        if (end < 0) refuse(VD_STEP_FD_OPEN, errno, -1);
+        fcntl(end, F_SETFL, e->flags & O_NONBLOCK);
+      } else if (e->flags & O_NONBLOCK) {
+        fcntl(end, F_SETFL, O_NONBLOCK);
+      }
+      shared_fds[k] = end;  // (a second entry for the same end of a pipe would share it)
       if (e->write_end) writer++;
       else reader++;
-      if (e->flags & O_NONBLOCK) fcntl(end, F_SETFL, O_NONBLOCK);
+    }
+    if (fifo) {
+      close(p[0]);
+      continue;
     }
     // an end nobody held: gone, as it was (a reader then sees EOF after the bytes)
     if (!reader) close(p[0]);

@@ -74,6 +74,7 @@ export interface FdImage {
   content?: { off: number; len: number };  // copy: its saved bytes; pipe: its bytes in flight (page file)
   desc?: string;              // its open file description: "VPID:FD" of the first fd found holding it
   pipe?: number;              // pipe: the pipe's inode (its two ends share it)
+  fifo?: string;              // pipe: the FIFO's path, when it is one
   end?: 'r' | 'w';            // pipe: which end
   pipeSize?: number;          // pipe, where content is: its capacity
   shared?: number;            // shared: index in the manifest's shared list
@@ -86,6 +87,7 @@ export interface SharedFileImage {
   pos: number;
   path?: string;              // path: the file
   pipe?: number;              // pipe: its inode; end: which end this is
+  fifo?: string;              // pipe: the FIFO's path, when it is one (reopened there)
   end?: 'r' | 'w';
   pipeSize?: number;
   content?: { file: string; off: number; len: number };  // pipe: bytes in flight, in that page file

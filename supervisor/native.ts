@@ -26,6 +26,7 @@ export interface NativeSharedFile {
   pos: number;
   path?: string;
   pipe?: number;
+  fifo?: string;
   end?: 'r' | 'w';
   pipeSize?: number;
   data?: Buffer;      // a pipe's bytes in flight

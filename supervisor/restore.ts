@@ -79,8 +79,10 @@ export async function restoreImage(opts: RestoreOptions): Promise<number> {
   const problems = manifest.processes.flatMap((p) =>
     checkOutsideFiles(p).map((what) => (manifest.processes.length > 1 ? `pid ${p.vpid}: ${what}` : what)),
   );
-  for (const f of manifest.shared ?? [])
-    if (f.kind === 'path' && f.path && !fs.existsSync(f.path)) problems.push(`${f.path} (open in ${f.holders.join(', ')}) no longer exists`);
+  for (const f of manifest.shared ?? []) {
+    const where = f.kind === 'path' ? f.path : f.fifo;
+    if (where && !fs.existsSync(where)) problems.push(`${where} (open in ${f.holders.join(', ')}) no longer exists`);
+  }
   if (problems.length) throw new UserError(`cannot restore: ${problems.join('; ')}`, EXIT.UNSUPPORTED);
 
   const plans = new Map<number, Buffer>();

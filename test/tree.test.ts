@@ -119,12 +119,12 @@ for (const { label, uid } of USERS) {
 }
 
 for (const { label, uid } of USERS) {
-  test(`pipes with bytes in flight (one full) and a file shared across a fork come back (${label})`, async () => {
+  test(`pipes and a FIFO with bytes in flight (one full) and a file shared across a fork come back (${label})`, async () => {
     const pipes = compile('pipes');
     for (const beside of [false, true]) {
       const dir = workDir(uid, 'pipes');
       const ref = referenceLine(`pipes-${uid}`, [pipes, dir], dir, uid);
-      assert.match(ref, /^pipes p=\w+\/40000 q=\w+\/(\d+) filled=\1 log=405 child=0$/);
+      assert.match(ref, /^pipes p=\w+\/40000 q=\w+\/(\d+) f=\w+\/3000 filled=\1 log=405 child=0$/);
       const name = `pipes-${uid}`;
       const job = vdomainBackground(uid, ['run', '--name', name, '--', pipes, dir]);
       assert.ok(await modeOf(uid, name), 'the domain is up');

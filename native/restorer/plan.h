@@ -193,17 +193,17 @@ struct vd_tree {
 // An open file description made before the tree forks, inherited by all: a file
 // several fds hold, or a pipe end (both ends of a pipe are made together, with
 // its bytes in flight written in).
-enum vd_shared_kind { VD_SHARED_PATH = 0, VD_SHARED_PIPE };
+enum vd_shared_kind { VD_SHARED_PATH = 0, VD_SHARED_PIPE, VD_SHARED_FIFO /* a pipe end of the FIFO at path */ };
 
 struct vd_shared_file {
   uint32_t kind;       // enum vd_shared_kind
-  uint32_t flags;      // open flags (PATH), or the end's O_NONBLOCK (PIPE)
+  uint32_t flags;      // open flags (PATH, FIFO), or the end's O_NONBLOCK (PIPE)
   uint64_t pos;        // PATH
-  uint64_t pipe;       // PIPE: the old pipe's inode (the ends of one pipe share it)
-  int32_t write_end;   // PIPE: 1 the write end, 0 the read end
-  int32_t pipe_size;   // PIPE: capacity (0: the default)
-  uint32_t path_len;   // PATH: bytes of the path that follows (no NUL)
-  uint32_t data_len;   // PIPE: bytes in flight that follow the path
+  uint64_t pipe;       // PIPE, FIFO: the old inode (the ends of one pipe share it)
+  int32_t write_end;   // PIPE, FIFO: 1 the write end, 0 the read end
+  int32_t pipe_size;   // PIPE, FIFO: capacity (0: the default)
+  uint32_t path_len;   // PATH, FIFO: bytes of the path that follows (no NUL)
+  uint32_t data_len;   // PIPE, FIFO: bytes in flight that follow the path
 };
 
 struct vd_tree_proc {

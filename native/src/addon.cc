@@ -145,6 +145,7 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
           f.pipeId = (uint64_t)o.Get("pipe").As<Napi::Number>().Int64Value();
           f.writeEnd = str(o, "end") == "w";
           f.pipeSize = o.Get("pipeSize").IsNumber() ? o.Get("pipeSize").As<Napi::Number>().Int32Value() : 0;
+          if (o.Get("fifo").IsString()) f.path = str(o, "fifo");
           if (o.Get("data").IsBuffer()) {
             Napi::Buffer<uint8_t> d = o.Get("data").As<Napi::Buffer<uint8_t>>();
             f.data.assign(d.Data(), d.Data() + d.Length());

@@ -57,7 +57,7 @@ struct RestoredProcess {
 
 // A file made once for the whole tree (see struct vd_shared_file in plan.h).
 struct SharedFile {
-  bool pipe = false;           // a pipe end; else a file opened by path
+  bool pipe = false;           // a pipe end (of the FIFO at path, if there is one); else a file opened by path
   uint32_t flags = 0;
   uint64_t pos = 0;
   uint64_t pipeId = 0;         // the old pipe's inode: its ends share it

@@ -57,7 +57,7 @@ bool dumpMemory(const ProcessIds& ids, PagesWriter& w, Json& j, Unsupported& u, 
 struct Descriptions {
   pid_t stdioPid = 0;                              // holds the job's standard streams at 0-2 (the keeper)
   std::map<std::pair<pid_t, int>, std::string> of; // (real pid, fd) → "VPID:FD" of the first holder
-  std::set<uint64_t> pipesSaved;                   // pipe inodes whose contents are in a page file
+  std::set<std::pair<dev_t, ino_t>> pipesSaved;    // pipes and FIFOs whose contents are in a page file
 };
 Descriptions mapDescriptions(const std::vector<ProcessIds>& processes, pid_t stdioPid, Unsupported& u);
 bool dumpFiles(const ProcessIds& ids, Descriptions& d, PagesWriter& w, Json& j, Unsupported& u, std::string& err);

@@ -94,6 +94,13 @@ FdKind classify(pid_t pid, pid_t stdioPid, const FdInfo& f, int* stdio, std::str
   }
   if (t == S_IFDIR) return FdKind::Path;
   if (t == S_IFIFO && f.target.rfind("pipe:", 0) == 0) return FdKind::Pipe;
+  if (t == S_IFIFO && f.target.rfind("/", 0) == 0) {  // a FIFO: reopened by its path
+    struct stat now;
+    if (stat(f.target.c_str(), &now) == 0 && S_ISFIFO(now.st_mode) && now.st_ino == f.st.st_ino && now.st_dev == f.st.st_dev)
+      return FdKind::Pipe;
+    why = "FIFO " + f.target + ": removed or replaced since it was opened — not supported";
+    return FdKind::Unsupported;
+  }
   if (t == S_IFCHR && harmlessDevice(f.st.st_rdev)) return FdKind::Path;
   std::string what = f.target;
   if (what.rfind("socket:", 0) == 0 || t == S_IFSOCK) what = "socket";
@@ -212,7 +219,8 @@ bool dumpFiles(const ProcessIds& ids, Descriptions& d, PagesWriter& w, Json& j, 
       j.field("kind", "stdio").field("stdio", stdio);
     } else if (k == FdKind::Pipe) {
       j.field("kind", "pipe").field("pipe", (uint64_t)f.st.st_ino).field("end", (f.flags & O_ACCMODE) == O_WRONLY ? "w" : "r");
-      if (d.pipesSaved.insert((uint64_t)f.st.st_ino).second) {
+      if (f.target[0] == '/') j.field("fifo", f.target);
+      if (d.pipesSaved.insert({f.st.st_dev, f.st.st_ino}).second) {
         uint64_t off = w.offset(), len = 0;
         int size = 0;
         if (!savePipe(ids.real, f.fd, w, &len, &size, err)) {

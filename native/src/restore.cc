@@ -249,7 +249,7 @@ void Domain::startRestore() {
   }
   for (auto& f : rc.shared) {
     vd_shared_file e{};
-    e.kind = f.pipe ? VD_SHARED_PIPE : VD_SHARED_PATH;
+    e.kind = !f.pipe ? VD_SHARED_PATH : f.path.empty() ? VD_SHARED_PIPE : VD_SHARED_FIFO;
     e.flags = f.flags;
     e.pos = f.pos;
     e.pipe = f.pipeId;
