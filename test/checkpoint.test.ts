@@ -9,7 +9,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   alive, checkpoint, compile, isRoot, listJson, modeOf, noStrays, processesMatching, randomMs, referenceLine,
-  rewriteManifest, sleep, until, USERS, vdomain, vdomainBackground, WORK, workDir,
+  rewriteManifest, runCheckpointRestore, sleep, until, USERS, vdomain, vdomainBackground, WORK, workDir,
 } from './helpers';
 
 const test = suite('checkpoint and restore');
@@ -23,20 +23,6 @@ function pythonScript(dir: string, name: string, lines: string[]): string {
   return file;
 }
 
-/**
- * Runs argv in a domain, checkpoints it with --kill after a random pause in
- * [pause[0], pause[1]) ms, and restores the image in the foreground.
- */
-async function runCheckpointRestore(uid: number, name: string, argv: string[], dir: string, pause: [number, number]) {
-  const job = vdomainBackground(uid, ['run', '--name', name, '--', ...argv]);
-  assert.ok(await modeOf(uid, name), 'the domain is up');
-  await sleep(randomMs(pause[0], pause[1]));
-  checkpoint(uid, name, path.join(dir, 'img'), true);
-  await job.exited;
-  const r = vdomain(uid, ['restore', path.join(dir, 'img')]);
-  assert.is(r.status, 0, r.stderr);
-  return r;
-}
 
 for (const { label, uid } of USERS) {
   test(`a hash chain checkpointed and restored twice ends as an uninterrupted run (${label})`, async () => {

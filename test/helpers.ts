@@ -212,3 +212,18 @@ export async function modeOf(uid: number, name: string): Promise<string | undefi
   }, 5000);
   return mode;
 }
+
+/**
+ * Runs argv in a domain, checkpoints it with --kill after a random pause in
+ * [pause[0], pause[1]) ms, and restores the image in the foreground.
+ */
+export async function runCheckpointRestore(uid: number, name: string, argv: string[], dir: string, pause: [number, number]) {
+  const job = vdomainBackground(uid, ['run', '--name', name, '--', ...argv]);
+  assert.ok(await modeOf(uid, name), 'the domain is up');
+  await sleep(randomMs(pause[0], pause[1]));
+  checkpoint(uid, name, path.join(dir, 'img'), true);
+  await job.exited;
+  const r = vdomain(uid, ['restore', path.join(dir, 'img')]);
+  assert.is(r.status, 0, r.stderr);
+  return r;
+}

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  checkpoint, compile, isRoot, modeOf, noStrays, randomMs, referenceLine, rewriteManifest, ROOT, sleep, USERS, vdomain,
+  checkpoint, compile, isRoot, modeOf, noStrays, randomMs, referenceLine, rewriteManifest, ROOT, runCheckpointRestore, sleep, USERS, vdomain,
   vdomainBackground, workDir,
 } from './helpers';
 
@@ -143,14 +143,7 @@ for (const { label, uid } of USERS) {
   test(`a bash pipeline (seq | awk | sort | tail) restored mid-run prints what an uninterrupted run prints (${label})`, async () => {
     const dir = workDir(uid, 'pipeline');
     const script = 'for i in $(seq 1 30); do echo $i; sleep 0.05; done | awk \'{ s += $1; print s; fflush() }\' | sort -rn | head -3';
-    const name = `pipeline-${uid}`;
-    const job = vdomainBackground(uid, ['run', '--name', name, '--', 'bash', '-c', script]);
-    assert.ok(await modeOf(uid, name), 'the domain is up');
-    await sleep(randomMs(200, 1200));
-    checkpoint(uid, name, path.join(dir, 'img'), true);
-    await job.exited;
-    const r = vdomain(uid, ['restore', path.join(dir, 'img')]);
-    assert.is(r.status, 0, r.stderr);
+    const r = await runCheckpointRestore(uid, `pipeline-${uid}`, ['bash', '-c', script], dir, [200, 1200]);
     assert.is(r.stdout, '465\n435\n406\n');
     noStrays();
   });
@@ -197,15 +190,8 @@ for (const { label, uid } of USERS) {
 test('a job forking without pause is checkpointed once its tree holds still, and restored whole', async () => {
   for (const { uid } of USERS) {
     const dir = workDir(uid, 'forks');
-    const name = `forks-${uid}`;
     const script = 'i=0; while [ $i -lt 1500 ]; do /bin/true; i=$((i+1)); done; echo done $i';
-    const job = vdomainBackground(uid, ['run', '--name', name, '--', 'sh', '-c', script]);
-    assert.ok(await modeOf(uid, name), 'the domain is up');
-    await sleep(randomMs(100, 400));
-    checkpoint(uid, name, path.join(dir, 'img'), true);
-    await job.exited;
-    const r = vdomain(uid, ['restore', path.join(dir, 'img')]);
-    assert.is(r.status, 0, r.stderr);
+    const r = await runCheckpointRestore(uid, `forks-${uid}`, ['sh', '-c', script], dir, [100, 400]);
     assert.is(r.stdout, 'done 1500\n');
   }
   noStrays();

@@ -150,29 +150,23 @@ void Domain::spawnKeeper(bool restore, pid_t wantPid) {
   if (rc != 0) throw std::system_error(rc, std::generic_category(), "cannot start vdomain-keeper");
 }
 
-bool writeAll(int fd, const void* p, size_t len) {
-  const char* c = static_cast<const char*>(p);
+namespace {
+// The whole of len, through read() or write(), retrying what EINTR cut short.
+template <class Io, class Ptr>
+bool allOf(Io io, int fd, Ptr p, size_t len) {
   while (len) {
-    ssize_t n = write(fd, c, len);
+    ssize_t n = io(fd, p, len);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
-    c += n;
+    p += n;
     len -= (size_t)n;
   }
   return true;
 }
+}  // namespace
 
-bool readAll(int fd, void* p, size_t len) {
-  char* c = static_cast<char*>(p);
-  while (len) {
-    ssize_t n = read(fd, c, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    c += n;
-    len -= (size_t)n;
-  }
-  return true;
-}
+bool writeAll(int fd, const void* p, size_t len) { return allOf(::write, fd, static_cast<const char*>(p), len); }
+bool readAll(int fd, void* p, size_t len) { return allOf(::read, fd, static_cast<char*>(p), len); }
 
 // Why the keeper or the job root vanished during the start, for the error message.
 std::string Domain::whatHappened() {
