@@ -13,19 +13,8 @@ import { planTree } from '../domains/tree';
 import { IMAGE_FORMAT, IMAGE_VERSION, ImageManifest, ProcessImage, ZombieImage } from './manifest';
 import type { DomainLog } from './log';
 import type { NativeDomain } from './native';
-import type { DomainStatus, ProcessView } from './run';
+import type { DomainStatus } from './run';
 
-/** A zombie as its parent will find it: its wait status is field 52 of /proc/PID/stat. */
-function zombieImage(p: ProcessView): ZombieImage {
-  let status = 0;
-  try {
-    const stat = fs.readFileSync(`/proc/${p.pid}/stat`, 'utf8');
-    status = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[49]) || 0;
-  } catch {
-    // reaped meanwhile: the freeze notices the tree changed
-  }
-  return { vpid: p.vpid, vppid: p.vppid, vpgid: p.vpgid, vsid: p.vsid, comm: p.comm, status };
-}
 
 export interface CheckpointsContext {
   name: string;
@@ -76,19 +65,16 @@ export class Checkpoints {
     let held = false;
     try {
       const tCall = performance.now();
-      let { zombies, r, root } = await this.dump(tmp, opts.kill);
-      // a fork or a reap between the listing and the freeze: list again (a job
-      // forking without pause may keep it from matching for a while)
-      for (let attempt = 1; !r.ok && r.treeChanged && attempt < 20; attempt++) {
-        log.info({ why: r.error, attempt }, 'the process tree changed during the freeze; again');
-        for (const f of fs.readdirSync(tmp)) fs.rmSync(path.join(tmp, f));
-        ({ zombies, r, root } = await this.dump(tmp, opts.kill));
-      }
+      const { r, root } = await this.dump(tmp, opts.kill);
       if (!r.ok) {
         if (r.unsupported.length) throw refusal(r.unsupported);
         throw new UserError(`checkpoint failed: ${r.error}`, EXIT.FAILURE);
       }
       held = opts.kill;
+      // the tree as frozen, which may differ from the listing: still one the restorer can make?
+      const zombies: ZombieImage[] = r.zombies.map(({ real: _real, ...z }) => z);
+      const tree = planTree([...r.processes, ...zombies], root);
+      if (!tree.ok) throw refusal(tree.problems);
       // Ctrl-C on `vdomain checkpoint`: nothing is committed, the job runs on
       if (opts.cancelled?.()) throw new UserError('checkpoint cancelled', EXIT.FAILURE);
       const processes = JSON.parse(r.processesJson) as ProcessImage[];
@@ -146,19 +132,16 @@ export class Checkpoints {
     const status = this.ctx.snapshot();
     if (status.state !== 'running' || !status.processes.length)
       throw new UserError(`domain '${this.ctx.name}' has no running job to checkpoint`, EXIT.NO_DOMAIN);
-    const alive = status.processes.filter((p) => p.state !== 'Z');
-    const dead = status.processes.filter((p) => p.state === 'Z');
-    // the tree must be one the restorer can make again (sessions, groups)
+    // refused before the job is even stopped if the tree as listed could not be made again
     const tree = planTree(status.processes, status.root.vpid);
     if (!tree.ok) throw refusal(tree.problems);
-    const zombies = dead.map(zombieImage);
+    const alive = status.processes.filter((p) => p.state !== 'Z');
     const r = await this.ctx.native.checkpoint({
       dir,
       processes: alive.map((p) => ({ real: p.pid, vpid: p.vpid, vppid: p.vppid, vpgid: p.vpgid, vsid: p.vsid })),
-      zombies: dead.map((p) => p.pid),
       hold,
     });
-    return { status, zombies, r, root: status.root.vpid };
+    return { r, root: status.root.vpid };
   }
 
   /** `run --interval`: a checkpoint every `seconds`, keeping the newest `keep`. */

@@ -69,8 +69,8 @@ export interface NativeDomain {
   readonly keeperPid: number;
   /** after start(): does the domain run without translation? */
   readonly identity: boolean;
-  /** zombies: their real PIDs, so the dumper can tell the tree did not change under it */
-  checkpoint(req: { dir: string; processes: CheckpointProcess[]; zombies: number[]; hold: boolean }): Promise<NativeCheckpointResult>;
+  /** processes: as listed; the dumper freezes the tree as it is by then (result.processes, result.zombies) */
+  checkpoint(req: { dir: string; processes: CheckpointProcess[]; hold: boolean }): Promise<NativeCheckpointResult>;
   /** after a checkpoint with hold: let the job go on, or kill it */
   release(kill: boolean): void;
 }
@@ -86,8 +86,9 @@ export interface CheckpointProcess {
 export interface NativeCheckpointResult {
   ok: boolean;
   error: string;
-  /** a process came or went between the listing and the freeze: list and try again */
-  treeChanged: boolean;
+  /** the tree as frozen (a process born or gone since the listing is in or out) */
+  processes: CheckpointProcess[];
+  zombies: (CheckpointProcess & { comm: string; status: number })[];
   terminal?: NativeTerminal;
   unsupported: string[];
   processesJson: string;

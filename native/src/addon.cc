@@ -222,10 +222,7 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
       auto n = [&](const char* k) { return (pid_t)p.Get(k).As<Napi::Number>().Int32Value(); };
       job->req.processes.push_back({n("real"), n("vpid"), n("vppid"), n("vpgid"), n("vsid")});
     }
-    if (o.Get("zombies").IsArray()) {
-      Napi::Array z = o.Get("zombies").As<Napi::Array>();
-      for (uint32_t i = 0; i < z.Length(); i++) job->req.zombies.push_back(z.Get(i).As<Napi::Number>().Int32Value());
-    }
+
     auto deferred = std::make_shared<Napi::Promise::Deferred>(env);
     auto tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
                                               "vdomain-checkpoint", 0, 1);
@@ -238,7 +235,26 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
         Napi::Object out = Napi::Object::New(env);
         out.Set("ok", r->ok);
         out.Set("error", r->error);
-        out.Set("treeChanged", r->treeChanged);
+        auto ids = [&](const vdomain::ProcessIds& p) {
+          Napi::Object o = Napi::Object::New(env);
+          o.Set("real", p.real);
+          o.Set("vpid", p.vpid);
+          o.Set("vppid", p.vppid);
+          o.Set("vpgid", p.vpgid);
+          o.Set("vsid", p.vsid);
+          return o;
+        };
+        Napi::Array procs = Napi::Array::New(env, r->processes.size());
+        for (size_t i = 0; i < r->processes.size(); i++) procs.Set(i, ids(r->processes[i]));
+        out.Set("processes", procs);
+        Napi::Array zombies = Napi::Array::New(env, r->zombies.size());
+        for (size_t i = 0; i < r->zombies.size(); i++) {
+          Napi::Object z = ids(r->zombies[i].ids);
+          z.Set("comm", r->zombies[i].comm);
+          z.Set("status", r->zombies[i].status);
+          zombies.Set(i, z);
+        }
+        out.Set("zombies", zombies);
         Napi::Array un = Napi::Array::New(env, r->unsupported.size());
         for (size_t i = 0; i < r->unsupported.size(); i++) un.Set(i, r->unsupported[i]);
         out.Set("unsupported", un);

@@ -122,6 +122,120 @@ void Checkpointer::release(bool kill) {
   frozen_.clear();
 }
 
+// ---- the tree, frozen ----------------------------------------------------------
+
+namespace {
+// pid's parent, group and session as /proc says now, and its state (Z: a zombie,
+// *status then its wait status); false when it is gone.
+bool readIds(pid_t pid, pid_t* ppid, pid_t* pgid, pid_t* sid, std::string* comm, char* state, int* status) {
+  std::vector<std::string> f;
+  if (!readStat(pid, *comm, f) || f.size() < 50) return false;
+  *state = f[0][0];
+  *ppid = (pid_t)atoi(f[1].c_str());
+  *pgid = (pid_t)atoi(f[2].c_str());
+  *sid = (pid_t)atoi(f[3].c_str());
+  *status = atoi(f[49].c_str());
+  return *state != 'X';
+}
+
+std::vector<pid_t> childrenOf(pid_t pid) {
+  std::vector<pid_t> out;
+  std::string list = readProcFile(pid, ("task/" + std::to_string(pid) + "/children").c_str());
+  const char* c = list.c_str();
+  for (char* end;; c = end) {
+    pid_t child = (pid_t)strtol(c, &end, 10);
+    if (end == c) break;
+    out.push_back(child);
+  }
+  return out;
+}
+}  // namespace
+
+// The listed processes are frozen parent first (a frozen process forks no more
+// and reaps nothing), then whatever the frozen ones and the keeper have as
+// children that the listing missed (born since), until nothing new appears.
+// A process gone since the listing is left out (its parent's zombie, if it is
+// one now). Then every process's ids are read again: the image is the tree as
+// it was frozen, however it changed meanwhile.
+bool Checkpointer::freezeTree(const CheckpointRequest& req, std::vector<ProcessIds>& procs, CheckpointResult& res,
+                              std::string& err) {
+  auto virt = [&](pid_t real) { return req.virtualize ? req.virtualize(real) : real; };
+  std::vector<ProcessIds> todo = req.processes;
+  auto depth = [&](const ProcessIds& p) {
+    int d = 0;
+    for (pid_t up = p.vppid; d < 4096; d++) {
+      auto it = std::find_if(todo.begin(), todo.end(), [&](const ProcessIds& q) { return q.vpid == up; });
+      if (it == todo.end()) break;
+      up = it->vppid;
+    }
+    return d;
+  };
+  std::stable_sort(todo.begin(), todo.end(), [&](const ProcessIds& a, const ProcessIds& b) { return depth(a) < depth(b); });
+  const pid_t root = todo.empty() ? 0 : todo[0].real;
+  std::vector<pid_t> seen;  // every real PID met: frozen, zombie or gone
+  for (auto& p : todo) seen.push_back(p.real);
+
+  for (size_t next = 0;;) {
+    for (; next < todo.size(); next++) {
+      const ProcessIds& p = todo[next];
+      FrozenTask t;
+      bool ok = freeze(p.real, t, err);
+      if (t.seized || handler_) frozen_.push_back(t);
+      if (ok) {
+        procs.push_back(p);
+        continue;
+      }
+      if (t.groupStopped) {
+        res.unsupported.push_back("pid " + std::to_string(p.vpid) + " " + err);
+        return false;
+      }
+      if (!t.vanished) return false;
+      if (t.seized || handler_) frozen_.pop_back();
+      if (p.real == root) {
+        err = "the job ended during the checkpoint";
+        return false;
+      }
+      err.clear();  // gone: a zombie now (found below, with its parent), or reaped
+    }
+    // children the listing missed, of the frozen processes and of the keeper (orphans)
+    size_t before = todo.size();
+    std::vector<pid_t> parents;
+    for (auto& p : procs) parents.push_back(p.real);
+    if (req.stdioPid > 0) parents.push_back(req.stdioPid);
+    for (pid_t parent : parents)
+      for (pid_t c : childrenOf(parent)) {
+        if (std::find(seen.begin(), seen.end(), c) != seen.end()) continue;
+        pid_t ppid, pgid, sid;
+        std::string comm;
+        char state;
+        int status;
+        if (!readIds(c, &ppid, &pgid, &sid, &comm, &state, &status) || state == 'Z') continue;  // zombies: below
+        seen.push_back(c);
+        todo.push_back({c, virt(c), virt(ppid), virt(pgid), virt(sid)});
+      }
+    if (todo.size() == before) break;
+  }
+
+  // As frozen: parents, groups, sessions (an orphan's parent is the keeper now),
+  // and the zombies of frozen parents (the keeper's own it reaps: not the job's).
+  for (auto& p : procs) {
+    pid_t ppid, pgid, sid;
+    std::string comm;
+    char state;
+    int status;
+    if (!readIds(p.real, &ppid, &pgid, &sid, &comm, &state, &status)) {
+      err = "pid " + std::to_string(p.vpid) + " ended during the checkpoint";
+      return false;
+    }
+    p.vppid = virt(ppid), p.vpgid = virt(pgid), p.vsid = virt(sid);
+    for (pid_t c : childrenOf(p.real)) {
+      if (readIds(c, &ppid, &pgid, &sid, &comm, &state, &status) && state == 'Z')
+        res.zombies.push_back({{c, virt(c), p.vpid, virt(pgid), virt(sid)}, comm, status});
+    }
+  }
+  return true;
+}
+
 // ---- the whole checkpoint ---------------------------------------------------
 
 CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
@@ -162,64 +276,25 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
   auto tFreeze = std::chrono::steady_clock::now();
   res.freezeAtMs = msSince(t0);
   tp = tFreeze;
-  for (auto& p : req.processes) {
-    FrozenTask t;
-    std::string err;
-    bool ok = freeze(p.real, t, err);
-    if (t.seized || handler_) frozen_.push_back(t);
-    if (!ok && t.groupStopped) {
-      res.unsupported.push_back("pid " + std::to_string(p.vpid) + " " + err);
-      return fail(kHoldsUnsupported);
-    }
-    if (!ok) {
-      res.treeChanged = t.vanished;  // it ended between the listing and the freeze: list again
-      return fail(err);
-    }
+  std::vector<ProcessIds> procs;  // as frozen: frozen_[i] is procs[i]
+  std::string err;
+  if (!freezeTree(req, procs, res, err)) {
+    if (res.unsupported.empty()) return fail(err);
+    return fail(kHoldsUnsupported);
   }
   phase("freeze", true);
-  // The tree the request names must be the tree now frozen: no child forked, no
-  // zombie reaped between the listing and the freeze (a frozen parent can do
-  // neither any more). Otherwise the image would miss a process or keep one gone.
-  if (req.processes.size() + req.zombies.size() > 1) {
-    std::vector<pid_t> known;
-    for (auto& p : req.processes) known.push_back(p.real);
-    known.insert(known.end(), req.zombies.begin(), req.zombies.end());
-    // the parents: every frozen process, and the keeper (the root and the orphans it adopted)
-    std::vector<pid_t> parents = known;
-    if (req.stdioPid > 0) parents.push_back(req.stdioPid);
-    for (pid_t parent : parents) {
-      std::string list = readProcFile(parent, ("task/" + std::to_string(parent) + "/children").c_str());
-      for (const char* c = list.c_str(); *c;) {
-        char* end;
-        pid_t child = (pid_t)strtol(c, &end, 10);
-        if (end == c) break;
-        c = end;
-        if (std::find(known.begin(), known.end(), child) == known.end()) {
-          res.treeChanged = true;
-          return fail("pid " + std::to_string(child) + " was born during the checkpoint");
-        }
-      }
-    }
-    // the live ones are frozen; a zombie may have been reaped
-    for (pid_t z : req.zombies) {
-      std::string comm;
-      std::vector<std::string> stat;
-      if (!readStat(z, comm, stat) || stat.empty() || stat[0] != "Z") {
-        res.treeChanged = true;
-        return fail("zombie " + std::to_string(z) + " was reaped during the checkpoint");
-      }
-    }
-  }
+  res.processes = procs;
+  if (procs.size() > 1) checkSharedMemory(procs, u);
 
   // which fds are one open file description, now that nothing can change them
-  Descriptions descs = mapDescriptions(req.processes, req.stdioPid, u);
+  Descriptions descs = mapDescriptions(procs, req.stdioPid, u);
   Json j;
   j.beginArray();
   // The last writer's buffered tail is written after the thaw: the buffer holds
   // a consistent copy already, and the job need not wait for the disk.
   std::unique_ptr<PagesWriter> last;
-  for (size_t i = 0; i < req.processes.size(); i++) {
-    const ProcessIds& p = req.processes[i];
+  for (size_t i = 0; i < procs.size(); i++) {
+    const ProcessIds& p = procs[i];
     FrozenTask& t = frozen_[i];
     std::string name = "pages-" + std::to_string(p.vpid) + ".img";
     auto writer = std::make_unique<PagesWriter>(req.dir + "/" + name);
@@ -246,7 +321,7 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
     }
     j.field("pagesFile", name).field("pagesBytes", w.offset());
     j.endObject();
-    if (i + 1 < req.processes.size()) {
+    if (i + 1 < procs.size()) {
       if (!phase("flush", w.finish())) return fail(name + ": " + strerror(w.error()));
       res.files.push_back({name, w.offset(), w.crc()});
     } else {

@@ -75,7 +75,7 @@ struct CheckpointRequest {
   std::string dir;                 // an empty directory to write the page files to
   std::vector<ProcessIds> processes;
   pid_t stdioPid = 0;              // holds the job's standard streams (the keeper)
-  std::vector<pid_t> zombies;      // real PIDs of the job's zombies (not dumped: the manifest has them)
+  std::function<pid_t(pid_t)> virtualize;  // real → virtual PID (identity: the same; outside a remapped domain: 0)
   bool hold = false;               // keep the job frozen until release()
   // called with true before the dumper changes the job's state from outside
   // (injected syscalls, a blocked mask) and with false once it is put back
@@ -85,7 +85,6 @@ struct CheckpointRequest {
 struct CheckpointResult {
   bool ok = false;
   std::string error;               // one line
-  bool treeChanged = false;        // a process came or went during the freeze: try again
   std::vector<std::string> unsupported;
   std::string processesJson;       // JSON array of ProcessImage
   struct File { std::string name; uint64_t size; uint32_t crc; };
@@ -93,6 +92,13 @@ struct CheckpointResult {
   double frozenMs = 0, dumpMs = 0;
   double freezeAtMs = 0;  // when the freeze began, from the start of the checkpoint
   TerminalState terminal;  // the job's terminal, as the job left it (foreground: real PGID)
+  std::vector<ProcessIds> processes;  // the tree as frozen (processesJson's, in that order)
+  struct Zombie {
+    ProcessIds ids;
+    std::string comm;
+    int status;  // its wait status
+  };
+  std::vector<Zombie> zombies;
 };
 
 // Stops that are not the dumper's own (a remapped domain's tracer must handle a
@@ -114,6 +120,7 @@ class Checkpointer {
 
  private:
   bool freeze(pid_t tid, FrozenTask& t, std::string& err);
+  bool freezeTree(const CheckpointRequest& req, std::vector<ProcessIds>& procs, CheckpointResult& res, std::string& err);
   void thaw(FrozenTask& t);
   StopHandler* handler_;
   std::vector<FrozenTask> frozen_;

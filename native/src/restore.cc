@@ -360,6 +360,7 @@ void runCheckpointJob(StopHandler* handler, CheckpointJob& job) {
 
 void Domain::checkpoint(std::shared_ptr<CheckpointJob> job) {
   job->req.altering = [this](bool on) { tellKeeper(on ? 'C' : 'c'); };
+  job->req.virtualize = [this](pid_t real) { return table_.toVirt(real); };
   if (table_.identity()) {
     // nothing traces an identity domain: a thread of its own seizes and detaches
     std::thread([job] { runCheckpointJob(nullptr, *job); }).detach();
