@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstring>
 #include <algorithm>
+#include <map>
 
 #include "checksum.h"
 #include "task_regs.h"
@@ -272,6 +273,16 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
     return r;
   };
   PagesWriter::prepareBuffers();  // before the freeze: see there
+  // The page files, their room allocated while the job still runs (see reserve)
+  std::map<pid_t, std::unique_ptr<PagesWriter>> writers;
+  auto pagesName = [](const ProcessIds& p) { return "pages-" + std::to_string(p.vpid) + ".img"; };
+  for (auto& p : req.processes) {
+    auto w = std::make_unique<PagesWriter>(req.dir + "/" + pagesName(p));
+    if (!w->ok()) return fail(pagesName(p) + ": " + strerror(w->error()));
+    w->reserve(storedBytes(p));
+    writers[p.real] = std::move(w);
+  }
+  phase("reserve", true);
 
   auto tFreeze = std::chrono::steady_clock::now();
   res.freezeAtMs = msSince(t0);
@@ -296,8 +307,10 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
   for (size_t i = 0; i < procs.size(); i++) {
     const ProcessIds& p = procs[i];
     FrozenTask& t = frozen_[i];
-    std::string name = "pages-" + std::to_string(p.vpid) + ".img";
-    auto writer = std::make_unique<PagesWriter>(req.dir + "/" + name);
+    const std::string name = pagesName(p);
+    auto writer = std::move(writers[p.real]);  // born during the freeze: none yet
+    writers.erase(p.real);
+    if (!writer) writer = std::make_unique<PagesWriter>(req.dir + "/" + name);
     PagesWriter& w = *writer;
     if (!w.ok()) return fail(name + ": " + strerror(w.error()));
     std::string err;
@@ -330,6 +343,7 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
   }
   j.endArray();
   res.processesJson = j.text();
+  for (auto& [real, w] : writers) unlink(w->path().c_str());  // of processes gone before the freeze
   if (req.stdioPid > 0) res.terminal = readTerminal(req.stdioPid);
   if (!req.hold) release(false);
   phase("thaw", true);

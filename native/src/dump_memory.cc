@@ -80,7 +80,52 @@ std::string hexAddr(uint64_t a) {
   return b;
 }
 
+// The pages of mapping m worth storing (present or swapped; in a private file
+// mapping only those copied on write), in runs: onRun(start, len) for each, until
+// it returns false. False when pagemap cannot be read (errno).
+template <class OnRun>
+bool storedRuns(int pagemap, const MapsEntry& m, Kind k, std::vector<uint64_t>& entries, OnRun onRun) {
+  const uint64_t pages = (m.end - m.start) / kPage;
+  entries.resize(pages);
+  ssize_t want = (ssize_t)(pages * 8);
+  if (pread(pagemap, entries.data(), (size_t)want, (off_t)(m.start / kPage * 8)) != want) return false;
+  // in a private file mapping a page that is still the file's holds nothing new
+  const bool onlyCopied = k == Kind::FilePrivate;
+  uint64_t runStart = 0, runLen = 0;
+  for (uint64_t p = 0; p < pages; p++) {
+    uint64_t e = entries[p];
+    if (!((e & kSwapped) || ((e & kPresent) && !(onlyCopied && (e & kFileOrShared))))) continue;
+    uint64_t addr = m.start + p * kPage;
+    if (runLen && runStart + runLen == addr) {
+      runLen += kPage;
+      continue;
+    }
+    if (runLen && !onRun(runStart, runLen)) return true;
+    runStart = addr;
+    runLen = kPage;
+  }
+  if (runLen) onRun(runStart, runLen);
+  return true;
+}
+
 }  // namespace
+
+uint64_t storedBytes(const ProcessIds& ids) {
+  std::string pmPath = "/proc/" + std::to_string(ids.real) + "/pagemap";
+  int pm = open(pmPath.c_str(), O_RDONLY | O_CLOEXEC);
+  if (pm < 0) return 0;
+  uint64_t total = 0;
+  std::vector<uint64_t> entries;
+  for (auto& m : readMaps(ids.real)) {
+    std::string why;
+    struct stat st;
+    Kind k = classify(m, why, &st);
+    if (k == Kind::Anon || k == Kind::FilePrivate || k == Kind::SharedAnon)
+      storedRuns(pm, m, k, entries, [&](uint64_t, uint64_t len) { return (total += len), true; });
+  }
+  close(pm);
+  return total;
+}
 
 void checkMemory(const ProcessIds& ids, Unsupported& u) {
   for (auto& m : readMaps(ids.real)) {
@@ -132,39 +177,19 @@ bool dumpMemory(const ProcessIds& ids, PagesWriter& w, Json& j, Unsupported& u, 
     }
     j.key("runs").beginArray();
     if (k == Kind::Anon || k == Kind::FilePrivate || k == Kind::SharedAnon) {
-      const uint64_t pages = (m.end - m.start) / kPage;
-      entries.resize(pages);
-      ssize_t want = (ssize_t)(pages * 8);
-      if (pread(pm, entries.data(), (size_t)want, (off_t)(m.start / kPage * 8)) != want) {
+      bool copied = true;
+      bool read = storedRuns(pm, m, k, entries, [&](uint64_t start, uint64_t len) {
+        uint64_t off = w.offset();
+        if (!w.appendMemory(pid, start, len)) return copied = false;
+        j.beginArray().num(start).num(len).num(off).endArray();
+        return true;
+      });
+      if (!read) {
         err = "cannot read " + pmPath + ": " + strerror(errno);
         close(pm);
         return false;
       }
-      // in a private file mapping a page that is still the file's holds nothing new
-      const bool onlyCopied = k == Kind::FilePrivate;
-      uint64_t runStart = 0, runLen = 0;
-      auto endRun = [&]() -> bool {
-        if (!runLen) return true;
-        uint64_t off = w.offset();
-        if (!w.appendMemory(pid, runStart, runLen)) return false;
-        j.beginArray().num(runStart).num(runLen).num(off).endArray();
-        runLen = 0;
-        return true;
-      };
-      for (uint64_t p = 0; p < pages; p++) {
-        uint64_t e = entries[p];
-        bool store = (e & kSwapped) || ((e & kPresent) && !(onlyCopied && (e & kFileOrShared)));
-        uint64_t addr = m.start + p * kPage;
-        if (store) {
-          if (runLen && runStart + runLen == addr) runLen += kPage;
-          else {
-            if (!endRun()) break;
-            runStart = addr;
-            runLen = kPage;
-          }
-        }
-      }
-      if (!endRun() || !w.ok()) {
+      if (!copied || !w.ok()) {
         err = "cannot copy the memory of pid " + std::to_string(ids.vpid) + " at " + hexAddr(m.start) + ": " +
               strerror(w.error());
         close(pm);
