@@ -2,7 +2,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
+#include <sys/vfs.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -184,9 +186,12 @@ bool PagesWriter::appendFd(int fd, uint64_t len) {
 }
 
 void PagesWriter::reserve(uint64_t bytes) {
-  // KEEP_SIZE: the file's size stays what is written; on a disk this changes
-  // little (measured: ext4 within noise), and where fallocate is missing nothing.
-  if (ok() && bytes && fallocate(fd_, FALLOC_FL_KEEP_SIZE, 0, (off_t)bytes) == 0) reserved_ = bytes;
+  // tmpfs only: on ext4 the unwritten extents made the writeback started while
+  // dumping (see writerLoop) wait inside the freeze (100 MB job frozen 34 ->
+  // 206 ms). KEEP_SIZE: the file's size stays what is written.
+  struct statfs fs;
+  if (!ok() || !bytes || fstatfs(fd_, &fs) < 0 || fs.f_type != TMPFS_MAGIC) return;
+  if (fallocate(fd_, FALLOC_FL_KEEP_SIZE, 0, (off_t)bytes) == 0) reserved_ = bytes;
 }
 
 bool PagesWriter::finish() {

@@ -27,9 +27,9 @@ class PagesWriter {
   bool appendMemory(pid_t tid, uint64_t addr, uint64_t len);
   bool appendFd(int fd, uint64_t len);  // len bytes read from fd (from its start)
   bool appendBytes(const void* data, size_t len);
-  // Allocates about `bytes` of the file ahead (before the job is frozen): writing
-  // into allocated tmpfs pages is a third faster than a plain write, which
-  // allocates as it goes. What is not used is given back by finish().
+  // Allocates about `bytes` of the file ahead (before the job is frozen), on tmpfs:
+  // writing into allocated tmpfs pages is a third faster than a plain write,
+  // which allocates as it goes. What is not used is given back by finish().
   void reserve(uint64_t bytes);
   // Writes what is buffered and waits for the writer (no fsync: the caller decides).
   bool finish();
