@@ -49,7 +49,9 @@ PagesWriter::PagesWriter(std::string path) : path_(std::move(path)) {
   fd_ = open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd_ < 0) err_ = errno;
   if (!prepareBuffers()) err_ = ENOMEM;
-  if (ok()) writer_ = std::thread([this] { writerLoop(); });
+  // the writer thread starts with the first full buffer: most processes of a
+  // tree store less than one, and a thread started and joined for each cost
+  // ~0.7 ms of the freeze per process (16 small processes: 11.5 ms)
 }
 
 PagesWriter::~PagesWriter() {
@@ -81,14 +83,8 @@ void PagesWriter::writerLoop() {
   for (uint64_t n = 0;; n++) {
     await([&] { return filled_.load(std::memory_order_acquire) > n || stop_.load(); });
     if (filled_.load(std::memory_order_acquire) <= n) return;  // stopped, nothing left
-    const char* p = buffers[n % kRing];
     size_t len = lens_[n % kRing];
-    for (size_t done = 0; done < len && err_.load() == 0;) {
-      ssize_t w = write(fd_, p + done, len - done);
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) err_ = w < 0 ? errno : EIO;
-      else done += (size_t)w;
-    }
+    writeOut(buffers[n % kRing], len);
     // On a disk, start writing back what is written so far while the dump goes
     // on: the fsync at the end then has little left to wait for. (100 MB to
     // ext4, freeze to fsynced image: 88-136 ms without, 64-75 ms with; a plain
@@ -104,7 +100,17 @@ void PagesWriter::writerLoop() {
   }
 }
 
+void PagesWriter::writeOut(const char* p, size_t len) {
+  for (size_t done = 0; done < len && err_.load() == 0;) {
+    ssize_t w = write(fd_, p + done, len - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) err_ = w < 0 ? errno : EIO;
+    else done += (size_t)w;
+  }
+}
+
 void PagesWriter::submit() {
+  if (!writer_.joinable()) writer_ = std::thread([this] { writerLoop(); });
   uint64_t n = filled_.load(std::memory_order_relaxed);
   lens_[n % kRing] = used_;
   filled_.store(n + 1, std::memory_order_release);
@@ -195,13 +201,18 @@ void PagesWriter::reserve(uint64_t bytes) {
 }
 
 bool PagesWriter::finish() {
-  if (!writer_.joinable()) return false;
-  if (used_) submit();
-  const uint64_t all = filled_.load();
-  await([&] { return written_.load(std::memory_order_acquire) == all; });
-  stop_ = true;
-  wake();
-  writer_.join();
+  if (finished_ || fd_ < 0) return false;
+  finished_ = true;
+  if (!writer_.joinable()) {
+    writeOut(tail() - used_, used_);  // less than a buffer in all: written here
+  } else {
+    if (used_) submit();
+    const uint64_t all = filled_.load();
+    await([&] { return written_.load(std::memory_order_acquire) == all; });
+    stop_ = true;
+    wake();
+    writer_.join();
+  }
   if (reserved_ > off_)  // the job's memory shrank meanwhile: the rest back
     fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off_, (off_t)(reserved_ - off_));
   return ok();

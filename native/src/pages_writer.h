@@ -44,6 +44,7 @@ class PagesWriter {
   bool filled(size_t n); // n bytes were put at tail(); hands a full buffer over
   void submit();         // the current buffer to the writer thread; take the next
   void writerLoop();
+  void writeOut(const char* p, size_t len);  // all of it to the file (err_ on failure)
   // Waits until ready() holds: spins a little first, as the other side usually
   // answers within microseconds and a sleep and wake-up costs more.
   template <class Ready>
@@ -57,6 +58,7 @@ class PagesWriter {
   std::atomic<int> err_{0};
   uint64_t off_ = 0;
   uint64_t reserved_ = 0;
+  bool finished_ = false;
   uint32_t crc_ = 0;
   size_t used_ = 0;  // bytes in the buffer the caller fills (number filled_ % ring)
 
