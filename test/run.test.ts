@@ -78,6 +78,16 @@ for (const { label, uid } of USERS) {
     }
   });
 
+  run(`job control: a child stopped, seen stopped, continued by its PID and reaped (${label})`, () => {
+    // a stop reported by waitpid(WUNTRACED) is no reap: its PID stays the child's
+    const jobctl = compile('jobctl');
+    for (const mode of [[], ['--vpid-base', String(base)]]) {
+      const r = vdomain(uid, ['run', ...mode, '--', jobctl], { timeoutMs: 20_000 });
+      assert.is(r.status, 0, `${mode.join(' ')}: ${r.stderr}`);
+      assert.is(r.stdout, 'jobctl stopped=ok cont=ok reaped=ok\n', mode.join(' '));
+    }
+  });
+
   run(`stdin and stdout pass through (${label})`, () => {
     const r = vdomain(uid, ['run', '--vpid-base', String(base), '--', 'cat'], { input: 'line one\nline two\n' });
     assert.is(r.status, 0);

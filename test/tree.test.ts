@@ -170,7 +170,7 @@ for (const { label, uid } of USERS) {
 }
 
 for (const { label, uid } of USERS) {
-  test(`a job on a terminal comes back onto the restoring terminal: settings, foreground group, its child in its group (${label})`, async () => {
+  test(`a job on a terminal comes back onto the restoring terminal: settings, foreground group, its child in its group, job control (${label})`, async () => {
     const termjob = compile('termjob');
     const ptyrun = path.join(ROOT, 'test', 'ptyrun.py');
     const dir = workDir(uid, 'term');
@@ -182,7 +182,7 @@ for (const { label, uid } of USERS) {
     await job.exited;
     const r = vdomain(uid, ['restore', path.join(dir, 'img')], { wrap: [PYTHON, ptyrun] });
     assert.is(r.status, 0, r.stderr + r.stdout);
-    assert.match(r.stdout, /term termios=ok fg=ok group=ok/);
+    assert.match(r.stdout, /term termios=ok fg=ok group=ok jobctl=ok/);
     noStrays();
   });
 }

@@ -60,6 +60,15 @@ void setSyscallRegs(pid_t tid, const user_regs_struct& r, const user_regs_struct
 
 bool isRestart(long rax) { return rax == -512 || rax == -513 || rax == -514 || rax == -516; }
 
+// Whether the child wait4 (args: pid, wstatus, options, rusage) just returned was
+// reaped, not reported stopped or continued (WUNTRACED, WCONTINUED): its status
+// says, or without one, the options (without those flags only the end is reported).
+bool reapedByWait4(pid_t tid, const unsigned long long* args) {
+  int status;
+  if (args[1] && readMem(tid, args[1], &status, sizeof status)) return WIFEXITED(status) || WIFSIGNALED(status);
+  return !(args[2] & (WUNTRACED | WCONTINUED));
+}
+
 struct TraceTask {
   bool started = false;        // past its first stop
   bool heldForParent = false;  // first stop seen, parent's fork event not yet
@@ -295,15 +304,18 @@ void Tracer::onSyscallExit(pid_t tid) {
     if (!isRestart(rax)) {
       if (rule->result == ResultKind::Pid && rax > 0) {
         regs.rax = (unsigned long long)t_.toVirt((pid_t)rax);
-          if (rule->reaps) t_.reaped((pid_t)rax);
+        if (rule->reaps && reapedByWait4(tid, tt.savedArgs)) t_.reaped((pid_t)rax);
       } else if (rule->result == ResultKind::Siginfo && rax == 0 && rule->out >= 0) {
-        // waitid: si_pid lives at offset 16 of siginfo_t on x86-64
-        uint64_t info = tt.savedArgs[rule->out] + 16;
+        // waitid: si_pid lives at offset 16 of siginfo_t on x86-64, si_code at 8
+        uint64_t info = tt.savedArgs[rule->out];
         pid_t real;
-        if (info != 16 && readMem(tid, info, &real, sizeof real) && real > 0) {
+        int code = 0;
+        if (info && readMem(tid, info + 16, &real, sizeof real) && real > 0) {
           pid_t v = t_.toVirt(real);
-          writeMem(tid, info, &v, sizeof v);
-          if (rule->reaps && !((long)tt.savedArgs[3] & kWNOWAIT)) t_.reaped(real);
+          writeMem(tid, info + 16, &v, sizeof v);
+          // a stop or a continue reported is no reap (WUNTRACED, WCONTINUED); WNOWAIT reaps nothing
+          const bool ended = readMem(tid, info + 8, &code, sizeof code) && code >= CLD_EXITED && code <= CLD_DUMPED;
+          if (rule->reaps && ended && !((long)tt.savedArgs[3] & kWNOWAIT)) t_.reaped(real);
         }
       }
     }

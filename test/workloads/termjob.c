@@ -5,8 +5,11 @@
 //
 //   termjob        (stdin: a terminal)
 //
-// Prints "ready", waits about 2 s (in short sleeps), then one line:
-//   term termios=ok|BAD fg=ok|BAD group=ok|BAD
+// Prints "ready", waits about 2 s (in short sleeps), then checks its terminal and
+// does job control as a shell would: the child stops itself (SIGTSTP), the
+// parent sees it stopped, takes the foreground back, continues it and reaps it.
+// One line:
+//   term termios=ok|BAD fg=ok|BAD group=ok|BAD jobctl=ok|BAD
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -38,7 +41,9 @@ int main(void) {
       struct timespec t = {0, 10 * 1000 * 1000};
       nanosleep(&t, NULL);
     }
-    _exit(getpgrp() == getppid() ? 0 : 1);
+    int in_group = getpgrp() == getppid();
+    raise(SIGTSTP);  // stopped until the parent continues it
+    _exit(in_group ? 0 : 1);
   }
   printf("ready\n");
   fflush(stdout);
@@ -51,9 +56,14 @@ int main(void) {
   int termios_ok = !(now.c_lflag & (ECHO | ICANON)) && now.c_cc[VMIN] == 1 && now.c_cc[VTIME] == 3;
   int fg_ok = tcgetpgrp(0) == getpid() && getpgrp() == getpid();
   int st = -1;
-  while (waitpid(child, &st, 0) < 0 && errno == EINTR) {}
-  printf("term termios=%s fg=%s group=%s\n", termios_ok ? "ok" : "BAD", fg_ok ? "ok" : "BAD",
-         WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "ok" : "BAD");
+  pid_t r;
+  while ((r = waitpid(child, &st, WUNTRACED)) < 0 && errno == EINTR) {}
+  int jobctl_ok = r == child && WIFSTOPPED(st) && WSTOPSIG(st) == SIGTSTP;
+  jobctl_ok = jobctl_ok && tcsetpgrp(0, getpgrp()) == 0 && tcgetpgrp(0) == getpgrp() && kill(child, SIGCONT) == 0;
+  while ((r = waitpid(child, &st, 0)) < 0 && errno == EINTR) {}
+  jobctl_ok = jobctl_ok && r == child;
+  printf("term termios=%s fg=%s group=%s jobctl=%s\n", termios_ok ? "ok" : "BAD", fg_ok ? "ok" : "BAD",
+         WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "ok" : "BAD", jobctl_ok ? "ok" : "BAD");
   tcsetattr(0, TCSANOW, &was);
   return 0;
 }
