@@ -37,7 +37,11 @@ bool Checkpointer::freeze(pid_t tid, FrozenTask& t, std::string& err) {
   t.tid = tid;
   if (!handler_) {
     if (ptrace(PTRACE_SEIZE, tid, 0, PTRACE_O_TRACESYSGOOD) < 0) {
-      t.vanished = errno == ESRCH;
+      // an exiting task refuses with EPERM, as a traced one does: tell them apart
+      std::string comm;
+      std::vector<std::string> stat;
+      t.vanished = errno == ESRCH || !readStat(tid, comm, stat) || stat.empty() || stat[0] == "Z" || stat[0] == "X";
+      if (t.vanished) errno = ESRCH;
       err = errno == EPERM ? "pid " + std::to_string(tid) + " is being traced by another program (a debugger?)"
                            : "cannot trace pid " + std::to_string(tid) + ": " + strerror(errno);
       return false;
