@@ -131,6 +131,7 @@ static struct vd_shared_file *shared_files;
 static char **shared_paths, **shared_data;
 static int *shared_fds;  // made by the root before it forks, inherited by all
 static uint32_t nr_shared;
+static int identity;  // the supervisor's decision: old PIDs for all, or translation
 static struct vd_plan **plans;  // per process; NULL for zombies
 static uint32_t *plan_lens;
 static int *pages_fds;
@@ -175,6 +176,7 @@ static void read_tree(int boot_fd) {
   if (read_full(boot_fd, &t, sizeof t) < 0) _exit(125);
   if (t.magic != VD_TREE_MAGIC || t.nr == 0 || t.nr > VD_MAX_PROCS) refuse(VD_STEP_PLAN, EINVAL, -1);
   nr_procs = t.nr;
+  identity = t.identity != 0;
   procs = calloc(nr_procs, sizeof *procs);
   plans = calloc(nr_procs, sizeof *plans);
   plan_lens = calloc(nr_procs, sizeof *plan_lens);
@@ -342,7 +344,8 @@ void restore_child(int boot_fd) {
   shared = mmap(NULL, sizeof *shared, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (shared == MAP_FAILED) refuse(VD_STEP_TREE, errno, 0);
   make_shared_files();
-  build(0, getpid() == procs[0].vpid);
+  if (identity && getpid() != procs[0].vpid) refuse(VD_STEP_TREE, EEXIST, 0);
+  build(0, identity);
   finish();
 }
 

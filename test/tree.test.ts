@@ -6,12 +6,13 @@
 // (test/workloads/pipes.c); a bash pipeline and make -j2. Checkpointed at random
 // moments and restored as identity and remapped restores, as root and
 // unprivileged, each must end exactly as an uninterrupted run.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  checkpoint, compile, isRoot, modeOf, noStrays, randomMs, referenceLine, rewriteManifest, ROOT, runCheckpointRestore, sleep, USERS, vdomain,
+  alive, until, checkpoint, compile, isRoot, modeOf, noStrays, randomMs, referenceLine, rewriteManifest, ROOT, runCheckpointRestore, sleep, USERS, vdomain,
   vdomainBackground, workDir,
 } from './helpers';
 
@@ -168,6 +169,33 @@ for (const { label, uid } of USERS) {
     noStrays();
   });
 }
+
+if (isRoot)
+  test('an identity restore with one old PID taken by another process becomes a remapped one', async () => {
+    const { tree, dir, out, ref } = setup(0, 'tree-taken');
+    const name = 'tree-taken-0';
+    const job = vdomainBackground(0, ['run', '--name', name, '--', tree, STEPS, out]);
+    assert.ok(await modeOf(0, name), 'the domain is up');
+    await sleep(randomMs(300, 1000));
+    const img = path.join(dir, 'img');
+    checkpoint(0, name, img, true);
+    await job.exited;
+    // a child's PID (not the root's) taken meanwhile
+    const m = JSON.parse(vdomain(0, ['inspect', img, '--json']).stdout);
+    const child = m.processes.find((p: any) => p.vpid !== m.processes[0].vpid).vpid as number;
+    const held = spawnSync(compile('holdpid'), [String(child), '30'], { encoding: 'utf8' });
+    assert.is(held.stdout.trim(), `held ${child}`, held.stderr);
+    try {
+      const r = vdomainBackground(0, ['restore', img]);
+      assert.is(await modeOf(0, name), 'remapped');
+      assert.is(await r.exited, 0, r.stderr);
+      assert.is(r.stdout.trim(), ref);
+    } finally {
+      process.kill(child, 'SIGKILL');
+    }
+    await until(() => !alive(child), 5000);
+    noStrays();
+  });
 
 for (const { label, uid } of USERS) {
   test(`a job on a terminal comes back onto the restoring terminal: settings, foreground group, its child in its group, job control (${label})`, async () => {

@@ -187,7 +187,7 @@ struct vd_tree {
   uint32_t magic;
   uint32_t nr;         // processes (struct vd_tree_proc each)
   uint32_t nr_shared;  // files made once for the tree (struct vd_shared_file each, after the processes)
-  uint32_t pad;
+  uint32_t identity;   // 1: every process gets its old PID (clone3 set_tid), or the restore fails
 };
 
 // An open file description made before the tree forks, inherited by all: a file

@@ -210,9 +210,14 @@ void watchIdentityRestore(Domain& d, pid_t tid, std::promise<int>& seized) {
 void Domain::startRestore() {
   RestoreConfig& rc = *cfg_.restore;
   const RestoredProcess& root = rc.procs.at(0);
-  spawnKeeper(true, root.vpid);
+  // An identity restore needs every old PID: when one is taken now, ask for none
+  // (the root's fork then gets any PID and the domain translates). A PID taken
+  // between this look and the fork still fails the restore, naming it.
+  bool allFree = true;
+  for (auto& p : rc.procs) allFree = allFree && kill(p.vpid, 0) < 0 && errno == ESRCH;
+  spawnKeeper(true, allFree ? root.vpid : 0);
   readRootPid();
-  const bool identity = rootReal_ == root.vpid;
+  const bool identity = allFree && rootReal_ == root.vpid;
   if (identity) {
     table_.setBase(0);
     rootVirt_ = rootReal_;
@@ -241,7 +246,7 @@ void Domain::startRestore() {
   auto put = [&msg](const void* p, size_t n) {
     msg.insert(msg.end(), static_cast<const uint8_t*>(p), static_cast<const uint8_t*>(p) + n);
   };
-  vd_tree tree{VD_TREE_MAGIC, (uint32_t)rc.procs.size(), (uint32_t)rc.shared.size(), 0};
+  vd_tree tree{VD_TREE_MAGIC, (uint32_t)rc.procs.size(), (uint32_t)rc.shared.size(), identity ? 1u : 0u};
   put(&tree, sizeof tree);
   for (auto& p : rc.procs) {
     vd_tree_proc t{p.vpid, p.parent, p.groupOf, p.setsid ? 1 : 0, p.zombie ? 1 : 0, p.status};
