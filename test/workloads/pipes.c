@@ -10,7 +10,7 @@
 //   - FIFO DIR/fifo: the parent writes 3000 bytes; the child reads them late;
 //   - both append records to shared.log through the one description, turn by
 //     turn: with the position shared, no record overwrites another.
-// For about 1.5 s the child only sleeps (the bytes sit in the pipes), then reads
+// For about 2 s the child only sleeps (the bytes sit in the pipes), then reads
 // both pipes to EOF. The parent reaps it and prints one line, the same for an
 // uninterrupted run and for one checkpointed and restored at any moment:
 //   pipes p=H/40000 q=H/N f=H/3000 filled=N log=BYTES child=0
@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
     close(p[1]);
     close(q[1]);
     int fr = open(fifo, O_RDONLY);  // (until the parent opens it for writing)
-    for (int i = 0; i < 30; i++) {
+    for (int i = 0; i < 40; i++) {
       nap(50);
       if (i % 2) write(log, "child-record\n", 13);  // the shared position: after the parent's
     }
@@ -99,7 +99,7 @@ int main(int argc, char** argv) {
     if (n <= 0) break;
     filled += (size_t)n;
   }
-  for (int i = 0; i < 30; i++) {
+  for (int i = 0; i < 40; i++) {
     nap(50);
     if (i % 2 == 0) write(log, "parent-record\n", 14);
   }
