@@ -288,7 +288,7 @@ static void make_shared_files(void) {
 
 __attribute__((noreturn)) static void finish(void);
 
-static void build(uint32_t i, int identity) {
+static void build(uint32_t i) {
   my_index = (int)i;
   const struct vd_tree_proc *p = &procs[i];
   shared->real[i] = getpid();
@@ -320,7 +320,7 @@ static void build(uint32_t i, int identity) {
     pid_t pid = fork_exactly(identity ? procs[c].vpid : 0, orphan);
     if (pid < 0) refuse(VD_STEP_TREE, errno, (int)c);
     if (pid == 0) {
-      build(c, identity);
+      build(c);
       finish();
     }
     while (!__atomic_load_n(&shared->built[c], __ATOMIC_ACQUIRE) && !shared->failed) {
@@ -345,7 +345,7 @@ void restore_child(int boot_fd) {
   if (shared == MAP_FAILED) refuse(VD_STEP_TREE, errno, 0);
   make_shared_files();
   if (identity && getpid() != procs[0].vpid) refuse(VD_STEP_TREE, EEXIST, 0);
-  build(0, identity);
+  build(0);
   finish();
 }
 

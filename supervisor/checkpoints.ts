@@ -15,7 +15,6 @@ import type { DomainLog } from './log';
 import type { NativeDomain } from './native';
 import type { DomainStatus } from './run';
 
-
 export interface CheckpointsContext {
   name: string;
   mode: 'identity' | 'remapped';
@@ -61,11 +60,26 @@ export class Checkpoints {
   private async takeNow(opts: TakeOptions) {
     const t0 = performance.now();
     const { native, log } = this.ctx;
+    const status = this.ctx.snapshot();
+    if (status.state !== 'running' || !status.processes.length)
+      throw new UserError(`domain '${this.ctx.name}' has no running job to checkpoint`, EXIT.NO_DOMAIN);
+    // refused before the job is even stopped if the tree as listed could not be made again
+    const listed = planTree(status.processes, status.root.vpid);
+    if (!listed.ok) throw refusal(listed.problems);
+    const root = status.root.vpid;
+
     const { tmp, final } = prepareImageDir(opts.output);
     let held = false;
     try {
       const tCall = performance.now();
-      const { r, root } = await this.dump(tmp, opts.kill);
+      // the dumper freezes the tree as it is by then (r.processes, r.zombies)
+      const r = await native.checkpoint({
+        dir: tmp,
+        processes: status.processes
+          .filter((p) => p.state !== 'Z')
+          .map((p) => ({ real: p.pid, vpid: p.vpid, vppid: p.vppid, vpgid: p.vpgid, vsid: p.vsid })),
+        hold: opts.kill,
+      });
       if (!r.ok) {
         if (r.unsupported.length) throw refusal(r.unsupported);
         throw new UserError(`checkpoint failed: ${r.error}`, EXIT.FAILURE);
@@ -125,23 +139,6 @@ export class Checkpoints {
     } finally {
       if (held) native.release(false);
     }
-  }
-
-  /** Lists the domain's processes and has the native dumper freeze and dump them into dir. */
-  private async dump(dir: string, hold: boolean) {
-    const status = this.ctx.snapshot();
-    if (status.state !== 'running' || !status.processes.length)
-      throw new UserError(`domain '${this.ctx.name}' has no running job to checkpoint`, EXIT.NO_DOMAIN);
-    // refused before the job is even stopped if the tree as listed could not be made again
-    const tree = planTree(status.processes, status.root.vpid);
-    if (!tree.ok) throw refusal(tree.problems);
-    const alive = status.processes.filter((p) => p.state !== 'Z');
-    const r = await this.ctx.native.checkpoint({
-      dir,
-      processes: alive.map((p) => ({ real: p.pid, vpid: p.vpid, vppid: p.vppid, vpgid: p.vpgid, vsid: p.vsid })),
-      hold,
-    });
-    return { r, root: status.root.vpid };
   }
 
   /** `run --interval`: a checkpoint every `seconds`, keeping the newest `keep`. */

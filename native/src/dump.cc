@@ -29,6 +29,31 @@ const char* const kHoldsUnsupported = "the job holds what vdomain cannot restore
 double msSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
+
+// pid's parent, group and session as /proc says now, and its state (Z: a zombie,
+// *status then its wait status); false when it is gone.
+bool readIds(pid_t pid, pid_t* ppid, pid_t* pgid, pid_t* sid, std::string* comm, char* state, int* status) {
+  std::vector<std::string> f;
+  if (!readStat(pid, *comm, f) || f.size() < 50) return false;
+  *state = f[0][0];
+  *ppid = (pid_t)atoi(f[1].c_str());
+  *pgid = (pid_t)atoi(f[2].c_str());
+  *sid = (pid_t)atoi(f[3].c_str());
+  *status = atoi(f[49].c_str());
+  return *state != 'X';
+}
+
+std::vector<pid_t> childrenOf(pid_t pid) {
+  std::vector<pid_t> out;
+  std::string list = readProcFile(pid, ("task/" + std::to_string(pid) + "/children").c_str());
+  const char* c = list.c_str();
+  for (char* end;; c = end) {
+    pid_t child = (pid_t)strtol(c, &end, 10);
+    if (end == c) break;
+    out.push_back(child);
+  }
+  return out;
+}
 }  // namespace
 
 // ---- freezing --------------------------------------------------------------
@@ -38,9 +63,11 @@ bool Checkpointer::freeze(pid_t tid, FrozenTask& t, std::string& err) {
   if (!handler_) {
     if (ptrace(PTRACE_SEIZE, tid, 0, PTRACE_O_TRACESYSGOOD) < 0) {
       // an exiting task refuses with EPERM, as a traced one does: tell them apart
+      pid_t ppid, pgid, sid;
       std::string comm;
-      std::vector<std::string> stat;
-      t.vanished = errno == ESRCH || !readStat(tid, comm, stat) || stat.empty() || stat[0] == "Z" || stat[0] == "X";
+      char state;
+      int status;
+      t.vanished = errno == ESRCH || !readIds(tid, &ppid, &pgid, &sid, &comm, &state, &status) || state == 'Z';
       if (t.vanished) errno = ESRCH;
       err = errno == EPERM ? "pid " + std::to_string(tid) + " is being traced by another program (a debugger?)"
                            : "cannot trace pid " + std::to_string(tid) + ": " + strerror(errno);
@@ -129,33 +156,6 @@ void Checkpointer::release(bool kill) {
 
 // ---- the tree, frozen ----------------------------------------------------------
 
-namespace {
-// pid's parent, group and session as /proc says now, and its state (Z: a zombie,
-// *status then its wait status); false when it is gone.
-bool readIds(pid_t pid, pid_t* ppid, pid_t* pgid, pid_t* sid, std::string* comm, char* state, int* status) {
-  std::vector<std::string> f;
-  if (!readStat(pid, *comm, f) || f.size() < 50) return false;
-  *state = f[0][0];
-  *ppid = (pid_t)atoi(f[1].c_str());
-  *pgid = (pid_t)atoi(f[2].c_str());
-  *sid = (pid_t)atoi(f[3].c_str());
-  *status = atoi(f[49].c_str());
-  return *state != 'X';
-}
-
-std::vector<pid_t> childrenOf(pid_t pid) {
-  std::vector<pid_t> out;
-  std::string list = readProcFile(pid, ("task/" + std::to_string(pid) + "/children").c_str());
-  const char* c = list.c_str();
-  for (char* end;; c = end) {
-    pid_t child = (pid_t)strtol(c, &end, 10);
-    if (end == c) break;
-    out.push_back(child);
-  }
-  return out;
-}
-}  // namespace
-
 // The listed processes are frozen parent first (a frozen process forks no more
 // and reaps nothing), then whatever the frozen ones and the keeper have as
 // children that the listing missed (born since), until nothing new appears.
@@ -166,16 +166,16 @@ bool Checkpointer::freezeTree(const CheckpointRequest& req, std::vector<ProcessI
                               std::string& err) {
   auto virt = [&](pid_t real) { return req.virtualize ? req.virtualize(real) : real; };
   std::vector<ProcessIds> todo = req.processes;
-  auto depth = [&](const ProcessIds& p) {
+  std::map<pid_t, pid_t> parentOf;  // vpid → vppid, within the listing
+  for (auto& p : todo) parentOf[p.vpid] = p.vppid;
+  std::map<pid_t, int> depth;  // vpid → how many listed ancestors
+  for (auto& p : todo) {
     int d = 0;
-    for (pid_t up = p.vppid; d < 4096; d++) {
-      auto it = std::find_if(todo.begin(), todo.end(), [&](const ProcessIds& q) { return q.vpid == up; });
-      if (it == todo.end()) break;
-      up = it->vppid;
-    }
-    return d;
-  };
-  std::stable_sort(todo.begin(), todo.end(), [&](const ProcessIds& a, const ProcessIds& b) { return depth(a) < depth(b); });
+    for (auto up = parentOf.find(p.vppid); up != parentOf.end() && d < 4096; up = parentOf.find(up->second)) d++;
+    depth[p.vpid] = d;
+  }
+  std::stable_sort(todo.begin(), todo.end(),
+                   [&](const ProcessIds& a, const ProcessIds& b) { return depth[a.vpid] < depth[b.vpid]; });
   const pid_t root = todo.empty() ? 0 : todo[0].real;
   std::vector<pid_t> seen;  // every real PID met: frozen, zombie or gone
   for (auto& p : todo) seen.push_back(p.real);
@@ -255,9 +255,10 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
 
   // What cannot be restored is refused before the job is even stopped…
   Unsupported u;
+  std::map<pid_t, uint64_t> toStore;  // bytes of memory each process would store now
   for (auto& p : req.processes) {
     checkTask(p, handler_ ? 1 : 0, u);
-    checkMemory(p, u);
+    toStore[p.real] = checkMemory(p, u);
     checkFiles(p, req.stdioPid, u);
   }
   if (req.processes.size() > 1) checkSharedMemory(req.processes, u);
@@ -283,7 +284,7 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
   for (auto& p : req.processes) {
     auto w = std::make_unique<PagesWriter>(req.dir + "/" + pagesName(p));
     if (!w->ok()) return fail(pagesName(p) + ": " + strerror(w->error()));
-    w->reserve(storedBytes(p));
+    w->reserve(toStore[p.real]);
     writers[p.real] = std::move(w);
   }
   phase("reserve", true);

@@ -64,9 +64,9 @@ bool dumpFiles(const ProcessIds& ids, Descriptions& d, PagesWriter& w, Json& j, 
 // Checks only (nothing written): what dumpMemory/dumpFiles would refuse.
 // domainFilters: seccomp filters the domain itself installs (1 remapped, 0 identity)
 void checkTask(const ProcessIds& ids, int domainFilters, Unsupported& u);
-void checkMemory(const ProcessIds& ids, Unsupported& u);
-// About how many bytes of memory dumpMemory would store now (to reserve the page file before the freeze).
-uint64_t storedBytes(const ProcessIds& ids);
+// checkMemory also says about how many bytes of memory dumpMemory would store now
+// (to reserve the page file before the freeze).
+uint64_t checkMemory(const ProcessIds& ids, Unsupported& u);
 void checkFiles(const ProcessIds& ids, pid_t stdioPid, Unsupported& u);
 // Shared anonymous memory mapped by several processes: not supported yet.
 void checkSharedMemory(const std::vector<ProcessIds>& processes, Unsupported& u);

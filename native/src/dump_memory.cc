@@ -80,6 +80,9 @@ std::string hexAddr(uint64_t a) {
   return b;
 }
 
+// Kinds whose pages go to the page file (a shared file mapping's are the file's).
+bool storesPages(Kind k) { return k == Kind::Anon || k == Kind::FilePrivate || k == Kind::SharedAnon; }
+
 // The pages of mapping m worth storing (present or swapped; in a private file
 // mapping only those copied on write), in runs: onRun(start, len) for each, until
 // it returns false. False when pagemap cannot be read (errno).
@@ -110,29 +113,21 @@ bool storedRuns(int pagemap, const MapsEntry& m, Kind k, std::vector<uint64_t>& 
 
 }  // namespace
 
-uint64_t storedBytes(const ProcessIds& ids) {
-  std::string pmPath = "/proc/" + std::to_string(ids.real) + "/pagemap";
-  int pm = open(pmPath.c_str(), O_RDONLY | O_CLOEXEC);
-  if (pm < 0) return 0;
+uint64_t checkMemory(const ProcessIds& ids, Unsupported& u) {
   uint64_t total = 0;
+  const std::string pmPath = "/proc/" + std::to_string(ids.real) + "/pagemap";
+  int pm = open(pmPath.c_str(), O_RDONLY | O_CLOEXEC);
   std::vector<uint64_t> entries;
   for (auto& m : readMaps(ids.real)) {
     std::string why;
     struct stat st;
     Kind k = classify(m, why, &st);
-    if (k == Kind::Anon || k == Kind::FilePrivate || k == Kind::SharedAnon)
+    if (k == Kind::Unsupported) u.add(ids.vpid, "at " + hexAddr(m.start) + ": " + why);
+    if (pm >= 0 && storesPages(k))
       storedRuns(pm, m, k, entries, [&](uint64_t, uint64_t len) { return (total += len), true; });
   }
-  close(pm);
+  if (pm >= 0) close(pm);
   return total;
-}
-
-void checkMemory(const ProcessIds& ids, Unsupported& u) {
-  for (auto& m : readMaps(ids.real)) {
-    std::string why;
-    struct stat st;
-    if (classify(m, why, &st) == Kind::Unsupported) u.add(ids.vpid, "at " + hexAddr(m.start) + ": " + why);
-  }
 }
 
 void checkSharedMemory(const std::vector<ProcessIds>& processes, Unsupported& u) {
@@ -176,7 +171,7 @@ bool dumpMemory(const ProcessIds& ids, PagesWriter& w, Json& j, Unsupported& u, 
       j.key("fileMtimeNs").dec((uint64_t)st.st_mtim.tv_sec * 1000000000ULL + (uint64_t)st.st_mtim.tv_nsec);
     }
     j.key("runs").beginArray();
-    if (k == Kind::Anon || k == Kind::FilePrivate || k == Kind::SharedAnon) {
+    if (storesPages(k)) {
       bool copied = true;
       bool read = storedRuns(pm, m, k, entries, [&](uint64_t start, uint64_t len) {
         uint64_t off = w.offset();
