@@ -172,7 +172,7 @@ for (const { label, uid } of USERS) {
 }
 
 if (isRoot)
-  test('an identity restore with one old PID taken by another process becomes a remapped one', async () => {
+  test('an identity restore with one old PID taken by another process becomes a remapped one (root only: only root restores old PIDs, and only root can take a chosen PID)', async () => {
     const { tree, dir, out, ref } = setup(0, 'tree-taken');
     const name = 'tree-taken-0';
     const job = vdomainBackground(0, ['run', '--name', name, '--', tree, STEPS, out]);
