@@ -28,7 +28,6 @@
 #define PAGE 4096UL
 #define ROUND_UP(x) (((x) + PAGE - 1) & ~(PAGE - 1))
 #define TASK_END 0x7ffffffff000UL  // top of a 47-bit user address space
-#define BLOB_STACK (128 * 1024)  // the blob's stack and its page-reading helper's
 #define KEEP_CLEAR (16UL << 20)  // distance from the image's mappings (stack guard gap)
 
 // fork() at exactly PID want (any PID: want 0); -1 (errno) when the kernel will
@@ -399,7 +398,7 @@ static void become_image(struct vd_plan *plan, uint32_t len, int pages, int boot
   const uint32_t max_ranges = 16;
   uint64_t plan_size = ROUND_UP(len + max_ranges * sizeof(struct vd_range));
   uint64_t code_size = ROUND_UP(sizeof restorer_blob);
-  uint64_t size = code_size + plan_size + BLOB_STACK;
+  uint64_t size = code_size + plan_size + VD_BLOB_STACK + (uint64_t)plan->nr_threads * VD_THREAD_STACK;
   uint64_t base = place_blob(plan, size);
   if (!base) refuse(VD_STEP_UNMAP, ENOMEM, -1);
   memcpy((void *)base, restorer_blob, sizeof restorer_blob);
@@ -408,6 +407,7 @@ static void become_image(struct vd_plan *plan, uint32_t len, int pages, int boot
   copy->blob_start = base;
   copy->blob_end = base + size;
   copy->proc_index = my_index;
+  copy->identity = (uint32_t)identity;
 
   // Everything else goes: the complement of the region and the kept kernel mappings.
   struct vd_range keep[9];

@@ -124,7 +124,7 @@ export function readImage(dir: string): ImageManifest {
   if (head[1] !== IMAGE_FORMAT) throw bad(`${mpath}: damaged (format '${head[1]}')`);
   const version = Number(head[2]);
   if (!READABLE_VERSIONS.includes(version))
-    throw new UserError(`${dir}: image version ${version}; this vdomain reads versions ${READABLE_VERSIONS.join(' and ')}`, EXIT.IMAGE_VERSION);
+    throw new UserError(`${dir}: image version ${version}; this vdomain reads versions ${READABLE_VERSIONS.slice(0, -1).join(', ')} and ${READABLE_VERSIONS.at(-1)}`, EXIT.IMAGE_VERSION);
   const body = text.slice(head[0].length, text.trimEnd().length - 1);
   if (createHash('sha256').update(body).digest('hex') !== head[3]) throw bad(`${mpath}: checksum mismatch (damaged)`);
   let m: ImageManifest;

@@ -1,5 +1,5 @@
-// The image manifest, version 2 (1 had no zombies; a version-1 image is read as a
-// version-2 one without them): what `vdomain checkpoint` writes next to the page
+// The image manifest, version 3 (2 had no threads, 1 no zombies either; older
+// images are read as version-3 ones without them): what `vdomain checkpoint` writes next to the page
 // files and what `vdomain restore` and `vdomain inspect` read. The per-process part
 // is produced by the native dumper (native/src/dump.cc) and read back by the plan
 // builder (native/src/plan_builder.cc): keep the three in step, and bump IMAGE_VERSION when
@@ -9,8 +9,8 @@
 // limits that may not fit a double are strings (hex masks, decimal limits).
 
 export const IMAGE_FORMAT = 'vdomain-image';
-export const IMAGE_VERSION = 2;
-export const READABLE_VERSIONS = [1, 2];
+export const IMAGE_VERSION = 3;
+export const READABLE_VERSIONS = [1, 2, 3];
 export const MANIFEST_NAME = 'manifest.json';
 
 export interface ImageManifest {
@@ -111,6 +111,21 @@ export interface SigactionImage {
   mask: string;               // hex
 }
 
+/** A thread other than the main one (whose state is the process's own fields). */
+export interface ThreadImage {
+  vtid: number;               // its TID as the job sees it
+  tid: number;                // its real TID at checkpoint
+  comm: string;               // its name
+  regs: string;               // as ProcessImage's
+  xstate: string;
+  sigmask: string;
+  pending: string[];          // its own queue
+  rseq: { addr: number; len: number; sig: number } | null;
+  robustList: { head: number; len: number } | null;
+  clearChildTid: number;
+  altstack: { sp: number; size: number; flags: number };
+}
+
 export interface ProcessImage {
   vpid: number;
   pid: number;                // its real PID at checkpoint
@@ -143,6 +158,8 @@ export interface ProcessImage {
   rseq: { addr: number; len: number; sig: number } | null;
   robustList: { head: number; len: number } | null;
   clearChildTid: number;
+  /** its other threads (absent before version 3: none) */
+  threads?: ThreadImage[];
   vmas: VmaImage[];
   fds: FdImage[];
   pagesFile: string;          // name of its page file in the image directory

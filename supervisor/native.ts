@@ -17,6 +17,8 @@ export interface NativeRestoredProcess {
   regs?: Buffer;      // struct user_regs_struct
   xstate?: Buffer;    // NT_X86_XSTATE
   sigmask?: string;   // hex
+  /** its threads other than the main one, in the plan's order */
+  threads?: { vtid: number; regs: Buffer; xstate: Buffer; sigmask: string }[];
 }
 
 /** A file made once for the restored tree (manifest SharedFileImage; plan.h vd_shared_file). */

@@ -116,6 +116,12 @@ export async function restoreImage(opts: RestoreOptions): Promise<number> {
         regs: Buffer.from(p.regs, 'base64'),
         xstate: Buffer.from(p.xstate, 'base64'),
         sigmask: p.sigmask,
+        threads: (p.threads ?? []).map((t) => ({
+          vtid: t.vtid,
+          regs: Buffer.from(t.regs, 'base64'),
+          xstate: Buffer.from(t.xstate, 'base64'),
+          sigmask: t.sigmask,
+        })),
       });
     }
   } catch (e) {
@@ -124,7 +130,7 @@ export async function restoreImage(opts: RestoreOptions): Promise<number> {
   }
   const shared = (manifest.shared ?? []).map((f) => ({ ...f, data: f.content ? readBytes(dir, f.content) : undefined }));
   const root = manifest.processes[tree.steps[0].from];
-  const maxVpid = Math.max(...nodes.map((p) => p.vpid));
+  const maxVpid = Math.max(...nodes.map((p) => p.vpid), ...manifest.processes.flatMap((p) => (p.threads ?? []).map((t) => t.vtid)));
   return superviseDomain({
     name,
     command: root.cmdline.length ? root.cmdline : [root.comm],

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #define VD_PLAN_MAGIC 0x314e414c50445600ULL  // "\0VDPLAN1"
-#define VD_PLAN_VERSION 1
+#define VD_PLAN_VERSION 2
 
 // A mapping of the image, restored at its old address.
 enum vd_vma_kind {
@@ -81,6 +81,23 @@ struct vd_sigaction {
   uint64_t handler, flags, restorer, mask;
 };
 
+// A thread of the process other than its main one: made by the blob (clone3, with
+// its old TID as set_tid when the restore is an identity one), it sets what only
+// a thread can set for itself; the supervisor loads its registers, FPU state and
+// signal mask when it stops on its int3 (rax = its index here).
+struct vd_thread {
+  int32_t vtid;                      // its TID as the job knows it (the real one again in an identity restore)
+  uint32_t pad;
+  uint64_t rseq_addr;                // 0: none
+  uint32_t rseq_len, rseq_sig;
+  uint64_t robust_head, robust_len;  // 0: none
+  uint64_t clear_child_tid;          // set_tid_address
+  uint64_t altstack_sp, altstack_size;
+  int32_t altstack_flags;            // SS_DISABLE when none
+  uint32_t nr_pending, pending_off;  // its own pending signals (siginfo_t, 128 bytes each)
+  char comm[16];                     // its name (PR_SET_NAME)
+};
+
 struct vd_itimer {
   int64_t interval_sec, interval_usec, value_sec, value_usec;
 };
@@ -95,6 +112,11 @@ struct vd_mm_map {
 };
 
 #define VD_AUXV_WORDS 128
+// The blob's region ends with its stacks: the blob's own (top 64 KiB), its
+// page-reading helper's (the next 64 KiB), then one per restored thread.
+#define VD_BLOB_STACK (128 * 1024)
+#define VD_MAX_THREADS 4096
+#define VD_THREAD_STACK (16 * 1024)
 #define VD_NSIG 64
 
 struct vd_plan {
@@ -145,6 +167,14 @@ struct vd_plan {
   // pending signals, re-queued to the restored process (siginfo_t, 128 bytes each)
   uint32_t nr_pending, pending_off;
   uint32_t pending_shared_mask_lo, pending_shared_mask_hi; // unused by v1: all private
+
+  // the other threads (struct vd_thread[]); each gets THREAD_STACK bytes of the blob's region
+  uint32_t nr_threads, threads_off;
+  // filled by the keeper child: 1 when every thread must get its old TID (identity restore)
+  uint32_t identity;
+  int32_t tgid;            // the blob's: the process's real PID (threads cannot ask once the filter is in)
+  int32_t threads_ready;   // the blob's: threads done with their own state (futex word)
+  uint32_t pad2;
 
   // the domain's seccomp filter (remapped restores); len 0: none
   uint32_t filter_len, filter_off;  // bytes of struct sock_filter[]
@@ -220,10 +250,11 @@ enum vd_step {
   VD_STEP_PLAN = 1, VD_STEP_UNMAP, VD_STEP_SPECIAL, VD_STEP_MAP, VD_STEP_PAGES, VD_STEP_PROTECT,
   VD_STEP_FD_OPEN, VD_STEP_FD_SEEK, VD_STEP_FD_COPY, VD_STEP_CWD, VD_STEP_RLIMIT, VD_STEP_MM,
   VD_STEP_SIGACTION, VD_STEP_ALTSTACK, VD_STEP_ITIMER, VD_STEP_RSEQ, VD_STEP_ROBUST,
-  VD_STEP_PENDING, VD_STEP_FILTER, VD_STEP_TREE,
+  VD_STEP_PENDING, VD_STEP_FILTER, VD_STEP_TREE, VD_STEP_THREAD,
 };
 
-// On success the blob stops with int3 and rax = the seccomp listener fd (or -1):
+// Each thread of vd_thread[] stops on its own int3 first, rax = its index there.
+// Then, with all of them set, the main thread stops with int3 and rax = the seccomp listener fd (or -1):
 // the supervisor takes it with pidfd_getfd, then closes it in the process.
 // rbx = blob_start, rcx = blob_end - blob_start: the supervisor unmaps the blob.
 // rdx = address of a `syscall` instruction inside the blob, for that last munmap.

@@ -42,7 +42,8 @@
 #define CLONE_THREAD 0x10000
 #define CLONE_SYSVSEM 0x40000
 #define CLONE_CHILD_CLEARTID 0x200000
-// the blob's region ends with two stacks: the blob's (top 64 KiB), the helper's below
+#define FUTEX_WAKE 1
+// the blob's region ends with its stacks (plan.h): the blob's (top 64 KiB), the helper's below
 #define HELPER_STACK_BELOW (64UL * 1024)
 
 // ---- raw syscalls ---------------------------------------------------------------
@@ -438,6 +439,7 @@ static void set_process_state(struct vd_plan* p) {
   sys1(__NR_set_tid_address, p->clear_child_tid);
 
   long pid = sys0(__NR_getpid);
+  p->tgid = (int32_t)pid;
   const char* si = AT(p, p->pending_off, const char);
   for (uint32_t i = 0; i < p->nr_pending; i++) {
     int sig = *(const int32_t*)(si + 128 * i);
@@ -459,6 +461,85 @@ static long install_filter(const struct vd_plan* p) {
   return listener;
 }
 
+// ---- threads ----------------------------------------------------------------------------------
+// The main thread makes the others once its own state is set (the filter too:
+// threads inherit it, as they do in a running job). Each sets what only it can
+// set for itself, says so, and stops on its int3; the supervisor loads its
+// registers there (native/src/restore.cc).
+
+struct k_clone_args {
+  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+
+__attribute__((noreturn, used)) static void thread_main(struct vd_plan* p, long i) {
+  const struct vd_thread* t = AT(p, p->threads_off, const struct vd_thread) + i;
+  struct k_stack ss = {t->altstack_sp, t->altstack_flags & ~SS_ONSTACK, 0, t->altstack_size};
+  if (ss.flags & SS_DISABLE) ss = (struct k_stack){0, SS_DISABLE, 0, 0};
+  long rc = sys2(__NR_sigaltstack, &ss, 0);
+  if (rc < 0) fail(p, VD_STEP_ALTSTACK, rc, (int)i);
+  if (t->rseq_addr && (rc = sys4(__NR_rseq, t->rseq_addr, t->rseq_len, 0, t->rseq_sig)) < 0)
+    fail(p, VD_STEP_RSEQ, rc, (int)i);
+  if (t->robust_head && (rc = sys2(__NR_set_robust_list, t->robust_head, t->robust_len)) < 0)
+    fail(p, VD_STEP_ROBUST, rc, (int)i);
+  // its TID, which it cannot ask gettid for once the domain's filter is in
+  long tid = sys1(__NR_set_tid_address, t->clear_child_tid);
+  sys5(__NR_prctl, PR_SET_NAME, (long)t->comm, 0, 0, 0);
+  const char* si = AT(p, t->pending_off, const char);
+  for (uint32_t k = 0; k < t->nr_pending; k++) {
+    int sig = *(const int32_t*)(si + 128 * k);
+    rc = sys4(__NR_rt_tgsigqueueinfo, p->tgid, tid, sig, si + 128 * k);
+    if (rc < 0) fail(p, VD_STEP_PENDING, rc, (int)i);
+  }
+  __atomic_add_fetch(&p->threads_ready, 1, __ATOMIC_SEQ_CST);
+  sys3(__NR_futex, (long)&p->threads_ready, FUTEX_WAKE, 1);
+  register long rax __asm__("rax") = i;
+  for (;;) __asm__ volatile("int3" : : "r"(rax) : "memory");
+}
+
+static long start_thread(struct vd_plan* p, long i) {
+  const struct vd_thread* t = AT(p, p->threads_off, const struct vd_thread) + i;
+  int32_t want = t->vtid;
+  uint64_t top = (p->blob_end - VD_BLOB_STACK - (uint64_t)i * VD_THREAD_STACK) & ~15UL;
+  struct k_clone_args a = {0};
+  a.flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM;
+  a.stack = top - VD_THREAD_STACK;
+  a.stack_size = VD_THREAD_STACK;
+  if (p->identity) {
+    a.set_tid = (uint64_t)&want;
+    a.set_tid_size = 1;
+  }
+  register void (*fn)(struct vd_plan*, long) __asm__("r12") = thread_main;
+  register struct vd_plan* arg __asm__("r13") = p;
+  register long index __asm__("r14") = i;
+  long ret;
+  __asm__ volatile(
+      "syscall\n\t"
+      "test %%rax, %%rax\n\t"
+      "jnz 1f\n\t"
+      "and $-16, %%rsp\n\t"  // the new thread, on its stack: thread_main(p, i)
+      "mov %%r13, %%rdi\n\t"
+      "mov %%r14, %%rsi\n\t"
+      "call *%%r12\n\t"
+      "ud2\n"
+      "1:\n\t"
+      : "=a"(ret)
+      : "a"((long)__NR_clone3), "D"(&a), "S"(sizeof a), "r"(fn), "r"(arg), "r"(index)
+      : "rcx", "r11", "rdx", "memory");
+  return ret;
+}
+
+static void start_threads(struct vd_plan* p) {
+  for (uint32_t i = 0; i < p->nr_threads; i++) {
+    long rc = start_thread(p, i);
+    if (rc < 0) fail(p, VD_STEP_THREAD, rc, (int)i);
+  }
+  for (;;) {
+    int32_t n = __atomic_load_n(&p->threads_ready, __ATOMIC_SEQ_CST);
+    if ((uint32_t)n >= p->nr_threads) break;
+    sys6(__NR_futex, (long)&p->threads_ready, FUTEX_WAIT, n, 0, 0, 0);
+  }
+}
+
 // ---- entry ----------------------------------------------------------------------------------
 
 __attribute__((noreturn, used)) void vd_restore(struct vd_plan* p) {
@@ -473,6 +554,7 @@ __attribute__((noreturn, used)) void vd_restore(struct vd_plan* p) {
   for (uint32_t i = 0; i < p->nr_shared; i++) sys1(__NR_close, p->shared_base + (int)i);
   sys1(__NR_close, p->pages_fd);
   long listener = install_filter(p);
+  start_threads(p);
   sys1(__NR_close, p->boot_fd);
 
   register long rax __asm__("rax") = listener;

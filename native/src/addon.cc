@@ -58,6 +58,17 @@ vdomain::RuleSet parseRules(const Napi::Array& rows) {
   return set;
 }
 
+// A task's registers as JavaScript hands them over: regs and xstate buffers, sigmask in hex.
+bool readRegisters(const Napi::Object& o, vdomain::TaskRegisters& out) {
+  Napi::Buffer<uint8_t> regs = o.Get("regs").As<Napi::Buffer<uint8_t>>();
+  if (regs.Length() != sizeof out.regs) return false;
+  memcpy(&out.regs, regs.Data(), regs.Length());
+  Napi::Buffer<uint8_t> xs = o.Get("xstate").As<Napi::Buffer<uint8_t>>();
+  out.xstate.assign(reinterpret_cast<const char*>(xs.Data()), xs.Length());
+  out.sigmask = strtoull(o.Get("sigmask").As<Napi::String>().Utf8Value().c_str(), nullptr, 16);
+  return true;
+}
+
 class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -115,15 +126,21 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
           Napi::Buffer<uint8_t> plan = o.Get("plan").As<Napi::Buffer<uint8_t>>();
           p.plan.assign(plan.Data(), plan.Data() + plan.Length());
           p.pagesFd = num("pagesFd");
-          Napi::Buffer<uint8_t> regs = o.Get("regs").As<Napi::Buffer<uint8_t>>();
-          if (regs.Length() != sizeof p.regs.regs) {
+          if (!readRegisters(o, p.regs)) {
             Napi::Error::New(env, "image: registers of the wrong size").ThrowAsJavaScriptException();
             return;
           }
-          memcpy(&p.regs.regs, regs.Data(), regs.Length());
-          Napi::Buffer<uint8_t> xs = o.Get("xstate").As<Napi::Buffer<uint8_t>>();
-          p.regs.xstate.assign(reinterpret_cast<const char*>(xs.Data()), xs.Length());
-          p.regs.sigmask = strtoull(o.Get("sigmask").As<Napi::String>().Utf8Value().c_str(), nullptr, 16);
+          Napi::Value threads = o.Get("threads");
+          for (uint32_t k = 0; threads.IsArray() && k < threads.As<Napi::Array>().Length(); k++) {
+            Napi::Object t = threads.As<Napi::Array>().Get(k).As<Napi::Object>();
+            vdomain::RestoredProcess::Thread th;
+            th.vtid = t.Get("vtid").As<Napi::Number>().Int32Value();
+            if (!readRegisters(t, th.regs)) {
+              Napi::Error::New(env, "image: registers of the wrong size").ThrowAsJavaScriptException();
+              return;
+            }
+            p.threads.push_back(std::move(th));
+          }
         }
         rc->procs.push_back(std::move(p));
       }

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <future>
 #include <mutex>
 #include <memory>
@@ -52,7 +53,12 @@ struct RestoredProcess {
   int status = 0;
   std::vector<uint8_t> plan;   // struct vd_plan, without the filter (added when remapped)
   int pagesFd = -1;            // its page file, handed to the keeper's child
-  TaskRegisters regs;
+  TaskRegisters regs;          // its main thread's
+  struct Thread {
+    pid_t vtid = 0;
+    TaskRegisters regs;
+  };
+  std::vector<Thread> threads; // the others, in the plan's order (struct vd_thread)
 };
 
 // A file made once for the whole tree (see struct vd_shared_file in plan.h).
@@ -133,9 +139,13 @@ class Domain {
   std::shared_ptr<CheckpointJob> takeJob();
   bool jobPending() const { return jobPending_.load(); }
   void restoreFinished(bool ok, const std::string& err, int listener);
-  // A restored task stopped at the blob's int3: load its registers (or kill it on
-  // failure), let it go (detach or continue: the caller's tracing), report.
-  void completeRestore(pid_t tid, const std::function<void()>& letGo);
+  // A restored task (main thread or other) stopped at the blob's int3. Once every
+  // task of its process has: load their registers (or kill the process on
+  // failure), let each go (letGo: detach or continue, the caller's tracing),
+  // report. True when that process is done with (finished or failed).
+  bool restoredTaskStopped(pid_t tid, const std::function<void(pid_t)>& letGo);
+  // The index in the tree of the process a task belongs to (-1: none of them).
+  int restoredProcessOf(pid_t tid);
   const RestoreConfig* restoreConfig() const { return cfg_.restore.get(); }
   // While a restore runs: the index in the tree of a real PID (-1: not one of them,
   // e.g. the restorer's page-filling thread, or not known yet).
@@ -154,6 +164,11 @@ class Domain {
   size_t restoreLeft_ = 0;                 // live processes still in their restorer
   std::vector<int> restoredListeners_;     // one per restored process (remapped)
   std::vector<pid_t> restoredReal_;        // real PID per index of the tree
+  struct StoppedTasks {                    // of one process, at their int3
+    bool main = false;
+    std::vector<pid_t> threads;
+  };
+  std::map<int, StoppedTasks> stopped_;
   std::atomic<bool> restoring_{false};
   int terminalTaken_ = -1;                 // our stdio whose foreground the restored job has
 

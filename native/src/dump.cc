@@ -2,6 +2,7 @@
 #include "procfs.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -17,6 +18,7 @@
 #include <cstring>
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "checksum.h"
 #include "task_regs.h"
@@ -41,6 +43,21 @@ bool readIds(pid_t pid, pid_t* ppid, pid_t* pgid, pid_t* sid, std::string* comm,
   *sid = (pid_t)atoi(f[3].c_str());
   *status = atoi(f[49].c_str());
   return *state != 'X';
+}
+
+// The TIDs of a process's threads other than the main one.
+std::vector<pid_t> threadsOf(pid_t pid) {
+  std::vector<pid_t> out;
+  std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      pid_t tid = (pid_t)atoi(e->d_name);
+      if (tid > 0 && tid != pid) out.push_back(tid);
+    }
+    closedir(d);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 std::vector<pid_t> childrenOf(pid_t pid) {
@@ -152,6 +169,7 @@ void Checkpointer::release(bool kill) {
     }
   }
   frozen_.clear();
+  tasksOf_.clear();
 }
 
 // ---- the tree, frozen ----------------------------------------------------------
@@ -187,7 +205,10 @@ bool Checkpointer::freezeTree(const CheckpointRequest& req, std::vector<ProcessI
       bool ok = freeze(p.real, t, err);
       if (t.seized || handler_) frozen_.push_back(t);
       if (ok) {
+        Tasks tasks{frozen_.size() - 1, {}};
+        if (!freezeThreads(p, tasks.threads, res, err)) return false;
         procs.push_back(p);
+        tasksOf_.push_back(std::move(tasks));
         continue;
       }
       if (t.groupStopped) {
@@ -236,6 +257,33 @@ bool Checkpointer::freezeTree(const CheckpointRequest& req, std::vector<ProcessI
     for (pid_t c : childrenOf(p.real)) {
       if (readIds(c, &ppid, &pgid, &sid, &comm, &state, &status) && state == 'Z')
         res.zombies.push_back({{c, virt(c), p.vpid, virt(pgid), virt(sid)}, comm, status});
+    }
+  }
+  return true;
+}
+
+bool Checkpointer::freezeThreads(const ProcessIds& p, std::vector<size_t>& threads, CheckpointResult& res,
+                                 std::string& err) {
+  std::set<pid_t> met{p.real};
+  for (bool fresh = true; fresh;) {
+    fresh = false;
+    for (pid_t tid : threadsOf(p.real)) {
+      if (!met.insert(tid).second) continue;
+      fresh = true;
+      FrozenTask t;
+      bool ok = freeze(tid, t, err);
+      if (t.seized || handler_) frozen_.push_back(t);
+      if (ok) {
+        threads.push_back(frozen_.size() - 1);
+        continue;
+      }
+      if (t.groupStopped) {
+        res.unsupported.push_back("pid " + std::to_string(p.vpid) + " " + err);
+        return false;
+      }
+      if (!t.vanished) return false;
+      if (t.seized || handler_) frozen_.pop_back();  // a thread that ended meanwhile
+      err.clear();
     }
   }
   return true;
@@ -292,7 +340,7 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
   auto tFreeze = std::chrono::steady_clock::now();
   res.freezeAtMs = msSince(t0);
   tp = tFreeze;
-  std::vector<ProcessIds> procs;  // as frozen: frozen_[i] is procs[i]
+  std::vector<ProcessIds> procs;  // as frozen: tasksOf_[i] are procs[i]'s
   std::string err;
   if (!freezeTree(req, procs, res, err)) {
     if (res.unsupported.empty()) return fail(err);
@@ -311,7 +359,14 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
   std::unique_ptr<PagesWriter> last;
   for (size_t i = 0; i < procs.size(); i++) {
     const ProcessIds& p = procs[i];
-    FrozenTask& t = frozen_[i];
+    FrozenTask& t = frozen_[tasksOf_[i].main];
+    std::vector<ThreadToDump> threads;
+    for (size_t k : tasksOf_[i].threads) {
+      FrozenTask& th = frozen_[k];
+      std::string name = readProcFile(p.real, ("task/" + std::to_string(th.tid) + "/comm").c_str());
+      if (!name.empty() && name.back() == '\n') name.pop_back();
+      threads.push_back({&th, req.virtualize ? req.virtualize(th.tid) : th.tid, name});
+    }
     const std::string name = pagesName(p);
     auto writer = std::move(writers[p.real]);  // born during the freeze: none yet
     writers.erase(p.real);
@@ -325,7 +380,7 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
     phase("setup", true);
     auto alteringSignals = [&](FrozenTask& task, uint64_t at) {
       if (req.altering) req.altering(true);
-      bool r = dumpSignals(task, at, j, err);
+      bool r = dumpSignals(task, threads, at, j, err);
       if (req.altering) req.altering(false);
       return r;
     };

@@ -49,7 +49,15 @@ struct ProcessIds {
 // Per kind; each appends its fields to the process's JSON object.
 bool dumpTask(const ProcessIds& ids, int domainFilters, Json& j, Unsupported& u, std::string& err);
 bool dumpRegisters(FrozenTask& t, Json& j, std::string& err);
-bool dumpSignals(FrozenTask& t, uint64_t syscallInsn, Json& j, std::string& err);
+// A thread other than the main one, frozen with its process.
+struct ThreadToDump {
+  FrozenTask* task;
+  pid_t vtid;
+  std::string comm;  // its name (/proc/PID/task/TID/comm)
+};
+// Signal state and per-thread state of the main thread (at the process's level,
+// as a single-threaded process has it) and of each other thread ("threads").
+bool dumpSignals(FrozenTask& main, std::vector<ThreadToDump>& threads, uint64_t syscallInsn, Json& j, std::string& err);
 bool dumpMemory(const ProcessIds& ids, PagesWriter& w, Json& j, Unsupported& u, std::string& err);
 // Open file descriptions across the frozen tree: several fds (of one process or
 // of several, after dup or fork) may be one. Each fd names its description by
@@ -123,9 +131,17 @@ class Checkpointer {
  private:
   bool freeze(pid_t tid, FrozenTask& t, std::string& err);
   bool freezeTree(const CheckpointRequest& req, std::vector<ProcessIds>& procs, CheckpointResult& res, std::string& err);
+  // The other threads of a process whose main thread is frozen, until none is new.
+  bool freezeThreads(const ProcessIds& p, std::vector<size_t>& threads, CheckpointResult& res, std::string& err);
   void thaw(FrozenTask& t);
   StopHandler* handler_;
   std::vector<FrozenTask> frozen_;
+  // per process frozen (in freezeTree's order): its main thread and its other threads, as indices in frozen_
+  struct Tasks {
+    size_t main;
+    std::vector<size_t> threads;
+  };
+  std::vector<Tasks> tasksOf_;
 };
 
 }  // namespace vdomain

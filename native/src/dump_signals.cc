@@ -49,23 +49,20 @@ void pendingQueue(pid_t tid, bool shared, Json& j) {
   j.endArray();
 }
 
-}  // namespace
 
-bool dumpSignals(FrozenTask& t, uint64_t insn, Json& j, std::string& err) {
+// What each thread has of its own: mask, private queue, rseq, robust list (read
+// from outside), sigaltstack and clear_child_tid (injected into it, answers in the
+// process's scratch page).
+bool dumpThreadState(FrozenTask& t, uint64_t insn, uint64_t scratch, uint64_t mask, Json& j, std::string& err) {
   const pid_t tid = t.tid;
   auto failed = [&](const char* what, long rc) {
-    err = std::string("pid ") + std::to_string(tid) + ": cannot read its " + what + ": " +
+    err = std::string("task ") + std::to_string(tid) + ": cannot read its " + what + ": " +
           strerror(rc < 0 ? (int)-rc : EIO);
     return false;
   };
-
-  uint64_t mask = 0;
-  if (ptrace(PTRACE_GETSIGMASK, tid, sizeof mask, &mask) < 0) return failed("signal mask", -errno);
   j.key("sigmask").hex(mask);
   j.key("pending");
   pendingQueue(tid, false, j);
-  j.key("pendingShared");
-  pendingQueue(tid, true, j);
 
   RseqConfig rc{};
   if (ptrace((__ptrace_request)PTRACE_GET_RSEQ_CONFIGURATION, tid, sizeof rc, &rc) > 0 && rc.rseq_abi_pointer)
@@ -81,82 +78,111 @@ bool dumpSignals(FrozenTask& t, uint64_t insn, Json& j, std::string& err) {
   else
     j.key("robustList").null();
 
-  // The rest only the task can tell: run single syscalls in it, with every
-  // signal blocked so none is delivered meanwhile, writing into a scratch page.
+  const user_regs_struct& base = t.regs;
+  stack_t ss{};
+  long r = injectSyscall(tid, insn, base, SYS_sigaltstack, 0, scratch);
+  if (r < 0 || !readMem(tid, scratch, &ss, sizeof ss)) return failed("sigaltstack", r);
+  // SS_ONSTACK describes the moment, not the setting: a handler running on it
+  // returns to it by its own frame
+  j.key("altstack").beginObject().field("sp", (uint64_t)ss.ss_sp).field("size", (uint64_t)ss.ss_size)
+      .field("flags", ss.ss_flags & ~SS_ONSTACK).endObject();
+
+  uint64_t ctid = 0;
+  r = injectSyscall(tid, insn, base, SYS_prctl, 40 /* PR_GET_TID_ADDRESS */, scratch);
+  if (r < 0 || !readMem(tid, scratch, &ctid, sizeof ctid)) return failed("clear_child_tid", r);
+  j.field("clearChildTid", ctid);
+  return true;
+}
+
+// The process-wide part: handlers and interval timers (injected into the main thread).
+bool dumpProcessSignals(FrozenTask& t, uint64_t insn, uint64_t scratch, Json& j, std::string& err) {
+  const pid_t tid = t.tid;
+  auto failed = [&](const char* what, long rc) {
+    err = std::string("pid ") + std::to_string(tid) + ": cannot read its " + what + ": " +
+          strerror(rc < 0 ? (int)-rc : EIO);
+    return false;
+  };
+  j.key("pendingShared");
+  pendingQueue(tid, true, j);
+  // which signals have a non-default disposition: ask only about those
+  const uint64_t interesting = procStatusHex(tid, "SigCgt") | procStatusHex(tid, "SigIgn");
+  j.key("sigactions").beginArray();
+  for (int sig = 1; sig <= 64; sig++) {
+    if (!(interesting >> (sig - 1) & 1) || sig == SIGKILL || sig == SIGSTOP) continue;
+    KernelSigaction ka{};
+    long r = injectSyscall(tid, insn, t.regs, SYS_rt_sigaction, sig, 0, scratch, 8);
+    if (r < 0 || !readMem(tid, scratch, &ka, sizeof ka)) return failed("signal handlers", r);
+    j.beginObject().field("sig", sig).field("handler", ka.handler).field("flags", ka.flags)
+        .field("restorer", ka.restorer).key("mask").hex(ka.mask).endObject();
+  }
+  j.endArray();
+  j.key("itimers").beginArray();
+  for (int which = 0; which < 3; which++) {
+    struct { int64_t is, ius, vs, vus; } it{};
+    long r = injectSyscall(tid, insn, t.regs, SYS_getitimer, which, scratch);
+    if (r < 0 || !readMem(tid, scratch, &it, sizeof it)) return failed("interval timers", r);
+    j.beginObject();
+    j.key("interval").beginArray().num(it.is).num(it.ius).endArray();
+    j.key("value").beginArray().num(it.vs).num(it.vus).endArray();
+    j.endObject();
+  }
+  j.endArray();
+  return true;
+}
+
+}  // namespace
+
+bool dumpSignals(FrozenTask& main, std::vector<ThreadToDump>& threads, uint64_t insn, Json& j, std::string& err) {
+  // Single syscalls are run in each task with every signal blocked, so none is
+  // delivered meanwhile; each task's own mask is read first and put back after.
   const uint64_t all = ~0ULL;
-  if (ptrace(PTRACE_SETSIGMASK, tid, sizeof all, &all) < 0) return failed("signal state", -errno);
-  user_regs_struct base = t.regs;
-  bool ok = false;
-  long scratch = injectSyscall(tid, insn, base, SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE,
-                               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  do {
+  uint64_t mainMask = 0;
+  if (ptrace(PTRACE_GETSIGMASK, main.tid, sizeof mainMask, &mainMask) < 0 ||
+      ptrace(PTRACE_SETSIGMASK, main.tid, sizeof all, &all) < 0) {
+    err = "pid " + std::to_string(main.tid) + ": cannot read its signal mask: " + strerror(errno);
+    return false;
+  }
+  std::vector<uint64_t> masks(threads.size());
+  bool ok = true;
+  for (size_t i = 0; i < threads.size() && ok; i++) {
+    pid_t tid = threads[i].task->tid;
+    if (ptrace(PTRACE_GETSIGMASK, tid, sizeof masks[i], &masks[i]) < 0 || ptrace(PTRACE_SETSIGMASK, tid, sizeof all, &all) < 0) {
+      err = "task " + std::to_string(tid) + ": cannot read its signal mask: " + strerror(errno);
+      ok = false;
+    }
+  }
+  long scratch = -ENOMEM;
+  if (ok) {
+    scratch = injectSyscall(main.tid, insn, main.regs, SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (scratch < 0 && scratch > -4096) {
-      failed("signal state (scratch page)", scratch);
-      break;
+      err = "pid " + std::to_string(main.tid) + ": cannot map a scratch page in it: " + strerror((int)-scratch);
+      ok = false;
     }
-    // which signals have a non-default disposition: ask only about those
-    const uint64_t interesting = procStatusHex(tid, "SigCgt") | procStatusHex(tid, "SigIgn");
-    j.key("sigactions").beginArray();
-    bool sigOk = true;
-    for (int sig = 1; sig <= 64 && sigOk; sig++) {
-      if (!(interesting >> (sig - 1) & 1) || sig == SIGKILL || sig == SIGSTOP) continue;
-      KernelSigaction ka{};
-      long rc2 = injectSyscall(tid, insn, base, SYS_rt_sigaction, sig, 0, scratch, 8);
-      if (rc2 < 0 || !readMem(tid, (uint64_t)scratch, &ka, sizeof ka)) {
-        sigOk = failed("signal handlers", rc2);
-        break;
-      }
-      j.beginObject().field("sig", sig).field("handler", ka.handler).field("flags", ka.flags)
-          .field("restorer", ka.restorer).key("mask").hex(ka.mask).endObject();
-    }
-    j.endArray();
-    if (!sigOk) break;
-
-    stack_t ss{};
-    long rc3 = injectSyscall(tid, insn, base, SYS_sigaltstack, 0, scratch);
-    if (rc3 < 0 || !readMem(tid, (uint64_t)scratch, &ss, sizeof ss)) {
-      failed("sigaltstack", rc3);
-      break;
-    }
-    // SS_ONSTACK describes the moment, not the setting: a handler running on it
-    // returns to it by its own frame
-    j.key("altstack").beginObject().field("sp", (uint64_t)ss.ss_sp).field("size", (uint64_t)ss.ss_size)
-        .field("flags", ss.ss_flags & ~SS_ONSTACK).endObject();
-
-    j.key("itimers").beginArray();
-    bool timersOk = true;
-    for (int which = 0; which < 3; which++) {
-      struct { int64_t is, ius, vs, vus; } it{};
-      long rc4 = injectSyscall(tid, insn, base, SYS_getitimer, which, scratch);
-      if (rc4 < 0 || !readMem(tid, (uint64_t)scratch, &it, sizeof it)) {
-        timersOk = failed("interval timers", rc4);
-        break;
-      }
-      j.beginObject();
-      j.key("interval").beginArray().num(it.is).num(it.ius).endArray();
-      j.key("value").beginArray().num(it.vs).num(it.vus).endArray();
+  }
+  ok = ok && dumpProcessSignals(main, insn, (uint64_t)scratch, j, err) &&
+       dumpThreadState(main, insn, (uint64_t)scratch, mainMask, j, err);
+  if (ok) {
+    j.key("threads").beginArray();
+    for (size_t i = 0; i < threads.size() && ok; i++) {
+      FrozenTask& t = *threads[i].task;
+      j.beginObject().field("vtid", threads[i].vtid).field("tid", t.tid).field("comm", threads[i].comm);
+      ok = dumpRegisters(t, j, err) && dumpThreadState(t, insn, (uint64_t)scratch, masks[i], j, err);
       j.endObject();
     }
     j.endArray();
-    if (!timersOk) break;
-
-    uint64_t ctid = 0;
-    long rc5 = injectSyscall(tid, insn, base, SYS_prctl, 40 /* PR_GET_TID_ADDRESS */, scratch);
-    if (rc5 < 0 || !readMem(tid, (uint64_t)scratch, &ctid, sizeof ctid)) {
-      failed("clear_child_tid", rc5);
-      break;
-    }
-    j.field("clearChildTid", ctid);
-    ok = true;
-  } while (false);
-  if (scratch > 0 || scratch <= -4096) injectSyscall(tid, insn, base, SYS_munmap, scratch, 4096);
-  // The task now sits at an injected syscall's exit, past where the kernel would
+  }
+  if (scratch > 0 || scratch <= -4096) injectSyscall(main.tid, insn, main.regs, SYS_munmap, scratch, 4096);
+  // Each task now sits at an injected syscall's exit, past where the kernel would
   // restart its own interrupted syscall: put it back rewound to restart, so that
   // it resumes right even if this supervisor dies before the thaw.
-  user_regs_struct back = t.regs;
-  normalizeSyscallRestart(back, true);
-  setRegs(tid, back);
-  ptrace(PTRACE_SETSIGMASK, tid, sizeof mask, &mask);
+  auto putBack = [](FrozenTask& t, uint64_t mask) {
+    user_regs_struct back = t.regs;
+    normalizeSyscallRestart(back, true);
+    setRegs(t.tid, back);
+    ptrace(PTRACE_SETSIGMASK, t.tid, sizeof mask, &mask);
+  };
+  putBack(main, mainMask);
+  for (size_t i = 0; i < threads.size(); i++) putBack(*threads[i].task, masks[i]);
   return ok;
 }
 

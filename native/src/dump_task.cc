@@ -18,14 +18,16 @@
 namespace vdomain {
 
 void checkTask(const ProcessIds& ids, int domainFilters, Unsupported& u) {
-  long threads = procStatusField(ids.real, "Threads");
-  if (threads > 1) u.add(ids.vpid, "has " + std::to_string(threads) + " threads — multithreaded processes are not supported yet");
   std::string cwd = readLink(ids.real, "cwd");
   if (endsWith(cwd, " (deleted)")) u.add(ids.vpid, "cwd " + cwd + " — a deleted working directory is not supported");
   std::string comm;
   std::vector<std::string> stat;
-  if (readStat(ids.real, comm, stat) && !stat.empty() && stat[0] == "T")
-    u.add(ids.vpid, "is stopped (job control) — continue it (fg, kill -CONT) and checkpoint again");
+  const std::string state = readStat(ids.real, comm, stat) && !stat.empty() ? stat[0] : "";
+  if (state == "T") u.add(ids.vpid, "is stopped (job control) — continue it (fg, kill -CONT) and checkpoint again");
+  long threads = procStatusField(ids.real, "Threads");
+  if (state == "Z" && threads > 1)
+    u.add(ids.vpid, "main thread has ended while " + std::to_string(threads - 1) +
+                        " other thread(s) run on — not supported yet");
   if (!readProcFile(ids.real, "timers").empty())
     u.add(ids.vpid, "POSIX timers (timer_create) — not supported yet");
   // the filters the restored process gets again: those of vdomain itself (inherited

@@ -266,6 +266,47 @@ std::vector<uint8_t> buildPlan(const Napi::Object& proc) {
     }
   }
 
+  // the other threads: what each sets for itself in the blob (registers: the supervisor)
+  std::vector<vd_thread> threads;
+  Napi::Value threadList = proc.Get("threads");
+  if (threadList.IsArray()) {
+    Napi::Array list = threadList.As<Napi::Array>();
+    if (list.Length() > VD_MAX_THREADS) throw std::runtime_error("manifest: more threads than a restore can make");
+    for (uint32_t i = 0; i < list.Length(); i++) {
+      Napi::Object t = list.Get(i).As<Napi::Object>();
+      vd_thread th{};
+      th.vtid = (int32_t)num(t, "vtid");
+      if (t.Get("rseq").IsObject()) {
+        Napi::Object r = t.Get("rseq").As<Napi::Object>();
+        th.rseq_addr = num(r, "addr");
+        th.rseq_len = (uint32_t)num(r, "len");
+        th.rseq_sig = (uint32_t)num(r, "sig");
+      }
+      if (t.Get("robustList").IsObject()) {
+        Napi::Object r = t.Get("robustList").As<Napi::Object>();
+        th.robust_head = num(r, "head");
+        th.robust_len = num(r, "len");
+      }
+      th.clear_child_tid = num(t, "clearChildTid");
+      Napi::Object a = t.Get("altstack").As<Napi::Object>();
+      th.altstack_sp = num(a, "sp");
+      th.altstack_size = num(a, "size");
+      th.altstack_flags = (int32_t)num(a, "flags");
+      std::string name = str(t, "comm");
+      strncpy(th.comm, name.c_str(), sizeof th.comm - 1);
+      std::string own;
+      Napi::Array list2 = t.Get("pending").As<Napi::Array>();
+      for (uint32_t k = 0; k < list2.Length(); k++) {
+        std::string si = fromBase64(list2.Get(k).As<Napi::String>().Utf8Value());
+        si.resize(128, '\0');
+        own += si;
+      }
+      th.nr_pending = list2.Length();
+      th.pending_off = own.empty() ? 0 : b.raw(own);
+      threads.push_back(th);
+    }
+  }
+
   h.nr_vmas = (uint32_t)vmas.size();
   h.vmas_off = b.array(vmas);
   h.nr_runs = (uint32_t)runs.size();
@@ -275,6 +316,8 @@ std::vector<uint8_t> buildPlan(const Napi::Object& proc) {
   h.nr_fds = (uint32_t)fds.size();
   h.fds_off = b.array(fds);
   h.pending_off = b.raw(pending);
+  h.nr_threads = (uint32_t)threads.size();
+  h.threads_off = b.array(threads);
   return b.finish(h);
 }
 

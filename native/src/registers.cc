@@ -56,6 +56,10 @@ bool finishRestore(pid_t tid, const TaskRegisters& tr, int* listener, std::strin
     err = std::string("cannot remove the restorer from the restored task: ") + strerror((int)-rc);
     return false;
   }
+  return loadRegisters(tid, tr, err);
+}
+
+bool loadRegisters(pid_t tid, const TaskRegisters& tr, std::string& err) {
   if (!setXstate(tid, tr.xstate)) {
     err = std::string("cannot load the restored task's FPU state: ") + strerror(errno);
     return false;

@@ -24,5 +24,8 @@ struct TaskRegisters {
 // this process, remove the blob, load the job's registers, FPU state and signal
 // mask. The caller then lets it go (detach or continue). *listener gets our fd.
 bool finishRestore(pid_t tid, const TaskRegisters& tr, int* listener, std::string& err);
+// The job's FPU state, registers and signal mask into a stopped task (the last step
+// of finishRestore; all there is to do for a thread other than the main one).
+bool loadRegisters(pid_t tid, const TaskRegisters& tr, std::string& err);
 
 }  // namespace vdomain

@@ -20,6 +20,8 @@
 
 #include "../restorer/plan.h"
 #include "domain.h"
+#include "procfs.h"
+#include "task_regs.h"
 
 static_assert(VD_FILTER_FLAGS == (SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_SPEC_ALLOW | (1u << 5)),
               "plan.h's filter flags are the kernel's");
@@ -83,6 +85,7 @@ const char* stepName(int step) {
     case VD_STEP_ROBUST: return "setting the robust-futex list";
     case VD_STEP_PENDING: return "queueing pending signals";
     case VD_STEP_FILTER: return "installing the domain's seccomp filter";
+    case VD_STEP_THREAD: return "making a thread";
     default: return "restoring";
   }
 }
@@ -161,14 +164,55 @@ int Domain::restoredIndex(pid_t real) {
   return -1;
 }
 
-void Domain::completeRestore(pid_t tid, const std::function<void()>& letGo) {
-  const int i = restoredIndex(tid);
+int Domain::restoredProcessOf(pid_t tid) {
+  int i = restoredIndex(tid);
+  if (i >= 0) return i;
+  long tgid = procStatusField(tid, "Tgid");
+  return tgid > 0 && tgid != tid ? restoredIndex((pid_t)tgid) : -1;
+}
+
+bool Domain::restoredTaskStopped(pid_t tid, const std::function<void(pid_t)>& letGo) {
+  const int i = restoredProcessOf(tid);
+  if (i < 0) {
+    kill(tid, SIGKILL);
+    restoreFinished(false, "restored task " + std::to_string(tid) + " is not one of the image's", -1);
+    return true;
+  }
+  const RestoredProcess& proc = cfg_.restore->procs[i];
+  const pid_t mainTid = restoredReal_[i];
+  StoppedTasks all;
+  {
+    std::lock_guard<std::mutex> g(restoreMu_);
+    StoppedTasks& s = stopped_[i];
+    if (tid == mainTid) s.main = true;
+    else s.threads.push_back(tid);
+    if (!s.main || s.threads.size() < proc.threads.size()) return false;  // held until the rest stop too
+    all = s;
+  }
+  // Each thread said which of the image's it is (rax at its int3).
+  std::string err;
+  std::vector<bool> seen(proc.threads.size());
+  bool ok = all.threads.size() == proc.threads.size();
+  for (pid_t t : all.threads) {
+    user_regs_struct at;
+    if (!ok || !getRegs(t, at) || at.rax >= proc.threads.size() || seen[at.rax]) {
+      err = "restored thread " + std::to_string(t) + " of pid " + std::to_string(proc.vpid) + " is not one of the image's";
+      ok = false;
+      break;
+    }
+    seen[at.rax] = true;
+    const RestoredProcess::Thread& image = proc.threads[at.rax];
+    ok = loadRegisters(t, image.regs, err);
+    if (ok && !identity()) table_.addWithVirt(t, mainTid, image.vtid);
+  }
   int listener = -1;
-  std::string err = "restored pid " + std::to_string(tid) + " is not one of the image's";
-  bool ok = i >= 0 && finishRestore(tid, cfg_.restore->procs[i].regs, &listener, err);
-  if (!ok) kill(tid, SIGKILL);
-  letGo();  // before the supervisor goes on: a checkpoint right after must be able to trace it
+  ok = ok && finishRestore(mainTid, proc.regs, &listener, err);
+  if (!ok) kill(mainTid, SIGKILL);
+  // before the supervisor goes on: a checkpoint right after must be able to trace them
+  for (pid_t t : all.threads) letGo(t);
+  letGo(mainTid);
   restoreFinished(ok, err, listener);
+  return true;
 }
 
 namespace {
@@ -180,28 +224,30 @@ size_t liveCount(const RestoreConfig& rc) {
 }
 
 // The identity restore's stand-in for the tracer: one thread per process seizes
-// it, finishes it at the blob's int3 and detaches.
+// it (and the threads its restorer makes), finishes them at their int3s and detaches.
 void watchIdentityRestore(Domain& d, pid_t tid, std::promise<int>& seized) {
-  if (ptrace(PTRACE_SEIZE, tid, 0, PTRACE_O_TRACESYSGOOD) < 0) {
+  if (ptrace(PTRACE_SEIZE, tid, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE) < 0) {
     seized.set_value(-errno);
     return;
   }
   seized.set_value(1);
   for (;;) {
     int st;
-    pid_t r = waitpid(tid, &st, __WALL);
+    // only this thread's tracees: each process of the tree has its own watcher
+    pid_t r = waitpid(-1, &st, __WALL | __WNOTHREAD);
     if (r < 0 && errno == EINTR) continue;
-    if (r != tid || WIFEXITED(st) || WIFSIGNALED(st)) {
+    if (r < 0 || ((WIFEXITED(st) || WIFSIGNALED(st)) && r == tid)) {
       d.restoreFinished(false, "", -1);
       return;
     }
+    if (WIFEXITED(st) || WIFSIGNALED(st)) continue;  // the restorer's page-reading helper
     if (WIFSTOPPED(st) && (st >> 16) == 0 && WSTOPSIG(st) == SIGTRAP) {
-      d.completeRestore(tid, [tid] { ptrace(PTRACE_DETACH, tid, 0, 0L); });
-      return;
+      if (d.restoredTaskStopped(r, [](pid_t t) { ptrace(PTRACE_DETACH, t, 0, 0L); })) return;
+      continue;
     }
     // anything else before the blob is done: let it pass (signals are blocked)
     int sig = (st >> 16) == 0 && WSTOPSIG(st) != (SIGTRAP | 0x80) ? WSTOPSIG(st) : 0;
-    ptrace(PTRACE_CONT, tid, 0, (long)sig);
+    ptrace(PTRACE_CONT, r, 0, (long)sig);
   }
 }
 
@@ -214,7 +260,11 @@ void Domain::startRestore() {
   // (the root's fork then gets any PID and the domain translates). A PID taken
   // between this look and the fork still fails the restore, naming it.
   bool allFree = true;
-  for (auto& p : rc.procs) allFree = allFree && kill(p.vpid, 0) < 0 && errno == ESRCH;
+  auto isFree = [](pid_t id) { return kill(id, 0) < 0 && errno == ESRCH && procStatusField(id, "Tgid") < 0; };
+  for (auto& p : rc.procs) {
+    allFree = allFree && isFree(p.vpid);
+    for (auto& t : p.threads) allFree = allFree && isFree(t.vtid);
+  }
   spawnKeeper(true, allFree ? root.vpid : 0);
   readRootPid();
   const bool identity = allFree && rootReal_ == root.vpid;

@@ -387,10 +387,13 @@ bool Tracer::handleBuilding(pid_t tid, int status) {
     ptrace(PTRACE_GETEVENTMSG, tid, 0, &child);
     building_.insert((pid_t)child);
     cont(tid);
-  } else if (event == 0 && sig == SIGTRAP && d_.restoredIndex(tid) >= 0) {
-    // the restorer blob is done: registers, mask, listener (native/src/registers.cc)
-    building_.erase(tid);
-    d_.completeRestore(tid, [tid] { cont(tid); });
+  } else if (event == 0 && sig == SIGTRAP && d_.restoredProcessOf(tid) >= 0) {
+    // the restorer blob is done with this task: once all of its process's are,
+    // registers, masks, listener (native/src/restore.cc)
+    d_.restoredTaskStopped(tid, [this](pid_t t) {
+      building_.erase(t);
+      cont(t);
+    });
   } else if (event == 0 && sig != (SIGTRAP | 0x80)) {
     cont(tid, sig);
   } else {
