@@ -22,6 +22,7 @@
         "native/src/dump_signals.cc",
         "native/src/plan_builder.cc",
         "native/src/restore.cc",
+        "native/src/thread_ids.cc",
         "native/src/terminal.cc"
       ],
       "include_dirs": ["<!@(node -p \"require('node-addon-api').include\")"],

@@ -95,7 +95,6 @@ export const SYSCALLS: readonly SyscallRow[] = [
   { name: 'move_pages', nr: 279, how: 'trace', args: { 0: 'pid' }, passWhenZero: [0] },
   // run in the job's context, result rewritten
   { name: 'setsid', nr: 112, how: 'trace', result: 'pid' },
-  { name: 'set_tid_address', nr: 218, how: 'trace', result: 'pid' },
   { name: 'wait4', nr: 61, how: 'trace', args: { 0: 'pid-or-pgrp' }, result: 'pid', reaps: true },
   { name: 'waitid', nr: 247, how: 'trace', args: { 1: 'waitid-id' }, result: 'siginfo', out: 2, reaps: true },
   {
@@ -117,7 +116,7 @@ export const NOT_TRANSLATED: readonly { name: string; sees: string }[] = [
   { name: 'fcntl F_SETOWN/F_GETOWN', sees: 'the owner PID is not translated' },
   { name: 'SCM_CREDENTIALS, SO_PEERCRED', sees: 'real PIDs' },
   { name: 'contents of /proc files (/proc/<pid>/stat, status), getdents of /proc', sees: 'real PIDs; only the /proc/<vpid> path in open/openat and readlink of /proc/self are translated' },
-  { name: "glibc's thread descriptor TID (CLONE_PARENT_SETTID/CLONE_CHILD_SETTID words)", sees: 'the real TID, on purpose: the kernel reads it as the owner of robust and PI futexes; gettid() returns the virtual one' },
+  { name: "glibc's thread descriptor TID (CLONE_PARENT_SETTID/CLONE_CHILD_SETTID words, the set_tid_address result)", sees: 'the real TID, on purpose: the kernel reads it as the owner of robust and PI futexes; gettid() returns the virtual one (docs/decisions/0009)' },
   { name: 'i386 and x32 system calls', sees: 'refused with ENOSYS in remapped domains (their PIDs would bypass translation)' },
 ];
 

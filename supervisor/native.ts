@@ -18,7 +18,7 @@ export interface NativeRestoredProcess {
   xstate?: Buffer;    // NT_X86_XSTATE
   sigmask?: string;   // hex
   /** its threads other than the main one, in the plan's order */
-  threads?: { vtid: number; regs: Buffer; xstate: Buffer; sigmask: string }[];
+  threads?: { vtid: number; regs: Buffer; xstate: Buffer; sigmask: string; clearChildTid: number }[];
 }
 
 /** A file made once for the restored tree (manifest SharedFileImage; plan.h vd_shared_file). */

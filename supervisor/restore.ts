@@ -121,6 +121,7 @@ export async function restoreImage(opts: RestoreOptions): Promise<number> {
           regs: Buffer.from(t.regs, 'base64'),
           xstate: Buffer.from(t.xstate, 'base64'),
           sigmask: t.sigmask,
+          clearChildTid: t.clearChildTid,
         })),
       });
     }

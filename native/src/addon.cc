@@ -135,6 +135,7 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
             Napi::Object t = threads.As<Napi::Array>().Get(k).As<Napi::Object>();
             vdomain::RestoredProcess::Thread th;
             th.vtid = t.Get("vtid").As<Napi::Number>().Int32Value();
+            th.clearChildTid = (uint64_t)t.Get("clearChildTid").As<Napi::Number>().Int64Value();
             if (!readRegisters(t, th.regs)) {
               Napi::Error::New(env, "image: registers of the wrong size").ThrowAsJavaScriptException();
               return;

@@ -57,6 +57,7 @@ struct RestoredProcess {
   struct Thread {
     pid_t vtid = 0;
     TaskRegisters regs;
+    uint64_t clearChildTid = 0;  // where glibc's descriptor holds its TID
   };
   std::vector<Thread> threads; // the others, in the plan's order (struct vd_thread)
 };
@@ -146,6 +147,9 @@ class Domain {
   bool restoredTaskStopped(pid_t tid, const std::function<void(pid_t)>& letGo);
   // The index in the tree of the process a task belongs to (-1: none of them).
   int restoredProcessOf(pid_t tid);
+  // For a task restored remapped: the TID its memory still holds for it (0: its
+  // real one, or none). Once per task: the tracer keeps it from then on.
+  pid_t takeStaleTid(pid_t real);
   const RestoreConfig* restoreConfig() const { return cfg_.restore.get(); }
   // While a restore runs: the index in the tree of a real PID (-1: not one of them,
   // e.g. the restorer's page-filling thread, or not known yet).
@@ -169,6 +173,8 @@ class Domain {
     std::vector<pid_t> threads;
   };
   std::map<int, StoppedTasks> stopped_;
+  std::map<pid_t, pid_t> staleTids_;       // real TID → the TID its memory holds (see takeStaleTid)
+  void noteStaleTid(pid_t real, uint64_t clearChildTid);
   std::atomic<bool> restoring_{false};
   int terminalTaken_ = -1;                 // our stdio whose foreground the restored job has
 

@@ -22,6 +22,7 @@
 #include "domain.h"
 #include "procfs.h"
 #include "task_regs.h"
+#include "memory.h"
 
 static_assert(VD_FILTER_FLAGS == (SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_SPEC_ALLOW | (1u << 5)),
               "plan.h's filter flags are the kernel's");
@@ -171,6 +172,24 @@ int Domain::restoredProcessOf(pid_t tid) {
   return tgid > 0 && tgid != tid ? restoredIndex((pid_t)tgid) : -1;
 }
 
+// The TID a restored task's memory names it by (glibc's descriptor, where
+// clear_child_tid points), when that is not its real one (remapped restores).
+void Domain::noteStaleTid(pid_t real, uint64_t clearChildTid) {
+  int32_t held = 0;
+  if (!clearChildTid || !readMem(real, clearChildTid, &held, sizeof held) || held <= 0 || held == real) return;
+  std::lock_guard<std::mutex> g(restoreMu_);
+  staleTids_[real] = held;
+}
+
+pid_t Domain::takeStaleTid(pid_t real) {
+  std::lock_guard<std::mutex> g(restoreMu_);
+  auto it = staleTids_.find(real);
+  if (it == staleTids_.end()) return 0;
+  pid_t v = it->second;
+  staleTids_.erase(it);
+  return v;
+}
+
 bool Domain::restoredTaskStopped(pid_t tid, const std::function<void(pid_t)>& letGo) {
   const int i = restoredProcessOf(tid);
   if (i < 0) {
@@ -203,8 +222,12 @@ bool Domain::restoredTaskStopped(pid_t tid, const std::function<void(pid_t)>& le
     seen[at.rax] = true;
     const RestoredProcess::Thread& image = proc.threads[at.rax];
     ok = loadRegisters(t, image.regs, err);
-    if (ok && !identity()) table_.addWithVirt(t, mainTid, image.vtid);
+    if (ok && !identity()) {
+      table_.addWithVirt(t, mainTid, image.vtid);
+      noteStaleTid(t, image.clearChildTid);
+    }
   }
+  if (ok && !identity()) noteStaleTid(mainTid, reinterpret_cast<const vd_plan*>(proc.plan.data())->clear_child_tid);
   int listener = -1;
   ok = ok && finishRestore(mainTid, proc.regs, &listener, err);
   if (!ok) kill(mainTid, SIGKILL);

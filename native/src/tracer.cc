@@ -22,6 +22,7 @@
 
 #include "domain.h"
 #include "memory.h"
+#include "thread_ids.h"
 
 namespace vdomain {
 
@@ -69,6 +70,10 @@ bool reapedByWait4(pid_t tid, const unsigned long long* args) {
   return !(args[2] & (WUNTRACED | WCONTINUED));
 }
 
+constexpr long kOptions = PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACESECCOMP |
+                          PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE |
+                          PTRACE_O_TRACEEXEC;
+
 struct TraceTask {
   bool started = false;        // past its first stop
   bool heldForParent = false;  // first stop seen, parent's fork event not yet
@@ -106,11 +111,16 @@ class Tracer : public StopHandler {
   // job's yet: their forks and stops are let through untranslated.
   std::unordered_set<pid_t> building_;
   bool handleBuilding(pid_t tid, int status);
+  // Tasks of a remapped restore whose memory holds another TID than their real
+  // one (real → that TID): traced to their exit, where their robust mutexes are
+  // made to name the real one (native/src/thread_ids.h).
+  std::unordered_map<pid_t, pid_t> staleTid_;
+  void onExitEvent(pid_t tid);
+  // The real TID of the thread of caller's process that its memory names `old`
+  // (0: none), unless `old` is a virtual TID of the domain (that wins).
+  pid_t staleOwner(pid_t caller, pid_t old);
 };
 
-constexpr long kOptions = PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACESECCOMP |
-                          PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE |
-                          PTRACE_O_TRACEEXEC;
 
 void cont(pid_t tid, int sig = 0) { ptrace(PTRACE_CONT, tid, 0, (long)sig); }
 void toExit(pid_t tid) { ptrace(PTRACE_SYSCALL, tid, 0, 0L); }
@@ -188,6 +198,7 @@ void Tracer::handleStop(pid_t tid, int status) {
       cont(tid);
       break;
     }
+    case PTRACE_EVENT_EXIT: onExitEvent(tid); break;
     case PTRACE_EVENT_STOP:
       // group stop: stay stopped but keep reporting (job control keeps working);
       // anything else (after SIGCONT, an interrupt): go on
@@ -216,7 +227,14 @@ bool Tracer::translateArg(pid_t tid, TraceTask& tt, user_regs_struct& regs, int 
       return v > 0 ? asPid(v) : false;
     case ArgKind::Tid:
       // glibc passes TIDs from its thread descriptors, which hold real TIDs
+      // (or, in a restored thread, its TID from before the checkpoint)
       if (v > 0 && t_.isOwnThread(tid, (pid_t)v)) return false;
+      if (v > 0 && !staleTid_.empty()) {
+        if (pid_t real = staleOwner(tid, (pid_t)v)) {
+          reg = (unsigned int)real;
+          return true;
+        }
+      }
       return v > 0 ? asPid(v) : false;
     case ArgKind::PidOrPgrp:
       if (v > 0) return asPid(v);
@@ -392,6 +410,11 @@ bool Tracer::handleBuilding(pid_t tid, int status) {
     // registers, masks, listener (native/src/restore.cc)
     d_.restoredTaskStopped(tid, [this](pid_t t) {
       building_.erase(t);
+      // its memory names it by an old TID: watch its exit for its robust mutexes
+      if (pid_t stale = d_.takeStaleTid(t)) {
+        staleTid_[t] = stale;
+        ptrace(PTRACE_SETOPTIONS, t, 0, kOptions | PTRACE_O_TRACEEXIT);
+      }
       cont(t);
     });
   } else if (event == 0 && sig != (SIGTRAP | 0x80)) {
@@ -402,9 +425,30 @@ bool Tracer::handleBuilding(pid_t tid, int status) {
   return true;
 }
 
+pid_t Tracer::staleOwner(pid_t caller, pid_t old) {
+  if (t_.toReal(old) != old) return 0;  // a virtual TID
+  const pid_t tgid = t_.tgidOf(caller);
+  for (auto& [real, stale] : staleTid_)
+    if (stale == old && t_.tgidOf(real) == tgid) return real;
+  return 0;
+}
+
+void Tracer::onExitEvent(pid_t tid) {
+  auto it = staleTid_.find(tid);
+  if (it != staleTid_.end()) {
+    // the pending entry's word may name another owner; only when the old TID
+    // cannot be a live member's real one is it surely this thread's
+    retargetRobustList(tid, it->second, tid, t_.toVirt(it->second) == 0);
+    staleTid_.erase(it);
+  }
+  cont(tid);
+}
+
 void Tracer::onFirstStop(pid_t tid) {
   TraceTask& tt = tasks_[tid];
   tt.started = true;
+  // a child of a task watched to its exit inherits that option: not needed here
+  if (!staleTid_.empty()) ptrace(PTRACE_SETOPTIONS, tid, 0, kOptions);
   if (tt.announced) releaseChild(tid, tt);
   else tt.heldForParent = true;  // the parent's event comes soon: wait for it
 }
