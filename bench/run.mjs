@@ -40,7 +40,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkpointSection } from './checkpoint.mjs';
-import { treeSection } from './tree.mjs';
+import { threadsSection, treeSection } from './tree.mjs';
 import { median } from './stats.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -544,7 +544,7 @@ async function referenceSection(ctx) {
 
 // Append new sections here, before the references. A section with rows of its own
 // kind (not ns/call) gives its own columns and its own README text (`readme`).
-const SECTIONS = [identitySection, remappedSection, checkpointSection, treeSection, referenceSection];
+const SECTIONS = [identitySection, remappedSection, checkpointSection, treeSection, threadsSection, referenceSection];
 
 // ---------------------------------------------------------------- main
 

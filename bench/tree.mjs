@@ -1,26 +1,45 @@
-// bench/tree.mjs — checkpoint and restore of process trees, in `npm run bench`.
+// bench/tree.mjs — checkpoint and restore of process trees and of multithreaded
+// processes, in `npm run bench`.
 //
-// For a tree of 2, 16 and 64 processes (bench/treejob.c: a root and its
-// children, 64 KB each of their own), image on tmpfs, each repetition starts
-// `vdomain run -- treejob N`, times `vdomain checkpoint --kill --json` (the
+// Trees of 2, 16 and 64 processes (bench/treejob.c: a root and its children,
+// 64 KB each of their own) and a process of 1, 8 and 64 threads
+// (bench/threadjob.c: 64 KB each), image on tmpfs. Each repetition starts
+// `vdomain run -- JOB N`, times `vdomain checkpoint --kill --json` (the
 // supervisor's figures: frozen, freeze → image fsynced) and `vdomain restore`
-// (image opened → every process running, and the command until the root answers
-// after reaping its children). The growth per added process is the slope between
-// the 2- and the 64-process rows.
+// (image opened → every task running, and the command until the job answers
+// after reaping its children or joining its threads). The growth per added
+// process or thread is the slope between the first and the last row.
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fmtMs, jsonLine, restoreJob, startJob, timed } from './checkpoint.mjs';
 import { median } from './stats.mjs';
 
-const SIZES = [2, 16, 64];
 const DIR = '/dev/shm';
 
-async function cycle(ctx, treejob, n) {
-  const name = `bench-tree-${process.pid}`;
-  const img = path.join(DIR, `vdomain-bench-tree-${process.pid}-${n}.vdimg`);
+// The two shapes measured: what runs, and how its rows and table read.
+const SHAPES = {
+  tree: {
+    job: 'treejob', cflags: [], sizes: [2, 16, 64], unit: 'process',
+    label: (n) => `${n} processes`,
+    title: 'process trees: vdomain run -- treejob N; checkpoint --kill; restore (image on tmpfs)',
+    intro: 'Process trees (median of 5; image on tmpfs; each process 64 KB of its own; "restored" = image opened → every process running):',
+    answer: 'restore command until the root answers',
+  },
+  threads: {
+    job: 'threadjob', cflags: ['-pthread'], sizes: [1, 8, 64], unit: 'thread',
+    label: (n) => `${n} thread${n > 1 ? 's' : ''}`,
+    title: 'multithreaded processes: vdomain run -- threadjob N; checkpoint --kill; restore (image on tmpfs)',
+    intro: 'A process of N threads (median of 5; image on tmpfs; each thread 64 KB of its own; "restored" = image opened → every thread running):',
+    answer: 'restore command until the job answers',
+  },
+};
+
+async function cycle(ctx, shape, bin, n) {
+  const name = `bench-${shape.job}-${process.pid}`;
+  const img = path.join(DIR, `vdomain-bench-${shape.job}-${process.pid}-${n}.vdimg`);
   fs.rmSync(img, { recursive: true, force: true });
-  const job = await startJob(ctx.cli, [treejob, String(n)], name);
+  const job = await startJob(ctx.cli, [bin, String(n)], name);
   try {
     const ck = timed(process.execPath, [ctx.cli, 'checkpoint', name, '-o', img, '--kill', '--json']);
     if (ck.status !== 0) throw new Error(`checkpoint exited ${ck.status}: ${ck.stderr.trim()}`);
@@ -35,7 +54,7 @@ async function cycle(ctx, treejob, n) {
 }
 
 const COLUMNS = [
-  { header: 'tree', get: (r) => r.label },
+  { header: 'job', get: (r) => r.label },
   { header: 'reps', get: (r) => String(r.reps ?? ''), right: true },
   { header: 'frozen ms', get: (r) => fmtMs(r.frozenMs), right: true },
   { header: 'written ms', get: (r) => fmtMs(r.writtenMs), right: true },
@@ -45,20 +64,20 @@ const COLUMNS = [
   { header: 'checks', get: (r) => (r.status !== 'ok' ? `error ${r.error ?? ''}` : '') },
 ];
 
-export async function treeSection(ctx) {
-  const title = 'process trees: vdomain run -- treejob N; checkpoint --kill; restore (image on tmpfs)';
-  const treejob = path.join(ctx.bins.dir, 'treejob');
-  const cc = spawnSync('cc', ['-O2', '-Wall', '-o', treejob, path.join(ctx.root, 'bench', 'treejob.c')], { encoding: 'utf8' });
-  if (cc.status !== 0) throw new Error(`cc treejob.c failed: ${cc.stderr}`);
+async function shapeSection(ctx, kind) {
+  const shape = SHAPES[kind];
+  const bin = path.join(ctx.bins.dir, shape.job);
+  const cc = spawnSync('cc', ['-O2', '-Wall', ...shape.cflags, '-o', bin, path.join(ctx.root, 'bench', `${shape.job}.c`)], { encoding: 'utf8' });
+  if (cc.status !== 0) throw new Error(`cc ${shape.job}.c failed: ${cc.stderr}`);
   const rows = [];
-  for (const n of SIZES) {
-    const id = `tree.${n}`;
+  for (const n of shape.sizes) {
+    const id = `${kind}.${n}`;
     if (!ctx.selected(id)) continue;
     const reps = [];
     let error = null;
     for (let i = 1; i <= Math.min(ctx.opts.reps, 5); i++) {
       try {
-        reps.push(await cycle(ctx, treejob, n));
+        reps.push(await cycle(ctx, shape, bin, n));
       } catch (e) {
         error = `rep ${i}: ${e.message}`;
         break;
@@ -66,7 +85,7 @@ export async function treeSection(ctx) {
     }
     const m = (k) => median(reps.map((r) => r[k]));
     const row = {
-      id, label: `${n} processes`, unit: 'ms', status: reps.length ? 'ok' : 'error', reps: reps.length, samples: reps, n,
+      id, label: shape.label(n), unit: 'ms', status: reps.length ? 'ok' : 'error', reps: reps.length, samples: reps, n,
       frozenMs: m('frozenMs'), writtenMs: m('writtenMs'), checkpointMs: m('checkpointMs'), restoreMs: m('restoreMs'),
       answeredMs: m('answeredMs'), checks: [],
     };
@@ -79,15 +98,18 @@ export async function treeSection(ctx) {
   const slope = (k) => (first && last && last.n > first.n ? (last[k] - first[k]) / (last.n - first.n) : null);
   const growth = { frozenMs: slope('frozenMs'), writtenMs: slope('writtenMs'), restoreMs: slope('restoreMs') };
   const out = [];
-  out.push('Process trees (median of 5; image on tmpfs; each process 64 KB of its own; "restored" = image opened → every process running):');
+  out.push(shape.intro);
   out.push('');
-  out.push('| tree | frozen ms | written ms | restored ms | restore command until the root answers, ms |');
+  out.push(`| ${kind === 'tree' ? 'tree' : 'process'} | frozen ms | written ms | restored ms | ${shape.answer}, ms |`);
   out.push('| --- | ---: | ---: | ---: | ---: |');
   for (const r of rows)
     out.push(r.status === 'ok'
       ? `| ${r.label} | ${fmtMs(r.frozenMs)} | ${fmtMs(r.writtenMs)} | ${fmtMs(r.restoreMs)} | ${fmtMs(r.answeredMs)} |`
       : `| ${r.label} | error | | | ${r.error ?? ''} |`);
   if (growth.restoreMs != null)
-    out.push(`| per added process | ${fmtMs(growth.frozenMs)} | ${fmtMs(growth.writtenMs)} | ${fmtMs(growth.restoreMs)} | |`);
-  return { title, rows, columns: COLUMNS, readme: out.join('\n') };
+    out.push(`| per added ${shape.unit} | ${fmtMs(growth.frozenMs)} | ${fmtMs(growth.writtenMs)} | ${fmtMs(growth.restoreMs)} | |`);
+  return { title: shape.title, rows, columns: COLUMNS, readme: out.join('\n') };
 }
+
+export const treeSection = (ctx) => shapeSection(ctx, 'tree');
+export const threadsSection = (ctx) => shapeSection(ctx, 'threads');

@@ -63,6 +63,10 @@ export class Checkpoints {
     const status = this.ctx.snapshot();
     if (status.state !== 'running' || !status.processes.length)
       throw new UserError(`domain '${this.ctx.name}' has no running job to checkpoint`, EXIT.NO_DOMAIN);
+    // a process whose main thread has ended lists as a zombie with threads running on
+    const headless = status.processes.filter((p) => p.state === 'Z' && p.threads.length > 1);
+    if (headless.length)
+      throw refusal(headless.map((p) => `pid ${p.vpid} main thread has ended while ${p.threads.length - 1} other thread(s) run on — not supported yet`));
     // refused before the job is even stopped if the tree as listed could not be made again
     const listed = planTree(status.processes, status.root.vpid);
     if (!listed.ok) throw refusal(listed.problems);

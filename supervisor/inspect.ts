@@ -22,6 +22,8 @@ export interface ImageSummary {
     memory: Partial<Record<VmaKind, { mappings: number; bytes: number; storedBytes: number }>>;
     files: { fd: number; kind: string; target: string; pos: number }[];
     handlers: number[];
+    /** its threads besides the main one: virtual TID and name */
+    threads: { vtid: number; comm: string }[];
     pagesBytes: number;
   }[];
   zombies: ZombieImage[];
@@ -49,6 +51,7 @@ function summarize(p: ProcessImage): ImageSummary['processes'][number] {
     memory,
     files: p.fds.map((f) => ({ fd: f.fd, kind: f.kind, target: f.target, pos: f.pos })),
     handlers: p.sigactions.map((a) => a.sig),
+    threads: (p.threads ?? []).map((t) => ({ vtid: t.vtid, comm: t.comm })),
     pagesBytes: p.pagesBytes,
   };
 }
@@ -92,6 +95,8 @@ export function formatInspect(s: ImageSummary): string {
     out.push('');
     out.push(`process ${p.vpid} (was pid ${p.pid}, parent ${p.vppid}) ${p.comm}: ${shellWords(p.cmdline)}`);
     out.push(`  cwd ${p.cwd}`);
+    if (p.threads.length)
+      out.push(`  threads    ${p.threads.length + 1}: main, ${p.threads.map((t) => `${t.vtid} ${t.comm}`).join(', ')}`);
     out.push('  memory     kind           mappings       size     stored');
     for (const [kind, m] of Object.entries(p.memory))
       out.push(`             ${kind.padEnd(14)} ${String(m.mappings).padStart(8)} ${mb(m.bytes).padStart(10)} ${mb(m.storedBytes).padStart(10)}`);

@@ -151,7 +151,7 @@ for (const { label, uid } of USERS) {
       [[holds, 'seccomp'], /seccomp filter of its own/],
       [[holds, 'inotify'], /fd \d+: inotify/],
       [[holds, 'memfd'], /fd \d+: memfd/],
-      [[holds, 'thread'], /2 threads/],
+      [[holds, 'mainexit'], /main thread has ended while 1 other thread\(s\) run on/],
       [[holds, 'fifo'], /fd \d+: FIFO /],
       [[holds, 'sharedmem'], /shared memory also mapped by pid \d+/],
     ];

@@ -1,8 +1,9 @@
 // A job holding one thing checkpoint must refuse (not supported yet), to check
 // the refusal names it and leaves the job running:
 //
-//   holds WHAT      WHAT: timer | seccomp | inotify | memfd | thread | fifo, or
-//                   with a child: sharedmem (MAP_SHARED|MAP_ANONYMOUS)
+//   holds WHAT      WHAT: timer | seccomp | inotify | memfd | fifo, or
+//                   with a child: sharedmem (MAP_SHARED|MAP_ANONYMOUS), or
+//                   mainexit (the main thread ends, another thread runs on)
 //
 // Prints "ready", sleeps 2 s, prints "survived" (after its child ends).
 #define _GNU_SOURCE
@@ -12,6 +13,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
@@ -21,10 +23,11 @@
 #include <time.h>
 #include <unistd.h>
 
-static void *idle(void *arg) {
+static void *lastThread(void *arg) {
   (void)arg;
-  pause();
-  return NULL;
+  sleep(2);
+  printf("survived\n");
+  exit(0);
 }
 
 int main(int argc, char **argv) {
@@ -43,9 +46,12 @@ int main(int argc, char **argv) {
     if (inotify_init1(0) < 0) return 1;
   } else if (!strcmp(what, "memfd")) {
     if (memfd_create("holds", 0) < 0) return 1;
-  } else if (!strcmp(what, "thread")) {
+  } else if (!strcmp(what, "mainexit")) {
     pthread_t t;
-    if (pthread_create(&t, NULL, idle, NULL)) return 1;
+    printf("ready\n");
+    fflush(stdout);
+    if (pthread_create(&t, NULL, lastThread, NULL)) return 1;
+    pthread_exit(NULL);
   } else if (!strcmp(what, "fifo")) {
     char path[64];
     snprintf(path, sizeof path, "/tmp/holds-fifo-%d", getpid());
