@@ -13,8 +13,10 @@
 // blocked in workers only), a thread-local count of the real-time signals the
 // main thread sends it with pthread_kill (queued, never merged: every one
 // counts); and each sends itself a signal by the TID gettid() gives it (tgkill):
-// a virtual TID must reach the right thread. Output (stdout, at the end only):
-//   threads items=N workers=W hash=H names=ok tids=same masks=ok self=ok signals=S/S
+// a virtual TID must reach the right thread. One more thread sits in read() on a
+// pipe the whole run, until the main thread writes the hash into it at the end.
+// Output (stdout, at the end only):
+//   threads items=N workers=W hash=H names=ok tids=same masks=ok self=ok read=ok signals=S/S
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <signal.h>
@@ -44,6 +46,22 @@ static uint64_t mix(uint64_t h, uint64_t v) {
   h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
   h *= 0xff51afd7ed558ccdULL;
   return h ^ (h >> 33);
+}
+
+static int pipeFds[2];
+static uint64_t heard;
+
+static void* reader(void* arg) {
+  (void)arg;
+  uint64_t v = 0;
+  size_t got = 0;
+  while (got < sizeof v) {
+    ssize_t n = read(pipeFds[0], (char*)&v + got, sizeof v - got);
+    if (n <= 0) return NULL;
+    got += (size_t)n;
+  }
+  heard = v;
+  return NULL;
 }
 
 static void onSignal(int sig) {
@@ -111,7 +129,8 @@ int main(int argc, char** argv) {
   sigaction(SIGRTMIN + 1, &sa, NULL);
   sigaction(SIGRTMIN + 2, &sa, NULL);
 
-  pthread_t t[MAX_WORKERS];
+  pthread_t t[MAX_WORKERS], r;
+  if (pipe(pipeFds) != 0 || pthread_create(&r, NULL, reader, NULL) != 0) return 1;
   long sent = 0;
   for (int round = 0; round < 2; round++) {
     closed = 0;
@@ -139,8 +158,11 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_SETMASK, NULL, &mine);
   uint64_t h = 0;
   for (long i = 0; i < items; i++) h = mix(h, results[i]);
-  printf("threads items=%ld workers=%d hash=%016llx names=%s tids=%s masks=%s self=%s signals=%ld/%ld\n", items,
-         workers, (unsigned long long)h, badNames ? "BAD" : "ok", badTids ? "changed" : "same",
-         badMasks || sigismember(&mine, SIGUSR2) ? "BAD" : "ok", badSelf ? "BAD" : "ok", received, sent);
+  if (write(pipeFds[1], &h, sizeof h) != sizeof h) return 1;
+  pthread_join(r, NULL);
+  printf("threads items=%ld workers=%d hash=%016llx names=%s tids=%s masks=%s self=%s read=%s signals=%ld/%ld\n",
+         items, workers, (unsigned long long)h, badNames ? "BAD" : "ok", badTids ? "changed" : "same",
+         badMasks || sigismember(&mine, SIGUSR2) ? "BAD" : "ok", badSelf ? "BAD" : "ok", heard == h ? "ok" : "BAD",
+         received, sent);
   return 0;
 }
