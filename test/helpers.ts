@@ -227,3 +227,22 @@ export async function runCheckpointRestore(uid: number, name: string, argv: stri
   assert.is(r.status, 0, r.stderr);
   return r;
 }
+
+/**
+ * Root only: holds `pid` in another process (clone3 set_tid) while `img` is
+ * restored; the identity restore must give way to a remapped one that ends with
+ * the line `ref`.
+ */
+export async function restoreWithPidTaken(img: string, name: string, pid: number, ref: string) {
+  const held = spawnSync(compile('holdpid'), [String(pid), '30'], { encoding: 'utf8' });
+  assert.is(held.stdout.trim(), `held ${pid}`, held.stderr);
+  try {
+    const r = vdomainBackground(0, ['restore', img]);
+    assert.is(await modeOf(0, name), 'remapped');
+    assert.is(await r.exited, 0, r.stderr);
+    assert.is(r.stdout.trim(), ref);
+  } finally {
+    process.kill(pid, 'SIGKILL');
+  }
+  await until(() => !alive(pid), 5000);
+}

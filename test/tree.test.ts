@@ -12,7 +12,7 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  alive, until, checkpoint, compile, isRoot, modeOf, noStrays, randomMs, referenceLine, rewriteManifest, ROOT, runCheckpointRestore, sleep, USERS, vdomain,
+  alive, until, checkpoint, compile, isRoot, modeOf, noStrays, randomMs, referenceLine, restoreWithPidTaken, rewriteManifest, ROOT, runCheckpointRestore, sleep, USERS, vdomain,
   vdomainBackground, workDir,
 } from './helpers';
 
@@ -184,17 +184,7 @@ if (isRoot)
     // a child's PID (not the root's) taken meanwhile
     const m = JSON.parse(vdomain(0, ['inspect', img, '--json']).stdout);
     const child = m.processes.find((p: any) => p.vpid !== m.processes[0].vpid).vpid as number;
-    const held = spawnSync(compile('holdpid'), [String(child), '30'], { encoding: 'utf8' });
-    assert.is(held.stdout.trim(), `held ${child}`, held.stderr);
-    try {
-      const r = vdomainBackground(0, ['restore', img]);
-      assert.is(await modeOf(0, name), 'remapped');
-      assert.is(await r.exited, 0, r.stderr);
-      assert.is(r.stdout.trim(), ref);
-    } finally {
-      process.kill(child, 'SIGKILL');
-    }
-    await until(() => !alive(child), 5000);
+    await restoreWithPidTaken(img, name, child, ref);
     noStrays();
   });
 

@@ -81,10 +81,11 @@ struct vd_sigaction {
   uint64_t handler, flags, restorer, mask;
 };
 
-// A thread of the process other than its main one: made by the blob (clone3, with
-// its old TID as set_tid when the restore is an identity one), it sets what only
-// a thread can set for itself; the supervisor loads its registers, FPU state and
-// signal mask when it stops on its int3 (rax = its index here).
+// What a thread sets for itself (restorer.c set_thread_state): the main
+// thread's own (vd_plan.main_thread) and each other thread's. The others are made
+// by the blob (clone3, with their old TID as set_tid when the restore is an
+// identity one); the supervisor loads a thread's registers, FPU state and signal
+// mask when it stops on its int3 (rax = its index in vd_plan's threads).
 struct vd_thread {
   int32_t vtid;                      // its TID as the job knows it (the real one again in an identity restore)
   uint32_t pad;
@@ -153,20 +154,13 @@ struct vd_plan {
   uint32_t personality;
   uint32_t has_rlimits;
   uint64_t rlimits[16][2];  // RLIMIT_* cur, max (RLIM_INFINITY = ~0)
-  char comm[16];
   uint64_t sigaction_set;   // bit (sig-1): sigactions[sig-1] is to be installed
   struct vd_sigaction sigactions[VD_NSIG];
-  uint64_t altstack_sp, altstack_size;
-  int32_t altstack_flags;   // SS_DISABLE when none
-  uint32_t pad1;
   struct vd_itimer itimers[3];  // ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF
-  uint64_t rseq_addr;           // 0: none
-  uint32_t rseq_len, rseq_sig;
-  uint64_t robust_head, robust_len;  // 0: none
-  uint64_t clear_child_tid;          // set_tid_address
-  // pending signals, re-queued to the restored process (siginfo_t, 128 bytes each)
-  uint32_t nr_pending, pending_off;
-  uint32_t pending_shared_mask_lo, pending_shared_mask_hi; // unused by v1: all private
+  // signals pending for the whole process, queued to it again (siginfo_t, 128 bytes each)
+  uint32_t nr_pending_shared, pending_shared_off;
+  // the main thread's own state (its comm is the process's name); vtid unused
+  struct vd_thread main_thread;
 
   // the other threads (struct vd_thread[]); each gets THREAD_STACK bytes of the blob's region
   uint32_t nr_threads, threads_off;

@@ -375,6 +375,27 @@ static void set_limits(const struct vd_plan* p) {
   }
 }
 
+// What only a thread can set for itself: the main thread's (index -1) at the end
+// of set_process_state, each other thread's in thread_main.
+static void set_thread_state(const struct vd_plan* p, const struct vd_thread* t, int index) {
+  struct k_stack ss = {t->altstack_sp, t->altstack_flags & ~SS_ONSTACK, 0, t->altstack_size};
+  if (ss.flags & SS_DISABLE) ss = (struct k_stack){0, SS_DISABLE, 0, 0};
+  long rc = sys2(__NR_sigaltstack, &ss, 0);
+  if (rc < 0) fail(p, VD_STEP_ALTSTACK, rc, index);
+  if (t->rseq_addr && (rc = sys4(__NR_rseq, t->rseq_addr, t->rseq_len, 0, t->rseq_sig)) < 0)
+    fail(p, VD_STEP_RSEQ, rc, index);
+  if (t->robust_head && (rc = sys2(__NR_set_robust_list, t->robust_head, t->robust_len)) < 0)
+    fail(p, VD_STEP_ROBUST, rc, index);
+  // it returns the caller's TID, which gettid cannot give once the domain's filter is in
+  long tid = sys1(__NR_set_tid_address, t->clear_child_tid);
+  sys5(__NR_prctl, PR_SET_NAME, (long)t->comm, 0, 0, 0);
+  const char* si = AT(p, t->pending_off, const char);
+  for (uint32_t k = 0; k < t->nr_pending; k++) {
+    rc = sys4(__NR_rt_tgsigqueueinfo, p->tgid, tid, *(const int32_t*)(si + 128 * k), si + 128 * k);
+    if (rc < 0) fail(p, VD_STEP_PENDING, rc, index);
+  }
+}
+
 static void set_process_state(struct vd_plan* p) {
   const char* cwd = str(p, p->cwd_off);
   if (cwd) {
@@ -386,7 +407,6 @@ static void set_process_state(struct vd_plan* p) {
   // lowering nice needs privilege; the job runs on at ours then
   sys3(__NR_setpriority, PRIO_PROCESS, 0, p->nice);
   set_limits(p);
-  sys5(__NR_prctl, PR_SET_NAME, (long)p->comm, 0, 0, 0);
 
   // memory layout: what /proc/PID/cmdline, environ, auxv and brk go by
   p->mm.auxv = (uint64_t)p->auxv;
@@ -413,10 +433,6 @@ static void set_process_state(struct vd_plan* p) {
     long r = sys4(__NR_rt_sigaction, sig, a, 0, 8);
     if (r < 0 && a != &dfl) fail(p, VD_STEP_SIGACTION, r, sig - 1);
   }
-  struct k_stack ss = {p->altstack_sp, p->altstack_flags & ~SS_ONSTACK, 0, p->altstack_size};
-  if (ss.flags & SS_DISABLE) ss = (struct k_stack){0, SS_DISABLE, 0, 0};
-  rc = sys2(__NR_sigaltstack, &ss, 0);
-  if (rc < 0) fail(p, VD_STEP_ALTSTACK, rc, -1);
   for (int t = 0; t < 3; t++) {
     struct vd_itimer it = p->itimers[t];
     if (!it.value_sec && !it.value_usec) {
@@ -428,24 +444,13 @@ static void set_process_state(struct vd_plan* p) {
     rc = sys3(__NR_setitimer, t, &it, 0);
     if (rc < 0) fail(p, VD_STEP_ITIMER, rc, t);
   }
-  if (p->rseq_addr) {
-    rc = sys4(__NR_rseq, p->rseq_addr, p->rseq_len, 0, p->rseq_sig);
-    if (rc < 0) fail(p, VD_STEP_RSEQ, rc, -1);
-  }
-  if (p->robust_head) {
-    rc = sys2(__NR_set_robust_list, p->robust_head, p->robust_len);
-    if (rc < 0) fail(p, VD_STEP_ROBUST, rc, -1);
-  }
-  sys1(__NR_set_tid_address, p->clear_child_tid);
-
-  long pid = sys0(__NR_getpid);
-  p->tgid = (int32_t)pid;
-  const char* si = AT(p, p->pending_off, const char);
-  for (uint32_t i = 0; i < p->nr_pending; i++) {
-    int sig = *(const int32_t*)(si + 128 * i);
-    rc = sys4(__NR_rt_tgsigqueueinfo, pid, pid, sig, si + 128 * i);
+  p->tgid = (int32_t)sys0(__NR_getpid);
+  const char* si = AT(p, p->pending_shared_off, const char);
+  for (uint32_t i = 0; i < p->nr_pending_shared; i++) {
+    rc = sys3(__NR_rt_sigqueueinfo, p->tgid, *(const int32_t*)(si + 128 * i), si + 128 * i);
     if (rc < 0) fail(p, VD_STEP_PENDING, rc, (int)i);
   }
+  set_thread_state(p, &p->main_thread, -1);
 }
 
 // no_new_privs as the job had it (or as an unprivileged filter needs), then the
@@ -472,24 +477,7 @@ struct k_clone_args {
 };
 
 __attribute__((noreturn, used)) static void thread_main(struct vd_plan* p, long i) {
-  const struct vd_thread* t = AT(p, p->threads_off, const struct vd_thread) + i;
-  struct k_stack ss = {t->altstack_sp, t->altstack_flags & ~SS_ONSTACK, 0, t->altstack_size};
-  if (ss.flags & SS_DISABLE) ss = (struct k_stack){0, SS_DISABLE, 0, 0};
-  long rc = sys2(__NR_sigaltstack, &ss, 0);
-  if (rc < 0) fail(p, VD_STEP_ALTSTACK, rc, (int)i);
-  if (t->rseq_addr && (rc = sys4(__NR_rseq, t->rseq_addr, t->rseq_len, 0, t->rseq_sig)) < 0)
-    fail(p, VD_STEP_RSEQ, rc, (int)i);
-  if (t->robust_head && (rc = sys2(__NR_set_robust_list, t->robust_head, t->robust_len)) < 0)
-    fail(p, VD_STEP_ROBUST, rc, (int)i);
-  // its TID, which it cannot ask gettid for once the domain's filter is in
-  long tid = sys1(__NR_set_tid_address, t->clear_child_tid);
-  sys5(__NR_prctl, PR_SET_NAME, (long)t->comm, 0, 0, 0);
-  const char* si = AT(p, t->pending_off, const char);
-  for (uint32_t k = 0; k < t->nr_pending; k++) {
-    int sig = *(const int32_t*)(si + 128 * k);
-    rc = sys4(__NR_rt_tgsigqueueinfo, p->tgid, tid, sig, si + 128 * k);
-    if (rc < 0) fail(p, VD_STEP_PENDING, rc, (int)i);
-  }
+  set_thread_state(p, AT(p, p->threads_off, const struct vd_thread) + i, (int)i);
   __atomic_add_fetch(&p->threads_ready, 1, __ATOMIC_SEQ_CST);
   sys3(__NR_futex, (long)&p->threads_ready, FUTEX_WAKE, 1);
   register long rax __asm__("rax") = i;

@@ -104,6 +104,45 @@ uint32_t protOf(const std::string& perms) {
   return p;
 }
 
+// siginfo_t records (base64 in the manifest), 128 bytes each
+std::string siginfos(const Napi::Array& list) {
+  std::string out;
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    std::string si = fromBase64(list.Get(i).As<Napi::String>().Utf8Value());
+    si.resize(128, '\0');
+    out += si;
+  }
+  return out;
+}
+
+// A thread's own state (ProcessImage's fields for the main thread, a ThreadImage
+// for the others) as the blob's set_thread_state takes it.
+vd_thread threadState(const Napi::Object& t, Builder& b) {
+  vd_thread th{};
+  if (t.Get("vtid").IsNumber()) th.vtid = (int32_t)num(t, "vtid");
+  if (t.Get("rseq").IsObject()) {
+    Napi::Object r = t.Get("rseq").As<Napi::Object>();
+    th.rseq_addr = num(r, "addr");
+    th.rseq_len = (uint32_t)num(r, "len");
+    th.rseq_sig = (uint32_t)num(r, "sig");
+  }
+  if (t.Get("robustList").IsObject()) {
+    Napi::Object r = t.Get("robustList").As<Napi::Object>();
+    th.robust_head = num(r, "head");
+    th.robust_len = num(r, "len");
+  }
+  th.clear_child_tid = num(t, "clearChildTid");
+  Napi::Object a = t.Get("altstack").As<Napi::Object>();
+  th.altstack_sp = num(a, "sp");
+  th.altstack_size = num(a, "size");
+  th.altstack_flags = (int32_t)num(a, "flags");
+  strncpy(th.comm, str(t, "comm").c_str(), sizeof th.comm - 1);
+  const std::string own = siginfos(t.Get("pending").As<Napi::Array>());
+  th.nr_pending = (uint32_t)(own.size() / 128);
+  th.pending_off = b.raw(own);
+  return th;
+}
+
 }  // namespace
 
 std::vector<uint8_t> buildPlan(const Napi::Object& proc) {
@@ -220,9 +259,6 @@ std::vector<uint8_t> buildPlan(const Napi::Object& proc) {
     h.rlimits[r][0] = strtoull(pair.Get(0u).As<Napi::String>().Utf8Value().c_str(), nullptr, 10);
     h.rlimits[r][1] = strtoull(pair.Get(1u).As<Napi::String>().Utf8Value().c_str(), nullptr, 10);
   }
-  std::string comm = str(proc, "comm");
-  strncpy(h.comm, comm.c_str(), sizeof h.comm - 1);
-
   Napi::Array acts = proc.Get("sigactions").As<Napi::Array>();
   for (uint32_t i = 0; i < acts.Length(); i++) {
     Napi::Object a = acts.Get(i).As<Napi::Object>();
@@ -231,10 +267,6 @@ std::vector<uint8_t> buildPlan(const Napi::Object& proc) {
     h.sigaction_set |= 1ULL << (sig - 1);
     h.sigactions[sig - 1] = {num(a, "handler"), num(a, "flags"), num(a, "restorer"), hexStr(a, "mask")};
   }
-  Napi::Object alt = proc.Get("altstack").As<Napi::Object>();
-  h.altstack_sp = num(alt, "sp");
-  h.altstack_size = num(alt, "size");
-  h.altstack_flags = (int32_t)num(alt, "flags");
   Napi::Array timers = proc.Get("itimers").As<Napi::Array>();
   for (uint32_t i = 0; i < timers.Length() && i < 3; i++) {
     Napi::Object t = timers.Get(i).As<Napi::Object>();
@@ -242,70 +274,19 @@ std::vector<uint8_t> buildPlan(const Napi::Object& proc) {
     h.itimers[i] = {iv.Get(0u).As<Napi::Number>().Int64Value(), iv.Get(1u).As<Napi::Number>().Int64Value(),
                     va.Get(0u).As<Napi::Number>().Int64Value(), va.Get(1u).As<Napi::Number>().Int64Value()};
   }
-  if (proc.Get("rseq").IsObject()) {
-    Napi::Object r = proc.Get("rseq").As<Napi::Object>();
-    h.rseq_addr = num(r, "addr");
-    h.rseq_len = (uint32_t)num(r, "len");
-    h.rseq_sig = (uint32_t)num(r, "sig");
-  }
-  if (proc.Get("robustList").IsObject()) {
-    Napi::Object r = proc.Get("robustList").As<Napi::Object>();
-    h.robust_head = num(r, "head");
-    h.robust_len = num(r, "len");
-  }
-  h.clear_child_tid = num(proc, "clearChildTid");
-
-  std::string pending;
-  for (const char* q : {"pending", "pendingShared"}) {
-    Napi::Array list = proc.Get(q).As<Napi::Array>();
-    for (uint32_t i = 0; i < list.Length(); i++) {
-      std::string si = fromBase64(list.Get(i).As<Napi::String>().Utf8Value());
-      si.resize(128, '\0');
-      pending += si;
-      h.nr_pending++;
-    }
-  }
-
-  // the other threads: what each sets for itself in the blob (registers: the supervisor)
+  // what each thread sets for itself: the main thread's (its fields are the
+  // process's own), then the others' (registers: the supervisor)
+  h.main_thread = threadState(proc, b);
   std::vector<vd_thread> threads;
   Napi::Value threadList = proc.Get("threads");
   if (threadList.IsArray()) {
     Napi::Array list = threadList.As<Napi::Array>();
     if (list.Length() > VD_MAX_THREADS) throw std::runtime_error("manifest: more threads than a restore can make");
-    for (uint32_t i = 0; i < list.Length(); i++) {
-      Napi::Object t = list.Get(i).As<Napi::Object>();
-      vd_thread th{};
-      th.vtid = (int32_t)num(t, "vtid");
-      if (t.Get("rseq").IsObject()) {
-        Napi::Object r = t.Get("rseq").As<Napi::Object>();
-        th.rseq_addr = num(r, "addr");
-        th.rseq_len = (uint32_t)num(r, "len");
-        th.rseq_sig = (uint32_t)num(r, "sig");
-      }
-      if (t.Get("robustList").IsObject()) {
-        Napi::Object r = t.Get("robustList").As<Napi::Object>();
-        th.robust_head = num(r, "head");
-        th.robust_len = num(r, "len");
-      }
-      th.clear_child_tid = num(t, "clearChildTid");
-      Napi::Object a = t.Get("altstack").As<Napi::Object>();
-      th.altstack_sp = num(a, "sp");
-      th.altstack_size = num(a, "size");
-      th.altstack_flags = (int32_t)num(a, "flags");
-      std::string name = str(t, "comm");
-      strncpy(th.comm, name.c_str(), sizeof th.comm - 1);
-      std::string own;
-      Napi::Array list2 = t.Get("pending").As<Napi::Array>();
-      for (uint32_t k = 0; k < list2.Length(); k++) {
-        std::string si = fromBase64(list2.Get(k).As<Napi::String>().Utf8Value());
-        si.resize(128, '\0');
-        own += si;
-      }
-      th.nr_pending = list2.Length();
-      th.pending_off = own.empty() ? 0 : b.raw(own);
-      threads.push_back(th);
-    }
+    for (uint32_t i = 0; i < list.Length(); i++) threads.push_back(threadState(list.Get(i).As<Napi::Object>(), b));
   }
+  const std::string shared = siginfos(proc.Get("pendingShared").As<Napi::Array>());
+  h.nr_pending_shared = (uint32_t)(shared.size() / 128);
+  h.pending_shared_off = b.raw(shared);
 
   h.nr_vmas = (uint32_t)vmas.size();
   h.vmas_off = b.array(vmas);
@@ -315,7 +296,6 @@ std::vector<uint8_t> buildPlan(const Napi::Object& proc) {
   h.special_off = b.array(specials);
   h.nr_fds = (uint32_t)fds.size();
   h.fds_off = b.array(fds);
-  h.pending_off = b.raw(pending);
   h.nr_threads = (uint32_t)threads.size();
   h.threads_off = b.array(threads);
   return b.finish(h);

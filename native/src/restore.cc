@@ -227,7 +227,7 @@ bool Domain::restoredTaskStopped(pid_t tid, const std::function<void(pid_t)>& le
       noteStaleTid(t, image.clearChildTid);
     }
   }
-  if (ok && !identity()) noteStaleTid(mainTid, reinterpret_cast<const vd_plan*>(proc.plan.data())->clear_child_tid);
+  if (ok && !identity()) noteStaleTid(mainTid, reinterpret_cast<const vd_plan*>(proc.plan.data())->main_thread.clear_child_tid);
   int listener = -1;
   ok = ok && finishRestore(mainTid, proc.regs, &listener, err);
   if (!ok) kill(mainTid, SIGKILL);
