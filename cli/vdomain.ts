@@ -2,6 +2,7 @@
 // The vdomain command. Parsing, output and exit statuses only: the work is in
 // supervisor/. Modules a command does not need are loaded lazily (start-up time
 // is part of every command's cost).
+import './startup';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';

@@ -26,6 +26,14 @@ function peerUid(sock: net.Socket): number | undefined {
   return native().peerCred(fd)?.uid;
 }
 
+function socketOwner(sockPath: string): number | undefined {
+  try {
+    return fs.statSync(sockPath).uid;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Is a supervisor answering on this socket path? */
 export function probe(sockPath: string, timeoutMs = 1000): Promise<'live' | 'stale' | 'absent'> {
   return new Promise((resolve) => {
@@ -110,7 +118,9 @@ export function request(sockPath: string, req: Request, timeoutMs = 5000): Promi
         reject(new Error(`${sockPath}: no answer`));
       });
     s.on('connect', () => {
-      if (peerUid(s) !== myUid()) {
+      // the socket is in the user's own state directory; its owner is who bound it
+      // (a stat, not SO_PEERCRED: the client need not load the native module)
+      if (socketOwner(sockPath) !== myUid()) {
         s.destroy();
         reject(new Error(`${sockPath}: answered by another user`));
         return;
