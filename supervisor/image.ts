@@ -3,7 +3,6 @@
 // hidden temporary sibling, are fsynced, and the directory is renamed into place
 // last. Read back only after every file checks out: the manifest against its own
 // SHA-256, every page file against its size and CRC-32C.
-import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { EXIT, UserError } from '../cli/errors';
@@ -25,7 +24,7 @@ export function prepareImageDir(out: string): { tmp: string; final: string } {
   }
   removeAbandoned(parent);
   // the writer's PID in the name: a later checkpoint can tell an abandoned one
-  const tmp = path.join(parent, `.${path.basename(final)}.partial-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const tmp = path.join(parent, `.${path.basename(final)}.partial-${process.pid}-${Math.random().toString(16).slice(2, 10)}`);
   try {
     fs.mkdirSync(tmp, { mode: 0o700 });
   } catch (e) {
@@ -73,7 +72,7 @@ function fsyncPath(p: string, flags = 'r') {
 /** The manifest file: format and version first (readable before any check), then its checksum and body. */
 export function encodeManifest(m: ImageManifest): string {
   const body = JSON.stringify(m);
-  const sha256 = createHash('sha256').update(body).digest('hex');
+  const sha256 = native().sha256(Buffer.from(body));
   return `{"format":"${IMAGE_FORMAT}","version":${m.version},"sha256":"${sha256}","manifest":${body}}\n`;
 }
 
@@ -126,7 +125,7 @@ export function readImage(dir: string): ImageManifest {
   if (!READABLE_VERSIONS.includes(version))
     throw new UserError(`${dir}: image version ${version}; this vdomain reads versions ${READABLE_VERSIONS.slice(0, -1).join(', ')} and ${READABLE_VERSIONS.at(-1)}`, EXIT.IMAGE_VERSION);
   const body = text.slice(head[0].length, text.trimEnd().length - 1);
-  if (createHash('sha256').update(body).digest('hex') !== head[3]) throw bad(`${mpath}: checksum mismatch (damaged)`);
+  if (native().sha256(Buffer.from(body)) !== head[3]) throw bad(`${mpath}: checksum mismatch (damaged)`);
   let m: ImageManifest;
   try {
     m = JSON.parse(body) as ImageManifest;

@@ -381,6 +381,12 @@ Napi::Value Crc32c(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), crcHex(vdomain::crc32c(0, b.Data(), b.Length())));
 }
 
+// SHA-256 of a buffer, 64 hex digits (the image manifest's checksum).
+Napi::Value Sha256(const Napi::CallbackInfo& info) {
+  Napi::Buffer<uint8_t> b = info[0].As<Napi::Buffer<uint8_t>>();
+  return Napi::String::New(info.Env(), vdomain::sha256Hex(b.Data(), b.Length()));
+}
+
 // The restorer's binary plan for one process of a verified manifest.
 Napi::Value BuildPlan(const Napi::CallbackInfo& info) {
   try {
@@ -395,6 +401,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("buildPlan", Napi::Function::New(env, BuildPlan));
   exports.Set("checksumFile", Napi::Function::New(env, ChecksumFile));
   exports.Set("crc32c", Napi::Function::New(env, Crc32c));
+  exports.Set("sha256", Napi::Function::New(env, Sha256));
   exports.Set("Domain", DomainWrap::Define(env));
   exports.Set("peerCred", Napi::Function::New(env, PeerCred));
   return exports;

@@ -1,10 +1,11 @@
-// The image checksum (native/src/checksum.cc): CRC-32C computed in three
+// The image checksums (native/src/checksum.cc): CRC-32C computed in three
 // interleaved streams and, for files, on two threads, each combined back into the
-// one CRC of the whole. Checked against a plain table-driven CRC-32C.
+// one CRC of the whole, checked against a plain table-driven CRC-32C; and the
+// manifest's SHA-256, checked against node:crypto.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { native } from '../../supervisor/native';
@@ -24,6 +25,14 @@ function reference(buf: Buffer): string {
   for (const b of buf) c = TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
   return ((c ^ 0xffffffff) >>> 0).toString(16).padStart(8, '0');
 }
+
+test('SHA-256 as node:crypto has it, at every padding boundary and beyond', () => {
+  assert.is(native().sha256(Buffer.from('abc')), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  for (const n of [0, 1, 3, 55, 56, 57, 63, 64, 65, 119, 120, 127, 128, 1000, 65537, 1 << 20]) {
+    const data = randomBytes(n);
+    assert.is(native().sha256(data), createHash('sha256').update(data).digest('hex'), `${n} bytes`);
+  }
+});
 
 test('the check value of CRC-32C', () => {
   assert.is(native().crc32c(Buffer.from('123456789')), 'e3069283');
