@@ -154,6 +154,9 @@ for (const { label, uid } of USERS) {
       [[holds, 'mainexit'], /main thread has ended while 1 other thread\(s\) run on/],
       [[holds, 'fifo'], /fd \d+: FIFO /],
       [[holds, 'sharedmem'], /shared memory also mapped by pid \d+/],
+      [[holds, 'sem'], /SysV semaphore set 0x00000000 \(id \d+\) — SysV IPC is not supported yet/],
+      [[holds, 'msg'], /SysV message queue 0x00000000 \(id \d+\)/],
+      [[holds, 'shm'], /SysV shared memory 0x00000000 \(id \d+\)/],
     ];
     for (const [argv, why] of cases) {
       const dir = workDir(uid, 'refuse');

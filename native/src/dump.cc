@@ -310,6 +310,7 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
     checkFiles(p, req.stdioPid, u);
   }
   if (req.processes.size() > 1) checkSharedMemory(req.processes, u);
+  checkSysvIpc(req.processes, u);
   mapDescriptions(req.processes, req.stdioPid, u);
   if (!u.items.empty()) {
     res.unsupported = u.items;
@@ -349,6 +350,7 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
   phase("freeze", true);
   res.processes = procs;
   if (procs.size() > 1) checkSharedMemory(procs, u);
+  checkSysvIpc(procs, u);
 
   // which fds are one open file description, now that nothing can change them
   Descriptions descs = mapDescriptions(procs, req.stdioPid, u);

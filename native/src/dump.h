@@ -78,6 +78,8 @@ uint64_t checkMemory(const ProcessIds& ids, Unsupported& u);
 void checkFiles(const ProcessIds& ids, pid_t stdioPid, Unsupported& u);
 // Shared anonymous memory mapped by several processes: not supported yet.
 void checkSharedMemory(const std::vector<ProcessIds>& processes, Unsupported& u);
+// System V IPC objects the processes visibly use: not supported yet (dump_ipc.cc).
+void checkSysvIpc(const std::vector<ProcessIds>& processes, Unsupported& u);
 
 // The whole checkpoint of a domain, run on the thread that is (or becomes) the
 // tasks' tracer.

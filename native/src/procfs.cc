@@ -13,6 +13,10 @@ namespace vdomain {
 std::string readProcFile(pid_t pid, const char* name) {
   char path[96];
   snprintf(path, sizeof path, "/proc/%d/%s", pid, name);
+  return readWholeFile(path);
+}
+
+std::string readWholeFile(const char* path) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return "";
   std::string out;

@@ -9,6 +9,7 @@
 namespace vdomain {
 
 std::string readProcFile(pid_t pid, const char* name);  // whole file; "" when unreadable
+std::string readWholeFile(const char* path);            // any file, the same way
 std::string readLink(pid_t pid, const std::string& name);
 // A "Name:\tvalue" line of /proc/PID/status as a number; -1 when missing.
 long procStatusField(pid_t pid, const char* name, int base = 10);

@@ -3,7 +3,8 @@
 //
 //   holds WHAT      WHAT: timer | seccomp | inotify | memfd | fifo, or
 //                   with a child: sharedmem (MAP_SHARED|MAP_ANONYMOUS), or
-//                   mainexit (the main thread ends, another thread runs on)
+//                   mainexit (the main thread ends, another thread runs on), or
+//                   a SysV object it uses: sem | msg | shm (removed before it ends)
 //
 // Prints "ready", sleeps 2 s, prints "survived" (after its child ends).
 #define _GNU_SOURCE
@@ -16,6 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -29,6 +34,8 @@ static void *lastThread(void *arg) {
   printf("survived\n");
   exit(0);
 }
+
+static int semId = -1, msgId = -1, shmId = -1;
 
 int main(int argc, char **argv) {
   if (argc != 2) return 2;
@@ -52,6 +59,16 @@ int main(int argc, char **argv) {
     fflush(stdout);
     if (pthread_create(&t, NULL, lastThread, NULL)) return 1;
     pthread_exit(NULL);
+  } else if (!strcmp(what, "sem")) {
+    struct sembuf up = {0, 1, 0};
+    if ((semId = semget(IPC_PRIVATE, 1, 0600)) < 0 || semop(semId, &up, 1) < 0) return 1;
+  } else if (!strcmp(what, "msg")) {
+    struct { long type; char text[8]; } m = {1, "hello"};
+    if ((msgId = msgget(IPC_PRIVATE, 0600)) < 0 || msgsnd(msgId, &m, sizeof m.text, 0) < 0) return 1;
+  } else if (!strcmp(what, "shm")) {
+    void *at;
+    if ((shmId = shmget(IPC_PRIVATE, 4096, 0600)) < 0 || (at = shmat(shmId, NULL, 0)) == (void *)-1) return 1;
+    shmdt(at);  // created, not attached now: seen by its creator's PID
   } else if (!strcmp(what, "fifo")) {
     char path[64];
     snprintf(path, sizeof path, "/tmp/holds-fifo-%d", getpid());
@@ -75,6 +92,9 @@ int main(int argc, char **argv) {
   printf("ready\n");
   fflush(stdout);
   sleep(2);
+  if (semId >= 0) semctl(semId, 0, IPC_RMID);
+  if (msgId >= 0) msgctl(msgId, IPC_RMID, NULL);
+  if (shmId >= 0) shmctl(shmId, IPC_RMID, NULL);
   printf("survived\n");
   return 0;
 }
