@@ -36,7 +36,7 @@
     {
       "target_name": "vdomain-keeper",
       "type": "executable",
-      "sources": ["native/keeper.c", "native/keeper_restore.c"],
+      "sources": ["native/keeper.c", "native/keeper_restore.c", "native/keeper_sysv.c"],
       "include_dirs": ["native", "<(SHARED_INTERMEDIATE_DIR)"],
       "cflags": ["-O2", "-Wall", "-Wextra"],
       "actions": [

@@ -55,6 +55,7 @@ function program(): Command {
     .option('--interval <seconds>', 'checkpoint the job every SECONDS', intIn(1, 31536000, '--interval'))
     .option('--keep <k>', 'with --interval: keep the last K images (default 3)', intIn(1, 1000, '--keep'))
     .option('--checkpoint-dir <dir>', 'with --interval: where the images go (default: the current directory)')
+    .option('--host-ipc', "share the host's System V IPC objects (checkpoint then refuses those the job uses)")
     .passThroughOptions()
     .action(async (command: string[], o: RunFlags) => {
       checkLogLevel(o.logLevel);
@@ -69,6 +70,7 @@ function program(): Command {
         interval: o.interval,
         keep: o.interval ? (o.keep ?? 3) : undefined,
         checkpointDir: o.checkpointDir,
+        hostIpc: o.hostIpc ?? false,
       });
     });
 

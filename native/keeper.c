@@ -12,15 +12,20 @@
 // It also reaps orphans and reports each reaped child's wait status, so the
 // supervisor learns the root's exit status and when the domain is empty.
 //
-// Usage (started by the supervisor only): vdomain-keeper CTL_FD BOOT_FD CMD ARGS...
-//                                     or: vdomain-keeper CTL_FD BOOT_FD --restore PID
+// Usage (started by the supervisor only): vdomain-keeper CTL_FD BOOT_FD IPC CMD ARGS...
+//                                     or: vdomain-keeper CTL_FD BOOT_FD IPC --restore PID [SYSV]
+// IPC: "own" (the domain gets an IPC namespace of its own, see own_ipc_namespace)
+// or "host"; SYSV: the image's SysV objects, made again before the root (keeper_sysv.c).
 // In a restore, the root is made with PID if the kernel allows (clone3 set_tid)
 // and becomes the image's process through the restorer (keeper_restore.c); the
 // supervisor sends the plan on BOOT, then the page file (SCM_RIGHTS).
-// Protocol on CTL (lines, keeper → supervisor):  "S <root pid>", "X <pid> <wstatus>".
+// Protocol on CTL (lines, keeper → supervisor):  "S <root pid> <1: own IPC namespace>",
+// "X <pid> <wstatus>", "P <errno>" (SysV dump done), "V <errno> <object>" (a SysV
+// object could not be made again: the restore ends).
 // Bytes, supervisor → keeper: "K" end the domain; "I" the domain is identity (its
 // job survives the supervisor); "C" / "c" the supervisor begins / ends changing
-// the job's state from outside (then the job must not outlive it).
+// the job's state from outside (then the job must not outlive it); "P" with a file
+// (SCM_RIGHTS): dump the domain's SysV objects into it; "A" the restore is done.
 // Protocol on BOOT (root child ⇄ supervisor): supervisor sends u32 length + BPF
 // program; the root installs it, sends the listener fd (SCM_RIGHTS) and execs;
 // length 0 means no filter (identity domain: the root answers "N"); on exec
@@ -37,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -130,6 +136,47 @@ static void become_root(int boot_fd, char **argv) {
   _exit(e == ENOENT ? 127 : 126);
 }
 
+// The domain's own IPC namespace: its SysV keys and ids are its own, its objects
+// are exactly those a checkpoint must take, and they go with the domain. Without
+// root this needs a user namespace too, mapping only the user's own uid and gid
+// (others show as the overflow id inside). 1 when made; 0 when the kernel will not
+// (the job then shares the host's, and checkpoint refuses the SysV objects it uses).
+static int own_ipc_namespace(void) {
+  uid_t uid = geteuid();
+  gid_t gid = getegid();
+  if (uid == 0) return unshare(CLONE_NEWIPC) == 0;
+  if (unshare(CLONE_NEWUSER | CLONE_NEWIPC) < 0) return 0;
+  char map[64];
+  const char *files[] = {"/proc/self/setgroups", "/proc/self/uid_map", "/proc/self/gid_map"};
+  for (int i = 0; i < 3; i++) {
+    int n = i == 0 ? snprintf(map, sizeof map, "deny")
+                   : snprintf(map, sizeof map, "%u %u 1", i == 1 ? uid : gid, i == 1 ? uid : gid);
+    int fd = open(files[i], O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, map, n) != n) {
+      fprintf(stderr, "vdomain-keeper: cannot map the user in its namespace (%s)\n", files[i]);
+      _exit(2);
+    }
+    close(fd);
+  }
+  return 1;
+}
+
+// One read of the control socket, with the file a 'P' carries (-1: none).
+static ssize_t read_ctl(char *buf, size_t len, int *fd) {
+  struct iovec iov = {buf, len};
+  union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } u;
+  struct msghdr msg = {0};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = u.buf;
+  msg.msg_controllen = sizeof u.buf;
+  ssize_t n = recvmsg(ctl_fd, &msg, MSG_CMSG_CLOEXEC);
+  struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+  *fd = -1;
+  if (c && c->cmsg_type == SCM_RIGHTS) memcpy(fd, CMSG_DATA(c), sizeof *fd);
+  return n;
+}
+
 // Every process below the keeper, by scanning /proc (this kernel has no
 // /proc/PID/task/TID/children). Returns how many it signalled.
 static int kill_descendants(void) {
@@ -194,7 +241,7 @@ __attribute__((noreturn)) static void orphaned(void) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 4) {
+  if (argc < 5) {
     fprintf(stderr, "vdomain-keeper: internal helper of vdomain, not to be run by hand\n");
     return 2;
   }
@@ -219,8 +266,16 @@ int main(int argc, char **argv) {
   sigprocmask(SIG_BLOCK, &chld, NULL);
   int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
 
-  const int restore = !strcmp(argv[3], "--restore") && argc == 5;
-  pid_t root = restore ? fork_with_pid((pid_t)atoi(argv[4])) : fork();
+  const int own_ipc = !strcmp(argv[3], "own") && own_ipc_namespace();
+  const int restore = !strcmp(argv[4], "--restore") && (argc == 6 || argc == 7);
+  if (restore && argc == 7) {
+    int failed = -1, err = own_ipc ? sysv_restore(argv[6], &failed) : ENOSYS;
+    if (err) {
+      say("V %ld %ld\n", err, failed);
+      return 1;  // what was made goes with our namespace
+    }
+  }
+  pid_t root = restore ? fork_with_pid((pid_t)atoi(argv[5])) : fork();
   if (root < 0) {
     say("F %ld %ld\n", errno, 0);
     return 1;
@@ -228,10 +283,10 @@ int main(int argc, char **argv) {
   if (root == 0) {
     close(ctl_fd);
     if (restore) restore_child(boot_fd);
-    become_root(boot_fd, argv + 3);
+    become_root(boot_fd, argv + 4);
   }
   close(boot_fd);
-  say("S %ld %ld\n", root, 0);
+  say("S %ld %ld\n", root, own_ipc);
 
   int survives = 0, altering = 0;
   struct pollfd pf[2] = {{ctl_fd, POLLIN, 0}, {sfd, POLLIN, 0}};
@@ -242,7 +297,8 @@ int main(int argc, char **argv) {
     }
     if (pf[0].revents) {
       char buf[64];
-      ssize_t n = read(ctl_fd, buf, sizeof buf);
+      int file = -1;
+      ssize_t n = read_ctl(buf, sizeof buf, &file);
       if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
         if (!survives || altering) kill_domain_and_exit();
         orphaned();
@@ -252,7 +308,14 @@ int main(int argc, char **argv) {
         if (buf[i] == 'I') survives = 1;
         if (buf[i] == 'C') altering = 1;
         if (buf[i] == 'c') altering = 0;
+        if (buf[i] == 'A') sysv_release();
+        if (buf[i] == 'P') {
+          say("P %ld %ld\n", file < 0 ? EBADF : own_ipc ? sysv_dump(file) : ENOSYS, 0);
+          if (file >= 0) close(file);
+          file = -1;
+        }
       }
+      if (file >= 0) close(file);
     }
     if (pf[1].revents) {
       struct signalfd_siginfo si;

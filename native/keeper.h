@@ -11,4 +11,9 @@ pid_t fork_with_pid(pid_t want);
 // Never returns: turns this process into the image's (or exits 125).
 __attribute__((noreturn)) void restore_child(int boot_fd);
 
+// The domain's SysV IPC objects (keeper_sysv.c): 0 or an errno.
+int sysv_dump(int out);
+int sysv_restore(const char *path, int *failed_index);
+void sysv_release(void);  // restore done: let go of removed segments held attached
+
 #endif

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/sem.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -285,6 +286,32 @@ static void make_shared_files(void) {
   }
 }
 
+// SEM_UNDO adjustments (read at checkpoint by dumpSemUndo, native/src/dump_ipc.cc).
+// Each process makes its own with a semop(SEM_UNDO) of the opposite amount, which
+// also moves the semaphore: the root first raises each one by all that will be
+// taken (direction +1), and once the tree is made lowers it by all that was added
+// (-1), so that no operation waits and the values end as in the image.
+static void balance_sem_undo(int direction) {
+  for (uint32_t i = 0; i < nr_procs; i++) {
+    if (procs[i].zombie) continue;
+    const struct vd_sem_undo *u = (const struct vd_sem_undo *)((char *)plans[i] + plans[i]->sem_undo_off);
+    for (uint32_t k = 0; k < plans[i]->nr_sem_undo; k++) {
+      // raised by what processes take (adjustment > 0), lowered by what they add
+      if ((direction > 0) != (u[k].adj > 0)) continue;
+      struct sembuf b = {(unsigned short)u[k].semnum, (short)u[k].adj, IPC_NOWAIT};
+      if (semop(u[k].semid, &b, 1) < 0) refuse(VD_STEP_SEM_UNDO, errno, (int)i);
+    }
+  }
+}
+
+static void make_sem_undo(uint32_t i) {
+  const struct vd_sem_undo *u = (const struct vd_sem_undo *)((char *)plans[i] + plans[i]->sem_undo_off);
+  for (uint32_t k = 0; k < plans[i]->nr_sem_undo; k++) {
+    struct sembuf b = {(unsigned short)u[k].semnum, (short)-u[k].adj, SEM_UNDO | IPC_NOWAIT};
+    if (semop(u[k].semid, &b, 1) < 0) refuse(VD_STEP_SEM_UNDO, errno, (int)i);
+  }
+}
+
 __attribute__((noreturn)) static void finish(void);
 
 static void build(uint32_t i) {
@@ -311,6 +338,7 @@ static void build(uint32_t i) {
     }
     _exit(WEXITSTATUS(p->status));
   }
+  make_sem_undo(i);  // before its children: a fork does not share them
   for (uint32_t c = i + 1; c < nr_procs && !shared->failed; c++) {
     // the root also makes the orphans, as children of the keeper
     const int orphan = i == 0 && procs[c].parent == VD_PARENT_KEEPER;
@@ -344,7 +372,9 @@ void restore_child(int boot_fd) {
   if (shared == MAP_FAILED) refuse(VD_STEP_TREE, errno, 0);
   make_shared_files();
   if (identity && getpid() != procs[0].vpid) refuse(VD_STEP_TREE, EEXIST, 0);
+  balance_sem_undo(+1);
   build(0);
+  balance_sem_undo(-1);
   finish();
 }
 

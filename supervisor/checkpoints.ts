@@ -10,7 +10,7 @@ import { EXIT, UserError } from '../cli/errors';
 import { commitImage, discardImageDir, prepareImageDir } from './image';
 import { shareDescriptions } from '../domains/descriptions';
 import { planTree } from '../domains/tree';
-import { IMAGE_FORMAT, IMAGE_VERSION, ImageManifest, ProcessImage, ZombieImage } from './manifest';
+import { IMAGE_FORMAT, IMAGE_VERSION, ImageManifest, ProcessImage, SysvObjectImage, ZombieImage } from './manifest';
 import type { DomainLog } from './log';
 import type { NativeDomain } from './native';
 import type { DomainStatus } from './run';
@@ -19,6 +19,7 @@ export interface CheckpointsContext {
   name: string;
   mode: 'identity' | 'remapped';
   vpidBase: number;
+  ipc: 'own' | 'host';
   command: string[];
   native: NativeDomain;
   snapshot: () => DomainStatus;
@@ -110,6 +111,7 @@ export class Checkpoints {
           vpidBase: this.ctx.vpidBase || null,
           command: this.ctx.command,
           uid: process.getuid?.() ?? 0,
+          ipc: this.ctx.ipc,
         },
         root,
         terminal: r.terminal && {
@@ -121,6 +123,7 @@ export class Checkpoints {
         processes,
         zombies,
         shared,
+        ...(r.sysvJson ? { sysv: JSON.parse(r.sysvJson) as SysvObjectImage[] } : {}),
         files: Object.fromEntries(r.files.map((f) => [f.name, { size: f.size, crc32c: f.crc32c }])),
         timings: { frozenMs: r.frozenMs, dumpMs: r.dumpMs, totalMs: 0 },
       };

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { EXIT, UserError } from '../cli/errors';
-import { IMAGE_FORMAT, ImageManifest, MANIFEST_NAME, READABLE_VERSIONS } from './manifest';
+import { IMAGE_FORMAT, ImageManifest, MANIFEST_NAME, READABLE_VERSIONS, SYSV_FILE, SYSV_FILE_HEADER, SYSV_OBJECT_HEADER } from './manifest';
 import { native } from './native';
 
 /** Checks the output location and makes the hidden temporary directory beside it. */
@@ -154,12 +154,19 @@ export function checkShape(m: ImageManifest, where: string) {
   if (!Array.isArray(m.processes) || !m.processes.length) throw bad(`${where}: no processes`);
   if (m.zombies !== undefined && !Array.isArray(m.zombies)) throw bad(`${where}: bad zombie list`);
   if (!m.files || typeof m.files !== 'object') throw bad(`${where}: no file list`);
+  if (m.sysv !== undefined) {
+    if (!Array.isArray(m.sysv)) throw bad(`${where}: bad SysV object list`);
+    const size = m.sysv.reduce((n, o) => n + SYSV_OBJECT_HEADER + o.bytes, SYSV_FILE_HEADER);
+    if (m.sysv.length && m.files[SYSV_FILE]?.size !== size) throw bad(`${where}: ${SYSV_FILE} not listed or of the wrong size`);
+  }
+  const shmids = new Set((m.sysv ?? []).filter((o) => o.kind === 'shm').map((o) => o.id));
   for (const p of m.processes) {
     const file = m.files[p.pagesFile];
     if (!file) throw bad(`${where}: pid ${p.vpid}: page file ${p.pagesFile} not listed`);
     if (!Array.isArray(p.vmas) || !Array.isArray(p.fds)) throw bad(`${where}: pid ${p.vpid}: incomplete`);
     for (const v of p.vmas) {
       if (!(v.end > v.start)) throw bad(`${where}: pid ${p.vpid}: bad mapping ${v.start}-${v.end}`);
+      if (v.kind === 'sysv-shm' && !shmids.has(v.shmid!)) throw bad(`${where}: pid ${p.vpid}: mapping of SysV segment ${v.shmid}, which the image lacks`);
       for (const [addr, len, off] of v.runs) {
         if (addr < v.start || addr + len > v.end || off + len > file.size)
           throw bad(`${where}: pid ${p.vpid}: page run outside its mapping or page file`);

@@ -2,7 +2,7 @@
 // program). Reads the manifest only: verifying the pages is restore's job, but a
 // damaged manifest is reported like restore would.
 import { readImage } from './image';
-import { ImageManifest, ProcessImage, VmaKind, ZombieImage } from './manifest';
+import { ImageManifest, ProcessImage, SysvObjectImage, VmaKind, ZombieImage } from './manifest';
 
 export interface ImageSummary {
   path: string;
@@ -24,9 +24,15 @@ export interface ImageSummary {
     handlers: number[];
     /** its threads besides the main one: virtual TID and name */
     threads: { vtid: number; comm: string }[];
+    /** the SysV segments it has attached (ids of `sysv`) */
+    sysvAttached: number[];
+    /** its SEM_UNDO adjustments: [semid, semaphore, what its exit adds] */
+    semUndo: [number, number, number][];
     pagesBytes: number;
   }[];
   zombies: ZombieImage[];
+  /** the domain's SysV IPC objects */
+  sysv: SysvObjectImage[];
   imageBytes: number;
   timings?: ImageManifest['timings'];
 }
@@ -52,6 +58,8 @@ function summarize(p: ProcessImage): ImageSummary['processes'][number] {
     files: p.fds.map((f) => ({ fd: f.fd, kind: f.kind, target: f.target, pos: f.pos })),
     handlers: p.sigactions.map((a) => a.sig),
     threads: (p.threads ?? []).map((t) => ({ vtid: t.vtid, comm: t.comm })),
+    sysvAttached: [...new Set(p.vmas.filter((v) => v.kind === 'sysv-shm').map((v) => v.shmid!))],
+    semUndo: p.semUndo ?? [],
     pagesBytes: p.pagesBytes,
   };
 }
@@ -66,6 +74,7 @@ export function inspectImage(dir: string): ImageSummary {
     domain: m.domain,
     processes: m.processes.map(summarize),
     zombies: m.zombies ?? [],
+    sysv: m.sysv ?? [],
     imageBytes: Object.values(m.files).reduce((s, f) => s + f.size, 0),
     timings: m.timings,
   };
@@ -91,6 +100,15 @@ export function formatInspect(s: ImageSummary): string {
     for (const p of s.processes) row(p.vpid, p.vppid, p.vpgid, p.vsid, p.comm);
     for (const z of s.zombies) row(z.vpid, z.vppid, z.vpgid, z.vsid, `${z.comm} <zombie, wait status ${z.status}>`);
   }
+  if (s.sysv.length) {
+    out.push('');
+    out.push(`SysV IPC (${s.domain.ipc === 'own' ? "the domain's own namespace" : "the host's"})`);
+    out.push('  kind  key             id  mode   owner         contents');
+    for (const o of s.sysv) {
+      const what = o.kind === 'shm' ? `${mb(o.count)}${o.removed ? ', removed (IPC_RMID), still attached' : ''}` : o.kind === 'sem' ? `${o.count} semaphores` : `${o.count} messages, ${o.bytes} bytes`;
+      out.push(`  ${o.kind}   ${o.key.padEnd(12)} ${String(o.id).padStart(5)}  ${o.mode.toString(8).padStart(4, '0')}  ${`${o.uid}:${o.gid}`.padEnd(12)}  ${what}`);
+    }
+  }
   for (const p of s.processes) {
     out.push('');
     out.push(`process ${p.vpid} (was pid ${p.pid}, parent ${p.vppid}) ${p.comm}: ${shellWords(p.cmdline)}`);
@@ -103,6 +121,9 @@ export function formatInspect(s: ImageSummary): string {
     out.push('  files');
     for (const f of p.files) out.push(`    ${String(f.fd).padStart(4)}  ${f.kind.padEnd(6)} ${f.target}${f.pos ? ` @${f.pos}` : ''}`);
     if (p.handlers.length) out.push(`  signal handlers: ${p.handlers.join(' ')}`);
+    if (p.sysvAttached.length) out.push(`  SysV segments attached: ${p.sysvAttached.join(' ')}`);
+    if (p.semUndo.length)
+      out.push(`  SEM_UNDO adjustments: ${p.semUndo.map(([id, n, adj]) => `set ${id} #${n} ${adj > 0 ? '+' : ''}${adj}`).join(', ')}`);
   }
   return out.join('\n') + '\n';
 }

@@ -26,6 +26,8 @@ export interface ImageManifest {
     vpidBase: number | null;
     command: string[];
     uid: number;
+    /** 'own': the job had an IPC namespace of its own (its SysV objects are in `sysv`); 'host' (--host-ipc); absent before SysV support: 'host' */
+    ipc?: 'own' | 'host';
   };
   /** the domain's root (vpid); absent in version 1 (one process) */
   root?: number;
@@ -37,13 +39,32 @@ export interface ImageManifest {
   terminal?: { stdio: number; termios: string; foreground: number };
   /** open file descriptions held more than once, and pipes (fds of kind 'shared' point here) */
   shared?: SharedFileImage[];
+  /** the domain's SysV IPC objects, their contents in sysv.img (native/sysv_image.h) */
+  sysv?: SysvObjectImage[];
   /** every other file of the image: name → size and CRC-32C (8 hex digits) */
   files: Record<string, { size: number; crc32c: string }>;
   /** wall times of the checkpoint, ms (informational) */
   timings?: { frozenMs: number; dumpMs: number; totalMs: number };
 }
 
-export type VmaKind = 'anon' | 'file-private' | 'file-shared' | 'shared-anon' | 'vdso' | 'vvar' | 'vvar_vclock';
+export type VmaKind = 'anon' | 'file-private' | 'file-shared' | 'shared-anon' | 'sysv-shm' | 'vdso' | 'vvar' | 'vvar_vclock';
+
+/** native/sysv_image.h: the file, and the sizes of its header and of each object's */
+export const SYSV_FILE = 'sysv.img';
+export const SYSV_FILE_HEADER = 16;
+export const SYSV_OBJECT_HEADER = 48;
+
+export interface SysvObjectImage {
+  kind: 'shm' | 'sem' | 'msg';
+  key: string;                // 0x…, 0x00000000 for IPC_PRIVATE (and a segment removed while attached)
+  id: number;                 // made again with the same id
+  mode: number;               // permission bits
+  uid: number;
+  gid: number;
+  count: number;              // shm: bytes; sem: semaphores; msg: messages
+  bytes: number;              // its data in sysv.img
+  removed?: boolean;          // shm: marked for removal (IPC_RMID), still attached
+}
 
 export interface VmaImage {
   start: number;
@@ -53,7 +74,8 @@ export interface VmaImage {
   growsdown: boolean;
   name: string;               // /proc/PID/maps name column ([heap], [stack], path, "")
   path?: string;              // file VMAs: the file mapped
-  offset?: number;            // file VMAs: offset in the file
+  offset?: number;            // file VMAs: offset in the file; sysv-shm: offset in the segment
+  shmid?: number;             // sysv-shm: the segment (an id of the image's sysv list)
   fileSize?: number;          // file VMAs: its size at checkpoint (restore checks it)
   fileMtimeNs?: string;       // file VMAs: its mtime at checkpoint, ns (restore checks it)
   /** stored pages: [address, length, offset in the process's page file] */
@@ -152,6 +174,8 @@ export interface ProcessImage {
   sigmask: string;            // hex
   pending: string[];          // base64 siginfo_t (128 bytes) each, thread-private queue
   pendingShared: string[];    // base64 siginfo_t, process-wide queue
+  /** SEM_UNDO adjustments: [semid, semaphore, what its exit adds] (native/src/dump_ipc.cc) */
+  semUndo?: [number, number, number][];
   sigactions: SigactionImage[]; // only the non-default ones
   altstack: { sp: number; size: number; flags: number };
   itimers: { interval: [number, number]; value: [number, number] }[]; // REAL, VIRTUAL, PROF: [sec, usec]

@@ -71,6 +71,8 @@ export interface NativeDomain {
   readonly keeperPid: number;
   /** after start(): does the domain run without translation? */
   readonly identity: boolean;
+  /** after start(): has the domain an IPC namespace of its own (its SysV objects are checkpointed)? */
+  readonly ownIpc: boolean;
   /** processes: as listed; the dumper freezes the tree as it is by then (result.processes, result.zombies) */
   checkpoint(req: { dir: string; processes: CheckpointProcess[]; hold: boolean }): Promise<NativeCheckpointResult>;
   /** after a checkpoint with hold: let the job go on, or kill it */
@@ -94,6 +96,8 @@ export interface NativeCheckpointResult {
   terminal?: NativeTerminal;
   unsupported: string[];
   processesJson: string;
+  /** the domain's SysV objects (SysvObjectImage[] as JSON, written to sysv.img); "" when none */
+  sysvJson: string;
   files: { name: string; size: number; crc32c: string }[];
   frozenMs: number;
   dumpMs: number;
@@ -107,6 +111,10 @@ export interface NativeModule {
     filter: Buffer;
     rules: readonly object[];
     vpidBase: number;
+    /** share the host's IPC namespace instead of one of the domain's own */
+    hostIpc: boolean;
+    /** a restore: the image's sysv.img, when it has SysV objects */
+    sysvFile?: string;
     restore?: NativeRestore;
     onEvent: (type: string, a: number, b: number, text: string) => void;
   }) => NativeDomain;

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { EXIT, UserError } from '../cli/errors';
 import { readImage } from './image';
-import { ImageManifest, ProcessImage } from './manifest';
+import { ImageManifest, ProcessImage, SYSV_FILE } from './manifest';
 import { planTree } from '../domains/tree';
 import { closePageFiles, native, NativeRestoredProcess } from './native';
 import { ensureStateDir, socketPath, validName } from './paths';
@@ -137,8 +137,10 @@ export async function restoreImage(opts: RestoreOptions): Promise<number> {
     command: root.cmdline.length ? root.cmdline : [root.comm],
     vpidBase: 0,
     logLevel: opts.logLevel,
+    hostIpc: manifest.domain.ipc === 'host',
     restore: {
       image: dir,
+      sysvFile: manifest.sysv?.length ? path.join(dir, SYSV_FILE) : undefined,
       startedMs,
       verifiedMs,
       processes,

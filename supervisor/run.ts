@@ -24,6 +24,8 @@ export interface RunOptions {
   interval?: number;
   keep?: number;
   checkpointDir?: string;
+  /** share the host's IPC namespace (the default gives the domain one of its own) */
+  hostIpc?: boolean;
 }
 
 export interface ProcessView {
@@ -43,6 +45,8 @@ export interface DomainStatus {
   state: 'running' | 'root-exited';
   mode: 'identity' | 'remapped';
   vpidBase: number | null;
+  /** 'own': the domain has an IPC namespace of its own; 'host': it shares the host's */
+  ipc: 'own' | 'host';
   supervisorPid: number;
   keeperPid: number;
   command: string[];
@@ -107,6 +111,7 @@ export async function runDomain(opts: RunOptions): Promise<number> {
     interval: opts.interval,
     keep: opts.keep,
     checkpointDir: opts.checkpointDir,
+    hostIpc: opts.hostIpc ?? false,
   });
 }
 
@@ -120,10 +125,13 @@ export interface DomainSpec {
   interval?: number;
   keep?: number;
   checkpointDir?: string;
+  hostIpc: boolean;
 }
 
 export interface RestoreSpec extends NativeRestore {
   image: string;
+  /** the image's sysv.img, when it holds SysV objects */
+  sysvFile?: string;
   /** performance.now() when the restore began, and once the image was verified */
   startedMs: number;
   verifiedMs: number;
@@ -196,6 +204,8 @@ export async function superviseDomain(spec: DomainSpec): Promise<number> {
     filter: encodeFilter(compileFilter(spec.restore ? 'remapped' : mode)),
     rules: SYSCALLS,
     vpidBase,
+    hostIpc: spec.hostIpc,
+    sysvFile: spec.restore?.sysvFile,
     restore: spec.restore,
     onEvent: (type, a, _b, text) => {
       if (type === 'exit') events.emit('root-exit', a);
@@ -256,6 +266,7 @@ export async function superviseDomain(spec: DomainSpec): Promise<number> {
       state: 'running',
       mode,
       vpidBase: mode === 'remapped' ? vpidBase || null : null,
+      ipc: nativeDomain.ownIpc ? 'own' : 'host',
       supervisorPid: process.pid,
       keeperPid: nativeDomain.keeperPid,
       command: spec.command,
@@ -272,7 +283,7 @@ export async function superviseDomain(spec: DomainSpec): Promise<number> {
     log.error({ err: startError.message }, 'start failed');
     nativeDomain.terminate();
   } else {
-    checkpoints = new Checkpoints({ name, mode, vpidBase, command: spec.command, native: nativeDomain, snapshot, log });
+    checkpoints = new Checkpoints({ name, mode, vpidBase, command: spec.command, native: nativeDomain, snapshot, log, ipc: status!.ipc });
     if (spec.interval) checkpoints.every(spec.interval, spec.keep ?? 3, spec.checkpointDir);
   }
   // Without a root the keeper never started a domain: nothing will end.

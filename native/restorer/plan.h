@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #define VD_PLAN_MAGIC 0x314e414c50445600ULL  // "\0VDPLAN1"
-#define VD_PLAN_VERSION 2
+#define VD_PLAN_VERSION 3
 
 // A mapping of the image, restored at its old address.
 enum vd_vma_kind {
@@ -22,6 +22,7 @@ enum vd_vma_kind {
   VD_VMA_FILE_PRIVATE, // MAP_PRIVATE of a file; changed (copied-on-write) pages from the page file
   VD_VMA_FILE_SHARED,  // MAP_SHARED of a file: the file holds the data, no pages
   VD_VMA_SHARED_ANON,  // MAP_SHARED|MAP_ANONYMOUS, pages from the page file
+  VD_VMA_SYSV_SHM,     // a SysV segment attached (shmat); the keeper made it again, with its contents
 };
 
 struct vd_vma {
@@ -31,8 +32,8 @@ struct vd_vma {
   uint32_t growsdown;  // VM_GROWSDOWN (the main stack): map with MAP_GROWSDOWN
   uint32_t path_off;   // file VMAs: offset of a NUL-terminated path in the string area
   uint32_t open_flags; // file VMAs: O_RDONLY or O_RDWR (shared writable mappings)
-  uint32_t pad;
-  uint64_t pgoff;      // file VMAs: offset in the file, bytes
+  int32_t shmid;       // sysv-shm VMAs: the segment
+  uint64_t pgoff;      // file VMAs: offset in the file, bytes; sysv-shm: in the segment
   uint32_t first_run;  // its page runs: runs[first_run .. first_run + nr_runs)
   uint32_t nr_runs;
 };
@@ -169,6 +170,8 @@ struct vd_plan {
   int32_t tgid;            // the blob's: the process's real PID (threads cannot ask once the filter is in)
   int32_t threads_ready;   // the blob's: threads done with their own state (futex word)
   uint32_t pad2;
+  // SEM_UNDO adjustments (struct vd_sem_undo[]), made by the keeper child before the blob
+  uint32_t nr_sem_undo, sem_undo_off;
 
   // the domain's seccomp filter (remapped restores); len 0: none
   uint32_t filter_len, filter_off;  // bytes of struct sock_filter[]
@@ -240,11 +243,16 @@ struct vd_tree_proc {
   int32_t status;
 };
 
+// A process's SEM_UNDO adjustment of one semaphore (what its exit would add).
+struct vd_sem_undo {
+  int32_t semid, semnum, adj, pad;
+};
+
 enum vd_step {
   VD_STEP_PLAN = 1, VD_STEP_UNMAP, VD_STEP_SPECIAL, VD_STEP_MAP, VD_STEP_PAGES, VD_STEP_PROTECT,
   VD_STEP_FD_OPEN, VD_STEP_FD_SEEK, VD_STEP_FD_COPY, VD_STEP_CWD, VD_STEP_RLIMIT, VD_STEP_MM,
   VD_STEP_SIGACTION, VD_STEP_ALTSTACK, VD_STEP_ITIMER, VD_STEP_RSEQ, VD_STEP_ROBUST,
-  VD_STEP_PENDING, VD_STEP_FILTER, VD_STEP_TREE, VD_STEP_THREAD,
+  VD_STEP_PENDING, VD_STEP_FILTER, VD_STEP_TREE, VD_STEP_THREAD, VD_STEP_SEM_UNDO,
 };
 
 // Each thread of vd_thread[] stops on its own int3 first, rax = its index there.

@@ -43,6 +43,10 @@
 #define CLONE_SYSVSEM 0x40000
 #define CLONE_CHILD_CLEARTID 0x200000
 #define FUTEX_WAKE 1
+#define SHM_RDONLY 010000
+#define SHM_REMAP 040000
+#define SHM_EXEC 0100000
+#define EACCES 13
 // the blob's region ends with its stacks (plan.h): the blob's (top 64 KiB), the helper's below
 #define HELPER_STACK_BELOW (64UL * 1024)
 
@@ -249,6 +253,16 @@ static void map_memory(const struct vd_plan* p) {
         if (fd < 0) fail(p, VD_STEP_MAP, fd, (int)i);
         off = (long)m->pgoff;
         break;
+      case VD_VMA_SYSV_SHM: {
+        // the whole segment at its first mapping; the rest of it (split by
+        // mprotect) is in place then, and gets its protection below
+        if (m->pgoff) continue;
+        long at_flags = SHM_REMAP | ((m->prot & PROT_EXEC) ? SHM_EXEC : 0);
+        long addr = sys3(__NR_shmat, m->shmid, m->start, at_flags);
+        if (addr == -EACCES) addr = sys3(__NR_shmat, m->shmid, m->start, at_flags | SHM_RDONLY);
+        if (addr < 0 || (uint64_t)addr != m->start) fail(p, VD_STEP_MAP, addr < 0 ? addr : -EINVAL, (int)i);
+        continue;
+      }
       default: fail(p, VD_STEP_MAP, -EINVAL, (int)i);
     }
     long addr = sys6(__NR_mmap, m->start, len, prot, flags, fd, off);
@@ -258,7 +272,7 @@ static void map_memory(const struct vd_plan* p) {
   read_pages(p);
   for (uint32_t i = 0; i < p->nr_vmas; i++) {
     const struct vd_vma* m = &v[i];
-    if (!m->nr_runs || (m->prot | PROT_READ | PROT_WRITE) == m->prot) continue;
+    if (m->kind != VD_VMA_SYSV_SHM && (!m->nr_runs || (m->prot | PROT_READ | PROT_WRITE) == m->prot)) continue;
     long rc = sys3(__NR_mprotect, m->start, m->end - m->start, m->prot);
     if (rc < 0) fail(p, VD_STEP_PROTECT, rc, (int)i);
   }

@@ -82,6 +82,7 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
                         InstanceAccessor("rootPid", &DomainWrap::RootPid, nullptr),
                         InstanceAccessor("rootVirt", &DomainWrap::RootVirt, nullptr),
                         InstanceAccessor("keeperPid", &DomainWrap::KeeperPid, nullptr),
+                        InstanceAccessor("ownIpc", &DomainWrap::OwnIpc, nullptr),
                         InstanceAccessor("identity", &DomainWrap::Identity, nullptr)});
   }
 
@@ -107,6 +108,8 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
     }
     cfg.vpidBase = o.Get("vpidBase").As<Napi::Number>().Int32Value();
     cfg.noNewPrivs = geteuid() != 0;
+    cfg.hostIpc = o.Get("hostIpc").ToBoolean().Value();
+    if (o.Get("sysvFile").IsString()) cfg.sysvFile = str(o, "sysvFile");
     if (o.Get("restore").IsObject()) {
       Napi::Object r = o.Get("restore").As<Napi::Object>();
       auto rc = std::make_unique<vdomain::RestoreConfig>();
@@ -277,6 +280,7 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
         for (size_t i = 0; i < r->unsupported.size(); i++) un.Set(i, r->unsupported[i]);
         out.Set("unsupported", un);
         out.Set("processesJson", r->processesJson);
+        out.Set("sysvJson", r->sysvJson);
         Napi::Array files = Napi::Array::New(env, r->files.size());
         for (size_t i = 0; i < r->files.size(); i++) {
           Napi::Object f = Napi::Object::New(env);
@@ -333,6 +337,7 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
   Napi::Value RootVirt(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), domain_->rootVirt()); }
   Napi::Value Identity(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), domain_->identity()); }
   Napi::Value KeeperPid(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), domain_->keeperPid()); }
+  Napi::Value OwnIpc(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), domain_->ownIpc()); }
 
   struct Events {
     std::mutex mu;

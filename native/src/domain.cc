@@ -45,6 +45,23 @@ void Domain::tellKeeper(char what) {
 
 void Domain::terminate() { tellKeeper('K'); }
 
+int Domain::dumpSysv(int fd) {
+  auto done = std::make_shared<std::promise<int>>();
+  auto answer = done->get_future();
+  {
+    std::lock_guard<std::mutex> g(sysvMu_);
+    if (sysvDone_) return EBUSY;
+    sysvDone_ = done;
+  }
+  if (!sendFd(ctlFd_, fd, 'P')) {
+    int e = errno;
+    std::lock_guard<std::mutex> g(sysvMu_);
+    sysvDone_.reset();
+    return e ? e : EIO;
+  }
+  return answer.get();
+}
+
 static std::string readLine(int fd, std::string& buf) {
   for (;;) {
     auto nl = buf.find('\n');
@@ -81,6 +98,28 @@ static int recvFd(int sock, char& tag) {
   int fd;
   memcpy(&fd, CMSG_DATA(c), sizeof fd);
   return fd;
+}
+
+// One byte (tag) carrying the descriptor fd (SCM_RIGHTS).
+bool sendFd(int sock, int fd, char tag) {
+  iovec iov{&tag, 1};
+  union {
+    cmsghdr h;
+    char buf[CMSG_SPACE(sizeof(int))];
+  } u{};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = u.buf;
+  msg.msg_controllen = sizeof u.buf;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  ssize_t n;
+  do n = sendmsg(sock, &msg, MSG_NOSIGNAL); while (n < 0 && errno == EINTR);
+  return n == 1;
 }
 
 static int readErrno(int fd) {
@@ -121,10 +160,11 @@ void Domain::spawnKeeper(bool restore, pid_t wantPid) {
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &all);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  std::vector<std::string> args = {cfg_.keeperPath, "3", "4"};
+  std::vector<std::string> args = {cfg_.keeperPath, "3", "4", cfg_.hostIpc ? "host" : "own"};
   if (restore) {
     args.push_back("--restore");
     args.push_back(std::to_string(wantPid));
+    if (!cfg_.sysvFile.empty()) args.push_back(cfg_.sysvFile);
   } else {
     args.insert(args.end(), cfg_.argv.begin(), cfg_.argv.end());
   }
@@ -183,8 +223,14 @@ std::string Domain::whatHappened() {
 
 void Domain::readRootPid() {
   std::string first = readLine(ctlFd_, ctlBuf_);
-  if (first.size() < 3 || first[0] != 'S') throw std::runtime_error("vdomain-keeper did not start the job");
-  rootReal_ = (pid_t)strtol(first.c_str() + 2, nullptr, 10);
+  long a = 0, b = 0;
+  if (first.size() > 2 && first[0] == 'V' && sscanf(first.c_str() + 2, "%ld %ld", &a, &b) == 2)
+    throw std::runtime_error("cannot make SysV IPC object " + std::to_string(b + 1) + " of the image again: " +
+                             strerror((int)a) + (a == ENOSYS ? " (no IPC namespace of its own here)" : ""));
+  if (first.size() < 3 || first[0] != 'S' || sscanf(first.c_str() + 2, "%ld %ld", &a, &b) < 1)
+    throw std::runtime_error("vdomain-keeper did not start the job");
+  rootReal_ = (pid_t)a;
+  ownIpc_ = b == 1;
   // From here on the keeper reports every reap and, by closing, the domain's end —
   // also when the start fails below (the root is then killed through terminate()).
   controlThread_ = std::thread([this] { controlLoop(); });
@@ -254,7 +300,19 @@ void Domain::controlLoop() {
       sscanf(line.c_str(), "X %ld %ld", &pid, &status);
       if (!table_.identity()) table_.reaped((pid_t)pid);
       if (pid == rootReal_) emit(Event{"exit", status, 0, ""});
+    } else if (line[0] == 'P') {
+      std::shared_ptr<std::promise<int>> done;
+      {
+        std::lock_guard<std::mutex> g(sysvMu_);
+        done.swap(sysvDone_);
+      }
+      if (done) done->set_value(atoi(line.c_str() + 2));
     }
+  }
+  {
+    std::lock_guard<std::mutex> g(sysvMu_);
+    if (sysvDone_) sysvDone_->set_value(ESRCH);  // the keeper is gone
+    sysvDone_.reset();
   }
   // The keeper exits once the domain is empty (or after killing it).
   int st;

@@ -28,6 +28,7 @@ namespace vdomain {
 // write() until all of it is written (or an error).
 bool writeAll(int fd, const void* p, size_t len);
 bool readAll(int fd, void* p, size_t len);  // false on EOF or error
+bool sendFd(int sock, int fd, char tag = 'P');  // one byte carrying fd (SCM_RIGHTS)
 
 // The job's own exec failed (its errno says why): not a failure of vdomain.
 struct ExecError : std::system_error {
@@ -98,6 +99,8 @@ struct DomainConfig {
   RuleSet rules;
   pid_t vpidBase = 0;           // 0: identity domain
   bool noNewPrivs = false;      // the filter needs no_new_privs (not root)
+  bool hostIpc = false;         // share the host's IPC namespace instead of one of the domain's own
+  std::string sysvFile;         // a restore: the image's SysV objects (sysv.img), if it has any
   std::unique_ptr<RestoreConfig> restore;
 };
 
@@ -118,6 +121,12 @@ class Domain {
   // Ask the keeper to kill every process of the domain.
   void terminate();
   bool identity() { return table_.identity(); }
+  // The domain has an IPC namespace of its own (the keeper made it): its SysV
+  // objects are all and only the job's, and a checkpoint takes them.
+  bool ownIpc() const { return ownIpc_; }
+  // The keeper writes the domain's SysV objects to fd (while the job is frozen):
+  // 0 or an errno.
+  int dumpSysv(int fd);
 
   // Runs a checkpoint on the thread that may ptrace the domain (the tracer of a
   // remapped domain, a thread of its own otherwise). Results come through the job.
@@ -187,6 +196,9 @@ class Domain {
   int ctlFd_ = -1;
   int bootFd_ = -1;
   std::string ctlBuf_;
+  bool ownIpc_ = false;
+  std::mutex sysvMu_;                          // one SysV dump at a time
+  std::shared_ptr<std::promise<int>> sysvDone_;  // the keeper's "P" answer
   std::thread controlThread_, tracerThread_;  // notify threads (one per listener) are detached
   // start() hands the root to the tracer thread, which must be the one to seize it
   std::atomic<int> seizeState_{0};  // 0 pending, 1 seized, -errno failed

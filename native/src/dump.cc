@@ -303,14 +303,15 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
 
   // What cannot be restored is refused before the job is even stopped…
   Unsupported u;
+  const bool ownIpc = (bool)req.dumpSysv;
   std::map<pid_t, uint64_t> toStore;  // bytes of memory each process would store now
   for (auto& p : req.processes) {
     checkTask(p, handler_ ? 1 : 0, u);
-    toStore[p.real] = checkMemory(p, u);
+    toStore[p.real] = checkMemory(p, ownIpc, u);
     checkFiles(p, req.stdioPid, u);
   }
   if (req.processes.size() > 1) checkSharedMemory(req.processes, u);
-  checkSysvIpc(req.processes, u);
+  if (!ownIpc) checkSysvIpc(req.processes, u);
   mapDescriptions(req.processes, req.stdioPid, u);
   if (!u.items.empty()) {
     res.unsupported = u.items;
@@ -350,10 +351,15 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
   phase("freeze", true);
   res.processes = procs;
   if (procs.size() > 1) checkSharedMemory(procs, u);
-  checkSysvIpc(procs, u);
+  if (!ownIpc) checkSysvIpc(procs, u);
 
   // which fds are one open file description, now that nothing can change them
   Descriptions descs = mapDescriptions(procs, req.stdioPid, u);
+  // the domain's SysV objects first: the processes' SEM_UNDO adjustments are
+  // read against the semaphores' values
+  SysvDump sysv;
+  if (ownIpc && !phase("sysv", dumpSysv(req.dir, req.dumpSysv, sysv, err))) return fail(err);
+  res.sysvJson = sysv.summaryJson;
   Json j;
   j.beginArray();
   // The last writer's buffered tail is written after the thaw: the buffer holds
@@ -382,13 +388,15 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
     phase("setup", true);
     auto alteringSignals = [&](FrozenTask& task, uint64_t at) {
       if (req.altering) req.altering(true);
-      bool r = dumpSignals(task, threads, at, j, err);
+      bool r = dumpSignals(task, threads, at, j, err, [&](uint64_t scratch) {
+        return dumpSemUndo(task, threads.size(), p.vpid, at, scratch, sysv.semSets, j, u, err);
+      });
       if (req.altering) req.altering(false);
       return r;
     };
     // …and checked again, frozen, where it counts
     bool ok = phase("task", dumpTask(p, handler_ ? 1 : 0, j, u, err)) && phase("registers", dumpRegisters(t, j, err)) &&
-              phase("signals", alteringSignals(t, insn)) && phase("memory", dumpMemory(p, w, j, u, err)) &&
+              phase("signals", alteringSignals(t, insn)) && phase("memory", dumpMemory(p, ownIpc, w, j, u, err)) &&
               phase("files", dumpFiles(p, descs, w, j, u, err));
     if (!ok || !u.items.empty()) {
       res.unsupported = u.items;

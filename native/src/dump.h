@@ -57,8 +57,13 @@ struct ThreadToDump {
 };
 // Signal state and per-thread state of the main thread (at the process's level,
 // as a single-threaded process has it) and of each other thread ("threads").
-bool dumpSignals(FrozenTask& main, std::vector<ThreadToDump>& threads, uint64_t syscallInsn, Json& j, std::string& err);
-bool dumpMemory(const ProcessIds& ids, PagesWriter& w, Json& j, Unsupported& u, std::string& err);
+// withScratch: more state read by injected syscalls, while they can be (scratch:
+// a page of the process's for their answers).
+bool dumpSignals(FrozenTask& main, std::vector<ThreadToDump>& threads, uint64_t syscallInsn, Json& j, std::string& err,
+                 const std::function<bool(uint64_t scratch)>& withScratch);
+// ownIpc: the domain has an IPC namespace of its own, so SysV shared memory it
+// attached is dumped (its contents by the keeper) instead of refused.
+bool dumpMemory(const ProcessIds& ids, bool ownIpc, PagesWriter& w, Json& j, Unsupported& u, std::string& err);
 // Open file descriptions across the frozen tree: several fds (of one process or
 // of several, after dup or fork) may be one. Each fd names its description by
 // its first holder ("VPID:FD"); pipes are saved once, with their bytes in flight.
@@ -74,12 +79,29 @@ bool dumpFiles(const ProcessIds& ids, Descriptions& d, PagesWriter& w, Json& j, 
 void checkTask(const ProcessIds& ids, int domainFilters, Unsupported& u);
 // checkMemory also says about how many bytes of memory dumpMemory would store now
 // (to reserve the page file before the freeze).
-uint64_t checkMemory(const ProcessIds& ids, Unsupported& u);
+uint64_t checkMemory(const ProcessIds& ids, bool ownIpc, Unsupported& u);
 void checkFiles(const ProcessIds& ids, pid_t stdioPid, Unsupported& u);
 // Shared anonymous memory mapped by several processes: not supported yet.
 void checkSharedMemory(const std::vector<ProcessIds>& processes, Unsupported& u);
-// System V IPC objects the processes visibly use: not supported yet (dump_ipc.cc).
+// System V IPC objects of the host's that the processes visibly use (a domain
+// run with --host-ipc): refused (dump_ipc.cc).
 void checkSysvIpc(const std::vector<ProcessIds>& processes, Unsupported& u);
+// The domain's own SysV objects, dumped by its keeper into dir/sysv.img (removed
+// when there are none): their summary for the manifest as JSON ("" when none),
+// and the semaphore sets' values (for the processes' SEM_UNDO adjustments).
+struct SemSet {
+  int id;
+  std::vector<uint16_t> values;
+};
+struct SysvDump {
+  std::string summaryJson;
+  std::vector<SemSet> semSets;
+};
+bool dumpSysv(const std::string& dir, const std::function<int(int)>& keeperDump, SysvDump& out, std::string& err);
+// A process's SEM_UNDO adjustments ("semUndo": [[semid, semnum, adjustment]…]),
+// injected into it with signals blocked and a scratch page (see dumpSignals).
+bool dumpSemUndo(FrozenTask& main, size_t otherThreads, pid_t vpid, uint64_t insn, uint64_t scratch,
+                 const std::vector<SemSet>& sets, Json& j, Unsupported& u, std::string& err);
 
 // The whole checkpoint of a domain, run on the thread that is (or becomes) the
 // tasks' tracer.
@@ -92,6 +114,9 @@ struct CheckpointRequest {
   // called with true before the dumper changes the job's state from outside
   // (injected syscalls, a blocked mask) and with false once it is put back
   std::function<void(bool)> altering;
+  // set when the domain has an IPC namespace of its own: its keeper writes the
+  // SysV objects to the fd given (0 or an errno)
+  std::function<int(int)> dumpSysv;
 };
 
 struct CheckpointResult {
@@ -111,6 +136,7 @@ struct CheckpointResult {
     int status;  // its wait status
   };
   std::vector<Zombie> zombies;
+  std::string sysvJson;  // the SysV objects' summary (JSON array), "" when none
 };
 
 // Stops that are not the dumper's own (a remapped domain's tracer must handle a

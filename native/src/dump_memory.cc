@@ -21,20 +21,22 @@ namespace {
 constexpr uint64_t kPage = 4096;
 constexpr uint64_t kPresent = 1ULL << 63, kSwapped = 1ULL << 62, kFileOrShared = 1ULL << 61;
 
-enum class Kind { Skip, Anon, FilePrivate, FileShared, SharedAnon, Vdso, Vvar, VvarVclock, Unsupported };
+enum class Kind { Skip, Anon, FilePrivate, FileShared, SharedAnon, SysvShm, Vdso, Vvar, VvarVclock, Unsupported };
 
-// *st: the mapped file's status, for file kinds.
-Kind classify(const MapsEntry& m, std::string& why, struct stat* st) {
+// *st: the mapped file's status, for file kinds. ownIpc: see dumpMemory.
+Kind classify(const MapsEntry& m, bool ownIpc, std::string& why, struct stat* st) {
   if (m.name == "[vsyscall]") return Kind::Skip;
   if (m.name == "[vdso]") return Kind::Vdso;
   if (m.name == "[vvar]") return Kind::Vvar;
   if (m.name == "[vvar_vclock]") return Kind::VvarVclock;
   const bool shared = m.perms[3] == 's';
-  if (m.inode == 0) return shared ? Kind::SharedAnon : Kind::Anon;
   if (m.name.rfind("/SYSV", 0) == 0) {
-    why = "System V shared memory " + m.name + " — not supported yet";
+    // its contents are the keeper's to dump; the inode is the segment's id
+    if (ownIpc) return Kind::SysvShm;
+    why = "System V shared memory " + withoutDeleted(m.name) + " of the host's (a domain run with --host-ipc)";
     return Kind::Unsupported;
   }
+  if (m.inode == 0) return shared ? Kind::SharedAnon : Kind::Anon;
   if (m.name.rfind("/dev/zero", 0) == 0)
     return shared ? Kind::SharedAnon : Kind::Anon;
   if (m.name.rfind("/memfd:", 0) == 0) {
@@ -67,6 +69,7 @@ const char* kindName(Kind k) {
     case Kind::FilePrivate: return "file-private";
     case Kind::FileShared: return "file-shared";
     case Kind::SharedAnon: return "shared-anon";
+    case Kind::SysvShm: return "sysv-shm";
     case Kind::Vdso: return "vdso";
     case Kind::Vvar: return "vvar";
     case Kind::VvarVclock: return "vvar_vclock";
@@ -113,7 +116,7 @@ bool storedRuns(int pagemap, const MapsEntry& m, Kind k, std::vector<uint64_t>& 
 
 }  // namespace
 
-uint64_t checkMemory(const ProcessIds& ids, Unsupported& u) {
+uint64_t checkMemory(const ProcessIds& ids, bool ownIpc, Unsupported& u) {
   uint64_t total = 0;
   const std::string pmPath = "/proc/" + std::to_string(ids.real) + "/pagemap";
   int pm = open(pmPath.c_str(), O_RDONLY | O_CLOEXEC);
@@ -121,7 +124,7 @@ uint64_t checkMemory(const ProcessIds& ids, Unsupported& u) {
   for (auto& m : readMaps(ids.real)) {
     std::string why;
     struct stat st;
-    Kind k = classify(m, why, &st);
+    Kind k = classify(m, ownIpc, why, &st);
     if (k == Kind::Unsupported) u.add(ids.vpid, "at " + hexAddr(m.start) + ": " + why);
     if (pm >= 0 && storesPages(k))
       storedRuns(pm, m, k, entries, [&](uint64_t, uint64_t len) { return (total += len), true; });
@@ -136,7 +139,7 @@ void checkSharedMemory(const std::vector<ProcessIds>& processes, Unsupported& u)
     for (auto& m : readMaps(p.real)) {
       std::string why;
       struct stat st;
-      if (classify(m, why, &st) != Kind::SharedAnon || m.inode == 0) continue;
+      if (classify(m, true, why, &st) != Kind::SharedAnon || m.inode == 0) continue;
       auto [it, fresh] = seen.emplace(m.inode, std::make_pair(p.vpid, m.start));
       if (!fresh && it->second.first != p.vpid)
         u.add(p.vpid, "at " + hexAddr(m.start) + ": shared memory also mapped by pid " +
@@ -144,7 +147,7 @@ void checkSharedMemory(const std::vector<ProcessIds>& processes, Unsupported& u)
     }
 }
 
-bool dumpMemory(const ProcessIds& ids, PagesWriter& w, Json& j, Unsupported& u, std::string& err) {
+bool dumpMemory(const ProcessIds& ids, bool ownIpc, PagesWriter& w, Json& j, Unsupported& u, std::string& err) {
   const pid_t pid = ids.real;
   std::string pmPath = "/proc/" + std::to_string(pid) + "/pagemap";
   int pm = open(pmPath.c_str(), O_RDONLY | O_CLOEXEC);
@@ -153,12 +156,22 @@ bool dumpMemory(const ProcessIds& ids, PagesWriter& w, Json& j, Unsupported& u, 
     return false;
   }
   std::vector<uint64_t> entries;
+  uint64_t prevEnd = 0, prevInode = 0;  // the last sysv-shm mapping
   j.key("vmas").beginArray();
   for (auto& m : readMaps(pid)) {
     std::string why;
     struct stat st{};
-    Kind k = classify(m, why, &st);
+    Kind k = classify(m, ownIpc, why, &st);
     if (k == Kind::Skip) continue;
+    if (k == Kind::SysvShm) {
+      // restored by one shmat of the whole segment at its first page
+      if (m.offset && !(prevEnd == m.start && prevInode == m.inode)) {
+        k = Kind::Unsupported;
+        why = "SysV shared memory " + withoutDeleted(m.name) + " attached and then partly unmapped — not supported";
+      }
+      prevEnd = m.end;
+      prevInode = m.inode;
+    }
     if (k == Kind::Unsupported) {
       u.add(ids.vpid, "at " + hexAddr(m.start) + ": " + why);
       continue;
@@ -170,6 +183,7 @@ bool dumpMemory(const ProcessIds& ids, PagesWriter& w, Json& j, Unsupported& u, 
       j.field("path", m.name).field("offset", m.offset).field("fileSize", (uint64_t)st.st_size);
       j.key("fileMtimeNs").dec((uint64_t)st.st_mtim.tv_sec * 1000000000ULL + (uint64_t)st.st_mtim.tv_nsec);
     }
+    if (k == Kind::SysvShm) j.field("shmid", m.inode).field("offset", m.offset);
     j.key("runs").beginArray();
     if (storesPages(k)) {
       bool copied = true;

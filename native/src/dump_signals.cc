@@ -132,7 +132,8 @@ bool dumpProcessSignals(FrozenTask& t, uint64_t insn, uint64_t scratch, Json& j,
 
 }  // namespace
 
-bool dumpSignals(FrozenTask& main, std::vector<ThreadToDump>& threads, uint64_t insn, Json& j, std::string& err) {
+bool dumpSignals(FrozenTask& main, std::vector<ThreadToDump>& threads, uint64_t insn, Json& j, std::string& err,
+                 const std::function<bool(uint64_t scratch)>& withScratch) {
   // Single syscalls are run in each task with every signal blocked, so none is
   // delivered meanwhile; each task's own mask is read first and put back after.
   const uint64_t all = ~0ULL;
@@ -171,6 +172,7 @@ bool dumpSignals(FrozenTask& main, std::vector<ThreadToDump>& threads, uint64_t 
     }
     j.endArray();
   }
+  ok = ok && withScratch((uint64_t)scratch);
   if (scratch > 0 || scratch <= -4096) injectSyscall(main.tid, insn, main.regs, SYS_munmap, scratch, 4096);
   // Each task now sits at an injected syscall's exit, past where the kernel would
   // restart its own interrupted syscall: put it back rewound to restart, so that

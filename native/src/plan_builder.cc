@@ -177,11 +177,16 @@ std::vector<uint8_t> buildPlan(const Napi::Object& proc) {
     else if (kind == "shared-anon") m.kind = VD_VMA_SHARED_ANON;
     else if (kind == "file-private") m.kind = VD_VMA_FILE_PRIVATE;
     else if (kind == "file-shared") m.kind = VD_VMA_FILE_SHARED;
+    else if (kind == "sysv-shm") m.kind = VD_VMA_SYSV_SHM;
     else throw std::runtime_error("manifest: unknown mapping kind '" + kind + "'");
     if (m.kind == VD_VMA_FILE_PRIVATE || m.kind == VD_VMA_FILE_SHARED) {
       m.path_off = b.string(str(v, "path"));
       m.pgoff = num(v, "offset");
       m.open_flags = m.kind == VD_VMA_FILE_SHARED && (m.prot & PROT_WRITE) ? O_RDWR : O_RDONLY;
+    }
+    if (m.kind == VD_VMA_SYSV_SHM) {
+      m.shmid = (int32_t)num(v, "shmid");
+      m.pgoff = num(v, "offset");
     }
     Napi::Array r = v.Get("runs").As<Napi::Array>();
     m.first_run = (uint32_t)runs.size();
@@ -284,6 +289,19 @@ std::vector<uint8_t> buildPlan(const Napi::Object& proc) {
     if (list.Length() > VD_MAX_THREADS) throw std::runtime_error("manifest: more threads than a restore can make");
     for (uint32_t i = 0; i < list.Length(); i++) threads.push_back(threadState(list.Get(i).As<Napi::Object>(), b));
   }
+  std::vector<vd_sem_undo> semUndo;
+  if (proc.Get("semUndo").IsArray()) {
+    Napi::Array list = proc.Get("semUndo").As<Napi::Array>();
+    for (uint32_t i = 0; i < list.Length(); i++) {
+      Napi::Array e = list.Get(i).As<Napi::Array>();
+      auto at = [&](uint32_t k) { return e.Get(k).As<Napi::Number>().Int32Value(); };
+      if (e.Length() != 3 || at(1) < 0 || at(2) == 0 || at(2) < -32767 || at(2) > 32767)
+        throw std::runtime_error("manifest: a bad SEM_UNDO adjustment");
+      semUndo.push_back({at(0), at(1), at(2), 0});
+    }
+  }
+  h.nr_sem_undo = (uint32_t)semUndo.size();
+  h.sem_undo_off = b.array(semUndo);
   const std::string shared = siginfos(proc.Get("pendingShared").As<Napi::Array>());
   h.nr_pending_shared = (uint32_t)(shared.size() / 128);
   h.pending_shared_off = b.raw(shared);

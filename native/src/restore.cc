@@ -45,26 +45,6 @@ void installWakeHandler() {
   });
 }
 
-bool sendFd(int sock, int fd) {
-  char byte = 'P';
-  iovec iov{&byte, 1};
-  union {
-    cmsghdr h;
-    char buf[CMSG_SPACE(sizeof(int))];
-  } u{};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = u.buf;
-  msg.msg_controllen = sizeof u.buf;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1;
-}
-
 const char* stepName(int step) {
   switch (step) {
     case VD_STEP_PLAN: return "reading the restore plan";
@@ -87,6 +67,7 @@ const char* stepName(int step) {
     case VD_STEP_PENDING: return "queueing pending signals";
     case VD_STEP_FILTER: return "installing the domain's seccomp filter";
     case VD_STEP_THREAD: return "making a thread";
+    case VD_STEP_SEM_UNDO: return "giving back its SEM_UNDO adjustments";
     default: return "restoring";
   }
 }
@@ -413,6 +394,7 @@ void Domain::startRestore() {
   if (!identity && restoredListeners_.size() != liveCount(rc))
     throw std::runtime_error("a restored process has no seccomp listener");
   for (int l : restoredListeners_) setupListener(l);
+  tellKeeper('A');  // every process has its SysV attachments: the keeper lets go of its own
   if (identity) tellKeeper('I');
 }
 
@@ -439,6 +421,7 @@ void runCheckpointJob(StopHandler* handler, CheckpointJob& job) {
 void Domain::checkpoint(std::shared_ptr<CheckpointJob> job) {
   job->req.altering = [this](bool on) { tellKeeper(on ? 'C' : 'c'); };
   job->req.virtualize = [this](pid_t real) { return table_.toVirt(real); };
+  if (ownIpc_) job->req.dumpSysv = [this](int fd) { return dumpSysv(fd); };
   if (table_.identity()) {
     // nothing traces an identity domain: a thread of its own seizes and detaches
     std::thread([job] { runCheckpointJob(nullptr, *job); }).detach();

@@ -1,0 +1,196 @@
+// System V IPC on the real kernel path: a producer and a consumer over a keyed
+// message queue, a semaphore set and a shared segment removed while attached
+// (test/workloads/sysvjob.c), checkpointed mid-run and restored, again and
+// again, alone and beside the still-running original, while a stranger holds the
+// same key on the host; as root and unprivileged. Each domain has an IPC
+// namespace of its own: nothing it makes shows on the host or outlives it.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import {
+  asUser, checkpoint, compile, modeOf, noStrays, randomMs, referenceLine, rewriteManifest, sleep, USERS, vdomain, vdomainBackground, workDir,
+} from './helpers';
+import { native } from '../supervisor/native';
+
+const test = suite('sysv');
+const ITEMS = '60000'; // ~4.5 s uninterrupted on this machine
+const KEY = '0x00c0ffee'; // the job's queue's key
+
+/** The host's SysV objects, as /proc/sysvipc lists them (every user's). */
+function hostObjects(): string {
+  return ['msg', 'sem', 'shm']
+    .map((k) => fs.readFileSync(`/proc/sysvipc/${k}`, 'utf8').split('\n').slice(1).map((l) => l.trim().split(/\s+/).slice(0, 2).join(' ')).join(';'))
+    .join('|');
+}
+
+function stranger(uid: number, what: 'create' | 'remove') {
+  const argv = asUser(uid, [compile('sysvkey'), what, KEY]);
+  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+}
+
+function sysvOf(uid: number, img: string) {
+  const r = vdomain(uid, ['inspect', img, '--json']);
+  assert.is(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+for (const { label, uid } of USERS) {
+  test(`producer and consumer over a queue, a semaphore set and a removed-but-attached segment, checkpointed twice, end as uninterrupted (${label})`, async () => {
+    const job = compile('sysvjob');
+    const dir = workDir(uid, 'sysv');
+    const ref = referenceLine('sysvjob', [job, ITEMS], dir, uid);
+    const [, a, b] = /^sums (\w+) (\w+)$/.exec(ref)!;
+    assert.is(a, b, 'producer and consumer agree uninterrupted');
+    const before = hostObjects();
+    const name = `sysv-${uid}`;
+    let run = vdomainBackground(uid, ['run', '--name', name, '--', job, ITEMS]);
+    await run.waitFor(/^ready$/m);
+    for (let i = 1; i <= 2; i++) {
+      await sleep(randomMs(700, 1400));
+      const img = path.join(dir, `img${i}`);
+      checkpoint(uid, name, img, true);
+      await run.exited;
+      const m = sysvOf(uid, img);
+      assert.equal(m.sysv.map((o: { kind: string }) => o.kind), ['shm', 'sem', 'msg'], 'the three objects');
+      assert.is(m.sysv[0].removed, true, 'the segment was removed while attached');
+      assert.is(m.sysv[2].key, KEY);
+      for (const p of m.processes) assert.equal(p.sysvAttached, [m.sysv[0].id], `pid ${p.vpid} has the segment attached`);
+      run = vdomainBackground(uid, ['restore', img]);
+      assert.ok(await modeOf(uid, name), 'restored');
+    }
+    assert.is(await run.exited, 0, run.stderr);
+    assert.is(run.stdout.trim(), ref);
+    assert.is(hostObjects(), before, 'nothing of the domain on the host, nothing left behind');
+    noStrays();
+  });
+
+  test(`restored beside the running original while a stranger holds the same key on the host; --host-ipc shares the host's (${label})`, async () => {
+    const job = compile('sysvjob');
+    const dir = workDir(uid, 'sysv-beside');
+    const ref = referenceLine('sysvjob', [job, ITEMS], dir, uid);
+    stranger(uid, 'create');
+    try {
+      const before = hostObjects();
+      const name = `sysv-beside-${uid}`;
+      const original = vdomainBackground(uid, ['run', '--name', name, '--', job, ITEMS]);
+      await original.waitFor(/^ready$/m);
+      await sleep(randomMs(800, 1600));
+      const img = path.join(dir, 'img');
+      checkpoint(uid, name, img, false);
+      const ids = original.stdout.split('\n')[0];
+      const copy = vdomainBackground(uid, ['restore', img]);
+      assert.is(await copy.exited, 0, copy.stderr);
+      assert.is(await original.exited, 0, original.stderr);
+      assert.is(copy.stdout.trim(), ref, 'the copy');
+      assert.is(original.stdout.trim().split('\n').pop(), ref, 'the original, undisturbed');
+      assert.match(ids, /^ids \d+ \d+ \d+$/);
+      assert.is(hostObjects(), before, 'the stranger\'s objects only');
+
+      // sharing the host's namespace, the job meets the stranger's queue (IPC_EXCL)
+      const shared = vdomain(uid, ['run', '--host-ipc', '--', job, '10']);
+      assert.is(shared.status, 1);
+      assert.match(shared.stderr, /create: File exists/);
+    } finally {
+      stranger(uid, 'remove');
+    }
+    noStrays();
+  });
+}
+
+for (const { label, uid } of USERS) {
+  test(`SEM_UNDO adjustments of three processes come back, and the original keeps its own (${label})`, async () => {
+    const job = compile('semundo');
+    const dir = workDir(uid, 'semundo');
+    const ref = referenceLine('semundo', [job, '3'], dir, uid);
+    assert.is(ref, 'sems 4 5');
+    // beside the running original: its adjustments are read and put back
+    const name = `semundo-${uid}`;
+    const original = vdomainBackground(uid, ['run', '--name', name, '--', job, '3']);
+    await original.waitFor(/^ready$/m);
+    await sleep(randomMs(200, 900));
+    const img = path.join(dir, 'img');
+    checkpoint(uid, name, img, false);
+    const adjustments = sysvOf(uid, img);
+    assert.equal(adjustments.sysv.map((o: { kind: string }) => o.kind), ['sem']);
+    const held = adjustments.processes.map((p: { semUndo: number[][] }) => p.semUndo.map((u) => u[2])).flat().sort();
+    assert.equal(held, [-2, 1, 1], 'parent and child A took 1, child B added 2');
+    const copy = vdomain(uid, ['restore', img]);
+    assert.is(copy.status, 0, copy.stderr);
+    assert.is(copy.stdout.trim(), ref, 'the copy: each exit gave back its adjustment');
+    assert.is(await original.exited, 0, original.stderr);
+    assert.is(original.stdout.trim().split('\n').pop(), ref, 'the original, undisturbed');
+    // and with --kill, restored alone
+    const again = vdomainBackground(uid, ['run', '--name', name, '--', job, '3']);
+    await again.waitFor(/^ready$/m);
+    await sleep(randomMs(200, 900));
+    checkpoint(uid, name, path.join(dir, 'img2'), true);
+    await again.exited;
+    const alone = vdomain(uid, ['restore', path.join(dir, 'img2')]);
+    assert.is(alone.status, 0, alone.stderr);
+    assert.is(alone.stdout.trim(), ref);
+    noStrays();
+  });
+}
+
+test('a damaged sysv.img is refused before any process is made', async () => {
+  const { uid } = USERS[0];
+  const job = compile('sysvjob');
+  const dir = workDir(uid, 'sysv-bad');
+  const name = `sysv-bad-${uid}`;
+  const run = vdomainBackground(uid, ['run', '--name', name, '--', job, ITEMS]);
+  await run.waitFor(/^ready$/m);
+  await sleep(500);
+  const img = path.join(dir, 'img');
+  checkpoint(uid, name, img, true);
+  await run.exited;
+  const file = path.join(img, 'sysv.img');
+  const bytes = fs.readFileSync(file);
+  bytes[bytes.length - 1] ^= 0x40;
+  fs.writeFileSync(file, bytes);
+  const r = vdomain(uid, ['restore', img]);
+  assert.is(r.status, 7, r.stderr);
+  assert.match(r.stderr, /sysv\.img: checksum mismatch \(damaged\)/);
+  assert.is(r.stderr.trim().split('\n').length, 1, 'one line');
+  noStrays();
+});
+
+test('a restore that cannot make an object again fails in one line and leaves nothing behind', async () => {
+  const { uid } = USERS[0];
+  const job = compile('sysvjob');
+  const dir = workDir(uid, 'sysv-limit');
+  const name = `sysv-limit-${uid}`;
+  const run = vdomainBackground(uid, ['run', '--name', name, '--', job, ITEMS]);
+  await run.waitFor(/^ready$/m);
+  await sleep(300);
+  const img = path.join(dir, 'img');
+  checkpoint(uid, name, img, true);
+  await run.exited;
+  // the semaphore set (the second object) grows past the kernel's SEMMSL (32000)
+  const file = path.join(img, 'sysv.img');
+  const bytes = fs.readFileSync(file);
+  let at = 16;
+  while (bytes.readUInt32LE(at) !== 2) at += 48 + Number(bytes.readBigUInt64LE(at + 40));
+  const tail = bytes.subarray(at + 48 + Number(bytes.readBigUInt64LE(at + 40)));
+  const head = Buffer.from(bytes.subarray(0, at + 48));
+  head.writeBigUInt64LE(40000n, at + 24);
+  head.writeBigUInt64LE(80000n, at + 40);
+  fs.writeFileSync(file, Buffer.concat([head, Buffer.alloc(80000, 1), tail]));
+  rewriteManifest(img, (m) => {
+    const sem = m.sysv.find((o: { kind: string }) => o.kind === 'sem');
+    sem.count = 40000;
+    sem.bytes = 80000;
+    m.files['sysv.img'] = native().checksumFile(file);
+  });
+  const before = hostObjects();
+  const r = vdomain(uid, ['restore', img]);
+  assert.is(r.status, 1, r.stderr);
+  assert.match(r.stderr, /cannot make SysV IPC object 2 of the image again: Invalid argument/);
+  assert.is(r.stderr.trim().split('\n').length, 1, 'one line');
+  assert.is(hostObjects(), before);
+  noStrays();
+});
+
+test.run();
