@@ -4,7 +4,8 @@
 // ring of slots, and a semaphore set guards the ring (free slots, and a mutex
 // taken with SEM_UNDO). Both sides fold what they saw into checksums; the
 // consumer's comes back over the queue. Prints "ids KEYED_QUEUE SEGMENT SEMS",
-// "ready", then "sums PRODUCER CONSUMER" and exits 0 if they agree.
+// "ready", then "sums PRODUCER CONSUMER; " with the queue's limit and mode and
+// the segment's size, mode and attachments; exits 0 if the sums agree.
 //
 //   sysvjob ITEMS [KEY]   (about ITEMS * 0.07 ms)
 #define _GNU_SOURCE
@@ -47,6 +48,12 @@ int main(int argc, char **argv) {
   int seg = shmget(IPC_PRIVATE, SLOTS * sizeof(uint64_t) + 4096, IPC_CREAT | 0600);
   int sems = semget(IPC_PRIVATE, 2, IPC_CREAT | 0600);
   if (q < 0 || seg < 0 || sems < 0) { perror("create"); return 1; }
+  // limits and permissions set after creation (IPC_SET), to come back as set
+  struct msqid_ds qs;
+  if (msgctl(q, IPC_STAT, &qs) < 0) { perror("msgctl"); return 1; }
+  qs.msg_qbytes = 8000;
+  qs.msg_perm.mode = 0640;
+  if (msgctl(q, IPC_SET, &qs) < 0) { perror("msgctl IPC_SET"); return 1; }
   uint64_t *ring = shmat(seg, NULL, 0);
   if (ring == (void *)-1) { perror("shmat"); return 1; }
   shmctl(seg, IPC_RMID, NULL);  // kept by the attachments alone
@@ -92,9 +99,13 @@ int main(int argc, char **argv) {
     if (errno != EINTR) { perror("msgrcv"); return 3; }
   int st;
   waitpid(consumer, &st, 0);
+  struct shmid_ds ss;
+  if (msgctl(q, IPC_STAT, &qs) < 0 || shmctl(seg, IPC_STAT, &ss) < 0) { perror("IPC_STAT"); return 3; }
   msgctl(q, IPC_RMID, NULL);
   semctl(sems, 0, IPC_RMID);
   shmdt(ring);
-  printf("sums %016llx %016llx\n", (unsigned long long)sum, (unsigned long long)done.value);
+  printf("sums %016llx %016llx; queue %lu bytes at most, mode %o; segment %zu bytes, mode %o, %lu attached\n",
+         (unsigned long long)sum, (unsigned long long)done.value, (unsigned long)qs.msg_qbytes, qs.msg_perm.mode & 0777,
+         ss.shm_segsz, ss.shm_perm.mode & 0777, (unsigned long)ss.shm_nattch);
   return sum == done.value && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
 }
