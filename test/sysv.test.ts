@@ -101,7 +101,7 @@ for (const { label, uid } of USERS) {
 }
 
 for (const { label, uid } of USERS) {
-  test(`SEM_UNDO adjustments of three processes come back, and the original keeps its own (${label})`, async () => {
+  test(`SEM_UNDO adjustments of three processes (one multithreaded) come back, and the original keeps its own (${label})`, async () => {
     const job = compile('semundo');
     const dir = workDir(uid, 'semundo');
     const ref = referenceLine('semundo', [job, '3'], dir, uid);
@@ -131,6 +131,21 @@ for (const { label, uid } of USERS) {
     const alone = vdomain(uid, ['restore', path.join(dir, 'img2')]);
     assert.is(alone.status, 0, alone.stderr);
     assert.is(alone.stdout.trim(), ref);
+
+    // a multithreaded holder: refused while the job would run on, kept with --kill
+    const threaded = vdomainBackground(uid, ['run', '--name', name, '--', job, '3', 'threads']);
+    await threaded.waitFor(/^ready$/m);
+    await sleep(randomMs(100, 600));
+    const refused = vdomain(uid, ['checkpoint', name, '-o', path.join(dir, 'refused')]);
+    assert.is(refused.status, 5, refused.stderr);
+    assert.match(refused.stderr, /pid \d+ SEM_UNDO adjustments in a multithreaded process — kept only by a checkpoint that ends the job \(--kill\)/);
+    checkpoint(uid, name, path.join(dir, 'img3'), true);
+    await threaded.exited;
+    const held3 = sysvOf(uid, path.join(dir, 'img3')).processes.map((p: { semUndo: number[][] }) => p.semUndo.map((u) => u[2])).flat().sort();
+    assert.equal(held3, [-2, 1, 2], 'the threads\' shared adjustment is 2');
+    const fromThreads = vdomain(uid, ['restore', path.join(dir, 'img3')]);
+    assert.is(fromThreads.status, 0, fromThreads.stderr);
+    assert.is(fromThreads.stdout.trim(), ref);
     noStrays();
   });
 }

@@ -100,8 +100,9 @@ struct SysvDump {
 bool dumpSysv(const std::string& dir, const std::function<int(int)>& keeperDump, SysvDump& out, std::string& err);
 // A process's SEM_UNDO adjustments ("semUndo": [[semid, semnum, adjustment]…]),
 // injected into it with signals blocked and a scratch page (see dumpSignals).
-bool dumpSemUndo(FrozenTask& main, size_t otherThreads, pid_t vpid, uint64_t insn, uint64_t scratch,
-                 const std::vector<SemSet>& sets, Json& j, Unsupported& u, std::string& err);
+// ending: the checkpoint ends the job (--kill).
+bool dumpSemUndo(FrozenTask& main, const std::vector<ThreadToDump>& threads, bool ending, pid_t vpid, uint64_t insn,
+                 uint64_t scratch, const std::vector<SemSet>& sets, Json& j, Unsupported& u, std::string& err);
 
 // The whole checkpoint of a domain, run on the thread that is (or becomes) the
 // tasks' tracer.

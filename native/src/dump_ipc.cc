@@ -154,10 +154,14 @@ bool dumpSysv(const std::string& dir, const std::function<int(int)>& keeperDump,
 // to restart), and the namespace is the domain's, so no other process sees the
 // values move. kcmp tells beforehand whether the process has adjustments at all.
 // Limits: the kernel clamps a semaphore at 0 and at SEMVMX when it applies them,
-// so an adjustment below -value is read as -value; a multithreaded process
-// shares its adjustments among its threads, which this would part: refused.
-bool dumpSemUndo(FrozenTask& main, size_t otherThreads, pid_t vpid, uint64_t insn, uint64_t scratch,
-                 const std::vector<SemSet>& sets, Json& j, Unsupported& u, std::string& err) {
+// so an adjustment below -value is read as -value. The threads of a process
+// share its adjustments (one undo list); reading them parts the threads (every
+// one must let go before the kernel applies them) and only the main thread gets
+// them back, which the restored process undoes (its threads are made sharing
+// them) but the original could not: so only a checkpoint that ends the job
+// (--kill) reads them in a multithreaded process, and others are refused.
+bool dumpSemUndo(FrozenTask& main, const std::vector<ThreadToDump>& threads, bool ending, pid_t vpid, uint64_t insn,
+                 uint64_t scratch, const std::vector<SemSet>& sets, Json& j, Unsupported& u, std::string& err) {
   if (sets.empty()) return true;
   const pid_t tid = main.tid;
   long same = syscall(SYS_kcmp, getpid(), tid, 6 /* KCMP_SYSVSEM */, 0, 0);
@@ -166,10 +170,15 @@ bool dumpSemUndo(FrozenTask& main, size_t otherThreads, pid_t vpid, uint64_t ins
     u.add(vpid, std::string("cannot tell whether it has SEM_UNDO adjustments (kcmp: ") + strerror(errno) + ")");
     return true;
   }
-  if (otherThreads) {
-    u.add(vpid, "SEM_UNDO adjustments in a multithreaded process — not supported yet");
+  if (!threads.empty() && !ending) {
+    u.add(vpid, "SEM_UNDO adjustments in a multithreaded process — kept only by a checkpoint that ends the job (--kill)");
     return true;
   }
+  for (auto& t : threads)
+    if (syscall(SYS_kcmp, tid, t.task->tid, 6 /* KCMP_SYSVSEM */, 0, 0) != 0) {
+      u.add(vpid, "thread " + std::to_string(t.vtid) + " has SEM_UNDO adjustments of its own (not its process's) — not supported");
+      return true;
+    }
   constexpr size_t kMaxSems = 2048;  // GETALL's answer fits the scratch page
   auto readValues = [&](const SemSet& s, std::vector<uint16_t>& v) {
     v.resize(s.values.size());
@@ -191,7 +200,10 @@ bool dumpSemUndo(FrozenTask& main, size_t otherThreads, pid_t vpid, uint64_t ins
       return true;
     }
   }
-  long r = injectSyscall(tid, insn, main.regs, SYS_unshare, CLONE_SYSVSEM);
+  long r = 0;
+  for (size_t i = 0; i < threads.size() && r >= 0; i++)  // the others let go first: the main thread's is the last
+    r = injectSyscall(threads[i].task->tid, insn, threads[i].task->regs, SYS_unshare, CLONE_SYSVSEM);
+  if (r >= 0) r = injectSyscall(tid, insn, main.regs, SYS_unshare, CLONE_SYSVSEM);
   if (r < 0) return err = "pid " + std::to_string(vpid) + ": cannot read its SEM_UNDO adjustments: " + strerror((int)-r), false;
   j.key("semUndo").beginArray();
   for (auto& s : sets) {

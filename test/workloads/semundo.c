@@ -3,8 +3,11 @@
 // with SEM_UNDO. Prints "ready"; after SECONDS the children exit without giving
 // back, and the kernel applies their adjustments (5-1-1+2, then +1 for A, -2 for
 // B: 4); the parent gives its own back (5). Prints "sems 4 5" when all came back.
+// With "threads", child A has a second thread that took 1 more (A's adjustment,
+// shared by its threads, is then 2): the same line.
 //
-//   semundo SECONDS
+//   semundo SECONDS [threads]
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/ipc.h>
@@ -19,9 +22,17 @@ static void op(int delta) {
   if (semop(id, &b, 1) < 0) { perror("semop"); exit(3); }
 }
 
-static pid_t child(int delta, unsigned seconds) {
+static void *takeOne(void *arg) {
+  op(-1);  // into the process's undo list, shared by its threads
+  for (;;) pause();
+  return arg;
+}
+
+static pid_t child(int delta, unsigned seconds, int threaded) {
   pid_t p = fork();
   if (p == 0) {
+    pthread_t t;
+    if (threaded && pthread_create(&t, NULL, takeOne, NULL)) _exit(4);
     op(delta);
     sleep(seconds);
     _exit(0);  // the kernel undoes delta
@@ -31,10 +42,11 @@ static pid_t child(int delta, unsigned seconds) {
 
 int main(int argc, char **argv) {
   unsigned seconds = argc > 1 ? (unsigned)atoi(argv[1]) : 3;
+  const int threaded = argc > 2;
   if ((id = semget(IPC_PRIVATE, 1, IPC_CREAT | 0600)) < 0 || semctl(id, 0, SETVAL, 5) < 0) { perror("semget"); return 1; }
   op(-1);
-  pid_t a = child(-1, seconds), b = child(+2, seconds + 1);
-  while (semctl(id, 0, GETVAL) != 5 - 1 - 1 + 2) usleep(1000);  // both children have theirs
+  pid_t a = child(-1, seconds, threaded), b = child(+2, seconds + 1, 0);
+  while (semctl(id, 0, GETVAL) != 5 - 1 - 1 - threaded + 2) usleep(1000);  // both children have theirs
   printf("ready\n");
   fflush(stdout);
   int st;
