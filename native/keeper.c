@@ -62,10 +62,10 @@ static void say(const char *fmt, long a, long b) {
   if (write(ctl_fd, line, n) < 0) { /* supervisor gone: the EOF path handles it */ }
 }
 
-int read_full(int fd, void *buf, size_t len) {
-  char *p = buf;
+// The whole of len through read() or write(), retrying what EINTR cut short.
+static int whole(int fd, char *p, size_t len, int writing) {
   while (len) {
-    ssize_t n = read(fd, p, len);
+    ssize_t n = writing ? write(fd, p, len) : read(fd, p, len);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return -1;
     p += n;
@@ -74,15 +74,28 @@ int read_full(int fd, void *buf, size_t len) {
   return 0;
 }
 
+int read_full(int fd, void *buf, size_t len) { return whole(fd, buf, len, 0); }
+int write_full(int fd, const void *buf, size_t len) { return whole(fd, (char *)buf, len, 1); }
+
+// A message of one iovec with room for one descriptor (SCM_RIGHTS).
+union fd_room {
+  struct cmsghdr h;
+  char buf[CMSG_SPACE(sizeof(int))];
+};
+static struct msghdr fd_message(struct iovec *iov, union fd_room *room) {
+  struct msghdr msg = {0};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = room->buf;
+  msg.msg_controllen = sizeof room->buf;
+  return msg;
+}
+
 static int send_fd(int sock, int fd) {
   char byte = 'L';
   struct iovec iov = {&byte, 1};
-  union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } u;
-  struct msghdr msg = {0};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = u.buf;
-  msg.msg_controllen = sizeof u.buf;
+  union fd_room room;
+  struct msghdr msg = fd_message(&iov, &room);
   struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
@@ -164,12 +177,8 @@ static int own_ipc_namespace(void) {
 // One read of the control socket, with the file a 'P' carries (-1: none).
 static ssize_t read_ctl(char *buf, size_t len, int *fd) {
   struct iovec iov = {buf, len};
-  union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } u;
-  struct msghdr msg = {0};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = u.buf;
-  msg.msg_controllen = sizeof u.buf;
+  union fd_room room;
+  struct msghdr msg = fd_message(&iov, &room);
   ssize_t n = recvmsg(ctl_fd, &msg, MSG_CMSG_CLOEXEC);
   struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
   *fd = -1;

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 int read_full(int fd, void *buf, size_t len);
+int write_full(int fd, const void *buf, size_t len);
 // fork(), with the child at PID `want` when the kernel allows it.
 pid_t fork_with_pid(pid_t want);
 // Never returns: turns this process into the image's (or exits 125).

@@ -33,18 +33,6 @@ union semun {
   unsigned short *array;
 };
 
-static int write_full(int fd, const void *buf, size_t len) {
-  const char *p = buf;
-  while (len) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return -1;
-    p += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
 // The ids /proc/sysvipc/WHAT lists (this namespace's objects), second column.
 static int list_ids(const char *what, int **ids) {
   char path[64];

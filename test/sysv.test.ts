@@ -150,17 +150,21 @@ for (const { label, uid } of USERS) {
   });
 }
 
-test('a damaged sysv.img is refused before any process is made', async () => {
-  const { uid } = USERS[0];
-  const job = compile('sysvjob');
-  const dir = workDir(uid, 'sysv-bad');
-  const name = `sysv-bad-${uid}`;
-  const run = vdomainBackground(uid, ['run', '--name', name, '--', job, ITEMS]);
+/** An image of the producer/consumer job (checkpointed with --kill), to damage. */
+async function imageToDamage(uid: number, tag: string): Promise<string> {
+  const name = `sysv-${tag}-${uid}`;
+  const run = vdomainBackground(uid, ['run', '--name', name, '--', compile('sysvjob'), ITEMS]);
   await run.waitFor(/^ready$/m);
-  await sleep(500);
-  const img = path.join(dir, 'img');
+  await sleep(400);
+  const img = path.join(workDir(uid, `sysv-${tag}`), 'img');
   checkpoint(uid, name, img, true);
   await run.exited;
+  return img;
+}
+
+test('a damaged sysv.img is refused before any process is made', async () => {
+  const { uid } = USERS[0];
+  const img = await imageToDamage(uid, 'bad');
   const file = path.join(img, 'sysv.img');
   const bytes = fs.readFileSync(file);
   bytes[bytes.length - 1] ^= 0x40;
@@ -174,15 +178,7 @@ test('a damaged sysv.img is refused before any process is made', async () => {
 
 test('a restore that cannot make an object again fails in one line and leaves nothing behind', async () => {
   const { uid } = USERS[0];
-  const job = compile('sysvjob');
-  const dir = workDir(uid, 'sysv-limit');
-  const name = `sysv-limit-${uid}`;
-  const run = vdomainBackground(uid, ['run', '--name', name, '--', job, ITEMS]);
-  await run.waitFor(/^ready$/m);
-  await sleep(300);
-  const img = path.join(dir, 'img');
-  checkpoint(uid, name, img, true);
-  await run.exited;
+  const img = await imageToDamage(uid, 'limit');
   // the semaphore set (the second object) grows past the kernel's SEMMSL (32000)
   const file = path.join(img, 'sysv.img');
   const bytes = fs.readFileSync(file);
