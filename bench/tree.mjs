@@ -1,9 +1,11 @@
-// bench/tree.mjs — checkpoint and restore of process trees and of multithreaded
-// processes, in `npm run bench`.
+// bench/tree.mjs — checkpoint and restore of process trees, of multithreaded
+// processes and of System V IPC objects, in `npm run bench`.
 //
 // Trees of 2, 16 and 64 processes (bench/treejob.c: a root and its children,
-// 64 KB each of their own) and a process of 1, 8 and 64 threads
-// (bench/threadjob.c: 64 KB each), image on tmpfs. Each repetition starts
+// 64 KB each of their own), a process of 1, 8 and 64 threads
+// (bench/threadjob.c: 64 KB each), and a job with a SysV segment of 1, 16 and
+// 128 MB beside a queue of 1000 messages and 16 semaphores (bench/sysvjob.c),
+// image on tmpfs. Each repetition starts
 // `vdomain run -- JOB N`, times `vdomain checkpoint --kill --json` (the
 // supervisor's figures: frozen, freeze → image fsynced) and `vdomain restore`
 // (image opened → every task running, and the command until the job answers
@@ -32,6 +34,13 @@ const SHAPES = {
     title: 'multithreaded processes: vdomain run -- threadjob N; checkpoint --kill; restore (image on tmpfs)',
     intro: 'A process of N threads (median of 5; image on tmpfs; each thread 64 KB of its own; "restored" = image opened → every thread running):',
     answer: 'restore command until the job answers',
+  },
+  sysv: {
+    job: 'sysvjob', cflags: [], sizes: [1, 16, 128], unit: 'MB of segment',
+    label: (n) => `${n} MB segment`,
+    title: 'System V IPC: vdomain run -- sysvjob MB; checkpoint --kill; restore (image on tmpfs)',
+    intro: 'System V IPC (median of 5; image on tmpfs; a shared segment of N MB, 1000 messages of 64 bytes, 16 semaphores with SEM_UNDO; the keeper dumps and makes them again; "restored" = image opened → job running):',
+    answer: 'restore command until the job has checked them',
   },
 };
 
@@ -100,7 +109,7 @@ async function shapeSection(ctx, kind) {
   const out = [];
   out.push(shape.intro);
   out.push('');
-  out.push(`| ${kind === 'tree' ? 'tree' : 'process'} | frozen ms | written ms | restored ms | ${shape.answer}, ms |`);
+  out.push(`| ${{ tree: 'tree', threads: 'process', sysv: 'job' }[kind]} | frozen ms | written ms | restored ms | ${shape.answer}, ms |`);
   out.push('| --- | ---: | ---: | ---: | ---: |');
   for (const r of rows)
     out.push(r.status === 'ok'
@@ -113,3 +122,4 @@ async function shapeSection(ctx, kind) {
 
 export const treeSection = (ctx) => shapeSection(ctx, 'tree');
 export const threadsSection = (ctx) => shapeSection(ctx, 'threads');
+export const sysvSection = (ctx) => shapeSection(ctx, 'sysv');

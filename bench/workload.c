@@ -7,6 +7,8 @@
  *   getuid    N raw syscall(SYS_getuid) calls (never intercepted: the BPF-only cost)
  *   forkwait  N times fork(), child _exit(0), parent waitpid(pid) and checks that
  *             waitpid returned what fork returned and that the child exited 0
+ *   semop     N semop() calls on a private SysV semaphore, up and down in turn
+ *             (never intercepted: each domain's IPC namespace is its own)
  *
  * After a short warm-up the loop is timed with CLOCK_MONOTONIC and one JSON line
  * is printed on stdout:
@@ -20,6 +22,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -67,10 +71,21 @@ static int loop_forkwait(long n)
     return 0;
 }
 
+static int loop_semop(int id, long n)
+{
+    struct sembuf up = {0, 1, 0}, down = {0, -1, 0};
+    for (long i = 0; i < n; i++)
+        if (semop(id, i % 2 ? &down : &up, 1) < 0) {
+            fprintf(stderr, "workload: semop: %s\n", strerror(errno));
+            return -1;
+        }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: workload getpid|getuid|forkwait N\n");
+        fprintf(stderr, "usage: workload getpid|getuid|forkwait|semop N\n");
         return 2;
     }
     const char *mode = argv[1];
@@ -95,6 +110,19 @@ int main(int argc, char **argv)
         if (loop_forkwait(n))
             return 1;
         t1 = now_ns();
+    } else if (!strcmp(mode, "semop")) {
+        int id = semget(IPC_PRIVATE, 1, IPC_CREAT | 0600);
+        if (id < 0) {
+            fprintf(stderr, "workload: semget: %s\n", strerror(errno));
+            return 1;
+        }
+        int rc = loop_semop(id, n / 20 < 1000 ? 1000 : n / 20);  /* warm-up */
+        t0 = now_ns();
+        rc = rc ? rc : loop_semop(id, n);
+        t1 = now_ns();
+        semctl(id, 0, IPC_RMID);
+        if (rc)
+            return 1;
     } else {
         fprintf(stderr, "workload: unknown mode '%s'\n", mode);
         return 2;

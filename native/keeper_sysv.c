@@ -21,6 +21,7 @@
 #include <sys/ipc.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
+#include <sys/mman.h>
 #include <sys/shm.h>
 #include <unistd.h>
 
@@ -81,6 +82,8 @@ static int dump_shm(int out, int id, uint32_t *count) {
   // (Linux lets a segment marked for removal be attached while others still are)
   void *at = shmat(id, NULL, SHM_RDONLY);
   if (at == (void *)-1) return -1;
+  // one walk over the pages instead of a fault at each (the job is frozen meanwhile)
+  madvise(at, ds.shm_segsz, MADV_POPULATE_READ);
   int rc = write_full(out, &o, sizeof o) < 0 || write_full(out, at, ds.shm_segsz) < 0 ? -1 : 0;
   int e = errno;
   shmdt(at);
@@ -200,6 +203,7 @@ static int make_shm(const struct vd_sysv_object *o, int in) {
   if (id != o->id) return errno = EEXIST, -1;
   char *at = shmat(id, NULL, 0);
   if (at == (void *)-1) return -1;
+  madvise(at, o->count, MADV_POPULATE_WRITE);  // (see dump_shm)
   if (read_full(in, at, o->count) < 0) return errno = errno ? errno : EIO, -1;
   struct shmid_ds ds;
   if (shmctl(id, IPC_STAT, &ds) < 0) return -1;
