@@ -10,7 +10,8 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  asUser, checkpoint, compile, modeOf, noStrays, randomMs, referenceLine, rewriteManifest, sleep, USERS, vdomain, vdomainBackground, workDir,
+  asUser, checkpoint, compile, modeOf, noStrays, randomMs, referenceLine, rewriteManifest, ROOT, runCheckpointRestore, sleep, USERS, vdomain,
+  vdomainBackground, workDir,
 } from './helpers';
 import { native } from '../supervisor/native';
 
@@ -160,6 +161,27 @@ async function imageToDamage(uid: number, tag: string): Promise<string> {
   checkpoint(uid, name, img, true);
   await run.exited;
   return img;
+}
+
+for (const { label, uid } of USERS) {
+  test(`python3 (through ctypes) and a static C job restored mid-run end as uninterrupted runs (${label})`, async () => {
+    const dir = workDir(uid, 'sysv-py');
+    const script = path.join(dir, 'sysv.py');
+    fs.copyFileSync(path.join(ROOT, 'test', 'workloads', 'sysv.py'), script);
+    fs.chmodSync(script, 0o644);
+    const rounds = '300000'; // ~3 s
+    const ref = referenceLine('sysv-py', ['python3', script, rounds], dir, uid);
+    assert.match(ref, /^python sysv [0-9a-f]{16}$/);
+    const py = await runCheckpointRestore(uid, `sysv-py-${uid}`, ['python3', script, rounds], dir, [700, 1400]);
+    assert.is(py.stdout.trim(), ref);
+
+    const job = compile('sysvjob', ['-static']);
+    const staticDir = workDir(uid, 'sysv-static');
+    const refStatic = referenceLine('sysvjob-static', [job, ITEMS], staticDir, uid);
+    const st = await runCheckpointRestore(uid, `sysv-static-${uid}`, [job, ITEMS], staticDir, [700, 1400]);
+    assert.is(st.stdout.trim(), refStatic);
+    noStrays();
+  });
 }
 
 test('a damaged sysv.img is refused before any process is made', async () => {
