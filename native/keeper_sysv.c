@@ -116,13 +116,16 @@ static int dump_sem(int out, int id, uint32_t *count) {
 static int dump_msg(int out, int id, uint32_t *count) {
   struct msqid_ds ds;
   if (msgctl(id, IPC_STAT, &ds) < 0) return errno == EINVAL || errno == EIDRM ? 0 : -1;
+  // room for the largest message there can be (msgmax may have been lowered since)
   size_t max = (size_t)sysctl_long("msgmax", 8192);
+  if (ds.msg_qbytes > max) max = ds.msg_qbytes;
+  if (ds.__msg_cbytes > max) max = ds.__msg_cbytes;
   char *one = malloc(sizeof(long) + max);
   size_t cap = 4096, used = 0;
   char *data = malloc(cap);
   if (!one || !data) goto fail;
   for (uint64_t i = 0; i < ds.msg_qnum; i++) {
-    ssize_t n = msgrcv(id, one, max, (long)i, MSG_COPY | IPC_NOWAIT | MSG_NOERROR);
+    ssize_t n = msgrcv(id, one, max, (long)i, MSG_COPY | IPC_NOWAIT);
     if (n < 0) goto fail;
     int64_t type = *(long *)one;
     uint64_t len = (uint64_t)n;

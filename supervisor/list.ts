@@ -21,7 +21,8 @@ export function formatList(domains: DomainStatus[]): string {
   const lines: string[] = [];
   for (const d of domains) {
     const base = d.vpidBase ? `remapped from ${d.vpidBase}` : 'identity';
-    lines.push(`${d.name}  ${d.state}  ${base}  supervisor ${d.supervisorPid}  ${d.command.join(' ')}`);
+    const ipc = d.ipc === 'host' ? "  host's IPC" : '';
+    lines.push(`${d.name}  ${d.state}  ${base}${ipc}  supervisor ${d.supervisorPid}  ${d.command.join(' ')}`);
     lines.push('    VPID     PID   VPPID   VPGID    VSID  THR  COMMAND');
     for (const p of d.processes) {
       const cols = [p.vpid, p.pid, p.vppid, p.vpgid, p.vsid].map((n) => String(n).padStart(7)).join(' ');

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
@@ -60,6 +61,15 @@ int main(int argc, char **argv) {
   unsigned short init[2] = {SLOTS, 1};
   union { int val; struct semid_ds *buf; unsigned short *array; } arg = {.array = init};
   if (semctl(sems, 0, SETALL, arg) < 0) { perror("semctl"); return 1; }
+  // a second queue holds two odd messages until the end: an empty one and one
+  // of msgmax bytes (the default 8192)
+  static struct { long type; char text[8192]; } big, got;
+  int odd = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+  big.type = 7;
+  if (odd < 0 || msgsnd(odd, &big, 0, 0) < 0) { perror("msgsnd empty"); return 1; }
+  big.type = 9;
+  for (size_t i = 0; i < sizeof big.text; i++) big.text[i] = (char)(i * 7);
+  if (msgsnd(odd, &big, sizeof big.text, 0) < 0) { perror("msgsnd big"); return 1; }
   printf("ids %d %d %d\nready\n", q, seg, sems);
   fflush(stdout);
 
@@ -101,11 +111,15 @@ int main(int argc, char **argv) {
   waitpid(consumer, &st, 0);
   struct shmid_ds ss;
   if (msgctl(q, IPC_STAT, &qs) < 0 || shmctl(seg, IPC_STAT, &ss) < 0) { perror("IPC_STAT"); return 3; }
+  ssize_t empty = msgrcv(odd, &got, sizeof got.text, 7, IPC_NOWAIT);
+  ssize_t full = msgrcv(odd, &got, sizeof got.text, 9, IPC_NOWAIT);
+  const char *odd_ok = empty == 0 && full == (ssize_t)sizeof big.text && !memcmp(got.text, big.text, sizeof big.text) ? "ok" : "BAD";
+  msgctl(odd, IPC_RMID, NULL);
   msgctl(q, IPC_RMID, NULL);
   semctl(sems, 0, IPC_RMID);
   shmdt(ring);
-  printf("sums %016llx %016llx; queue %lu bytes at most, mode %o; segment %zu bytes, mode %o, %lu attached\n",
+  printf("sums %016llx %016llx; queue %lu bytes at most, mode %o; segment %zu bytes, mode %o, %lu attached; odd messages %s\n",
          (unsigned long long)sum, (unsigned long long)done.value, (unsigned long)qs.msg_qbytes, qs.msg_perm.mode & 0777,
-         ss.shm_segsz, ss.shm_perm.mode & 0777, (unsigned long)ss.shm_nattch);
+         ss.shm_segsz, ss.shm_perm.mode & 0777, (unsigned long)ss.shm_nattch, odd_ok);
   return sum == done.value && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
 }
