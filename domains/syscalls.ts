@@ -117,6 +117,8 @@ export const NOT_TRANSLATED: readonly { name: string; sees: string }[] = [
   { name: 'SCM_CREDENTIALS, SO_PEERCRED', sees: 'real PIDs' },
   { name: 'contents of /proc files (/proc/<pid>/stat, status), getdents of /proc', sees: 'real PIDs; only the /proc/<vpid> path in open/openat and readlink of /proc/self are translated' },
   { name: "glibc's thread descriptor TID (CLONE_PARENT_SETTID/CLONE_CHILD_SETTID words, the set_tid_address result)", sees: 'the real TID, on purpose: the kernel reads it as the owner of robust and PI futexes; gettid() returns the virtual one (docs/decisions/0009)' },
+  { name: 'SysV keys and ids (shmget … msgctl)', sees: "the domain's own without translation: each domain has an IPC namespace of its own, made again with the same ids at restore (docs/decisions/0010)" },
+  { name: 'PIDs in SysV results (shm_cpid/shm_lpid, msg_lspid/msg_lrpid of IPC_STAT, semctl GETPID, /proc/sysvipc)', sees: 'real PIDs; after a restore, until the job operates on the object again, those of the keeper that made it again' },
   { name: 'i386 and x32 system calls', sees: 'refused with ENOSYS in remapped domains (their PIDs would bypass translation)' },
 ];
 
