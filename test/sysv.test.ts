@@ -10,7 +10,7 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  asUser, checkpoint, compile, modeOf, noStrays, randomMs, referenceLine, rewriteManifest, ROOT, runCheckpointRestore, sleep, USERS, vdomain,
+  asUser, checkpoint, compile, isRoot, modeOf, noStrays, randomMs, referenceLine, rewriteManifest, ROOT, runCheckpointRestore, sleep, USERS, vdomain,
   vdomainBackground, workDir,
 } from './helpers';
 import { native } from '../supervisor/native';
@@ -180,6 +180,27 @@ for (const { label, uid } of USERS) {
     const refStatic = referenceLine('sysvjob-static', [job, ITEMS], staticDir, uid);
     const st = await runCheckpointRestore(uid, `sysv-static-${uid}`, [job, ITEMS], staticDir, [700, 1400]);
     assert.is(st.stdout.trim(), refStatic);
+    noStrays();
+  });
+}
+
+for (const { label, uid } of USERS) {
+  test(`checkpoints every second leave the running job's result unchanged, and the newest image restores (${label})`, async () => {
+    const job = compile('sysvjob');
+    const dir = workDir(uid, 'sysv-interval');
+    const images = path.join(dir, 'images');
+    fs.mkdirSync(images);
+    if (isRoot) fs.chownSync(images, uid, uid);
+    const ref = referenceLine('sysvjob', [job, ITEMS], dir, uid);
+    // each checkpoint reads and re-makes the SEM_UNDO adjustments of the running job
+    const r = vdomain(uid, ['run', '--interval', '1', '--keep', '1', '--checkpoint-dir', images, '--', job, ITEMS], { timeoutMs: 60_000 });
+    assert.is(r.status, 0, r.stderr);
+    assert.is(r.stdout.trim().split('\n').pop(), ref);
+    const kept = fs.readdirSync(images);
+    assert.is(kept.length, 1, `kept: ${kept}`);
+    const again = vdomain(uid, ['restore', path.join(images, kept[0])]);
+    assert.is(again.status, 0, again.stderr);
+    assert.is(again.stdout.trim(), ref);
     noStrays();
   });
 }
