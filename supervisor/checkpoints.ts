@@ -119,6 +119,8 @@ export class Checkpoints {
           termios: r.terminal.termios.toString('base64'),
           // 0: no group of the job has it (it went on with vdomain's)
           foreground: r.terminal.foreground ? native.virtualize([r.terminal.foreground])[0] : 0,
+          rows: r.terminal.rows,
+          cols: r.terminal.cols,
         },
         processes,
         zombies,

@@ -36,7 +36,7 @@ export interface ImageManifest {
   /** children that had exited and were not reaped yet */
   zombies?: ZombieImage[];
   /** the job's terminal (one of its standard streams) as it left it: settings and foreground group */
-  terminal?: { stdio: number; termios: string; foreground: number };
+  terminal?: { stdio: number; termios: string; foreground: number; rows?: number; cols?: number };
   /** open file descriptions held more than once, and pipes (fds of kind 'shared' point here) */
   shared?: SharedFileImage[];
   /** the domain's SysV IPC objects, their contents in sysv.img (native/sysv_image.h) */

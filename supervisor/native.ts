@@ -34,11 +34,13 @@ export interface NativeSharedFile {
   data?: Buffer;      // a pipe's bytes in flight
 }
 
-/** The job's terminal: stdio k, struct termios, foreground group (real at checkpoint; virtual at restore). */
+/** The job's terminal: stdio k, struct termios, foreground group (real at checkpoint; virtual at restore), window size. */
 export interface NativeTerminal {
   stdio: number;
   termios: Buffer;
   foreground: number;
+  rows?: number;
+  cols?: number;
 }
 
 export interface NativeRestore {

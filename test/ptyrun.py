@@ -2,11 +2,14 @@
 # Runs a command on a new terminal (a pty, its controlling terminal, as a login
 # shell's job would be), copies what it writes there to stdout, and exits with
 # its status. For the tests of jobs on terminals.
-#   ptyrun.py COMMAND [ARGS...]
-import os, pty, sys
+#   ptyrun.py COMMAND [ARGS...]      (env PTY_SIZE=ROWSxCOLS: the terminal's size)
+import fcntl, os, pty, struct, sys, termios
 
 pid, master = pty.fork()
 if pid == 0:
+    if os.environ.get('PTY_SIZE'):
+        rows, cols = map(int, os.environ['PTY_SIZE'].split('x'))
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack('HHHH', rows, cols, 0, 0))
     os.execvp(sys.argv[1], sys.argv[1:])
 while True:
     try:

@@ -195,13 +195,14 @@ for (const { label, uid } of USERS) {
     const dir = workDir(uid, 'term');
     const name = `term-${uid}`;
     // each on a terminal of its own: the job's, then the restoring command's
-    const job = vdomainBackground(uid, ['run', '--name', name, '--', termjob], { wrap: [PYTHON, ptyrun] });
+    // (the first 24x80, the second 40x100: the job is told of the new size once)
+    const job = vdomainBackground(uid, ['run', '--name', name, '--', termjob], { wrap: ['env', 'PTY_SIZE=24x80', PYTHON, ptyrun] });
     await job.waitFor(/ready/);
     checkpoint(uid, name, path.join(dir, 'img'), true);
     await job.exited;
-    const r = vdomain(uid, ['restore', path.join(dir, 'img')], { wrap: [PYTHON, ptyrun] });
+    const r = vdomain(uid, ['restore', path.join(dir, 'img')], { wrap: ['env', 'PTY_SIZE=40x100', PYTHON, ptyrun] });
     assert.is(r.status, 0, r.stderr + r.stdout);
-    assert.match(r.stdout, /term termios=ok fg=ok group=ok jobctl=ok/);
+    assert.match(r.stdout, /term termios=ok fg=ok group=ok jobctl=ok size=40x100 winch=1/);
     noStrays();
   });
 }

@@ -154,6 +154,8 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
         Napi::Buffer<char> tio = t.Get("termios").As<Napi::Buffer<char>>();
         rc->terminal.termios.assign(tio.Data(), tio.Length());
         rc->terminal.foreground = t.Get("foreground").As<Napi::Number>().Int32Value();
+        if (t.Get("rows").IsNumber()) rc->terminal.rows = (unsigned short)t.Get("rows").As<Napi::Number>().Uint32Value();
+        if (t.Get("cols").IsNumber()) rc->terminal.cols = (unsigned short)t.Get("cols").As<Napi::Number>().Uint32Value();
       }
       Napi::Array shared = r.Get("shared").As<Napi::Array>();
       for (uint32_t i = 0; i < shared.Length(); i++) {
@@ -298,6 +300,8 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
           t.Set("stdio", r->terminal.stdio);
           t.Set("termios", Napi::Buffer<char>::Copy(env, r->terminal.termios.data(), r->terminal.termios.size()));
           t.Set("foreground", r->terminal.foreground);
+          t.Set("rows", r->terminal.rows);
+          t.Set("cols", r->terminal.cols);
           out.Set("terminal", t);
         }
         deferred->Resolve(out);

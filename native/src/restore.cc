@@ -376,8 +376,8 @@ void Domain::startRestore() {
   }
   // the terminal as the job left it: its settings, and its foreground group
   // (the real group of whichever process of the tree is in it)
+  pid_t fg = 0;  // the real leader of the job's foreground group
   if (rc.terminal.stdio >= 0) {
-    pid_t fg = 0;
     for (uint32_t i = 0; i < nr && rc.terminal.foreground > 0; i++)
       if (rc.procs[i].vpid == rc.terminal.foreground) fg = real[i];  // the group's leader
     std::string terr;
@@ -395,6 +395,7 @@ void Domain::startRestore() {
     throw std::runtime_error("a restored process has no seccomp listener");
   for (int l : restoredListeners_) setupListener(l);
   tellKeeper('A');  // every process has its SysV attachments: the keeper lets go of its own
+  if (terminalTaken_ >= 0) tellNewSize(rc.terminal, getpgid(fg));  // running now: it can redraw
   if (identity) tellKeeper('I');
 }
 

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <pthread.h>
+#include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -23,6 +24,8 @@ TerminalState readTerminal(pid_t holder) {
       t.termios.assign(reinterpret_cast<const char*>(&tio), sizeof tio);
       pid_t fg = tcgetpgrp(fd);  // fails when the terminal is not the holder's session's
       t.foreground = fg > 0 ? fg : 0;
+      struct winsize ws{};
+      if (ioctl(fd, TIOCGWINSZ, &ws) == 0) t.rows = ws.ws_row, t.cols = ws.ws_col;
     }
     close(fd);
   }
@@ -58,6 +61,12 @@ bool applyTerminal(const TerminalState& t, pid_t pgid, std::string& err) {
     return false;
   }
   return true;
+}
+
+void tellNewSize(const TerminalState& t, pid_t pgid) {
+  struct winsize ws{};
+  if (t.stdio < 0 || pgid <= 0 || (!t.rows && !t.cols) || ioctl(t.stdio, TIOCGWINSZ, &ws) < 0) return;
+  if (ws.ws_row != t.rows || ws.ws_col != t.cols) kill(-pgid, SIGWINCH);
 }
 
 void takeTerminalBack(int stdio) {

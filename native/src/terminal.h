@@ -13,6 +13,7 @@ struct TerminalState {
   int stdio = -1;            // which standard stream is the terminal (-1: none is)
   std::string termios;       // struct termios, raw bytes
   pid_t foreground = 0;      // the terminal's foreground group (real PGID at checkpoint, virtual in the image)
+  unsigned short rows = 0, cols = 0;  // its window size (0: not known)
 };
 
 // The first of holder's standard streams that is a terminal.
@@ -22,5 +23,8 @@ TerminalState readTerminal(pid_t holder);
 bool applyTerminal(const TerminalState& t, pid_t pgid, std::string& err);
 // The foreground back to our own group (the job ended).
 void takeTerminalBack(int stdio);
+// After a restore onto a terminal of another size: the job's foreground group
+// pgid is told, as a resize would tell it (SIGWINCH).
+void tellNewSize(const TerminalState& t, pid_t pgid);
 
 }  // namespace vdomain

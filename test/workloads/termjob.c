@@ -8,18 +8,24 @@
 // Prints "ready", waits about 2 s (in short sleeps), then checks its terminal and
 // does job control as a shell would: the child stops itself (SIGTSTP), the
 // parent sees it stopped, takes the foreground back, continues it and reaps it.
-// One line:
-//   term termios=ok|BAD fg=ok|BAD group=ok|BAD jobctl=ok|BAD
+// One line, with the terminal's size then and the SIGWINCHs it got (a restore
+// onto a terminal of another size must tell it, as a resize would):
+//   term termios=ok|BAD fg=ok|BAD group=ok|BAD jobctl=ok|BAD size=ROWSxCOLS winch=N
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
+static volatile sig_atomic_t winches;
+static void onWinch(int sig) { winches += sig == SIGWINCH; }
+
 int main(void) {
+  signal(SIGWINCH, onWinch);
   sigset_t ttou;
   sigemptyset(&ttou);
   sigaddset(&ttou, SIGTTOU);
@@ -62,8 +68,10 @@ int main(void) {
   jobctl_ok = jobctl_ok && tcsetpgrp(0, getpgrp()) == 0 && tcgetpgrp(0) == getpgrp() && kill(child, SIGCONT) == 0;
   while ((r = waitpid(child, &st, 0)) < 0 && errno == EINTR) {}
   jobctl_ok = jobctl_ok && r == child;
-  printf("term termios=%s fg=%s group=%s jobctl=%s\n", termios_ok ? "ok" : "BAD", fg_ok ? "ok" : "BAD",
-         WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "ok" : "BAD", jobctl_ok ? "ok" : "BAD");
+  struct winsize ws = {0};
+  ioctl(0, TIOCGWINSZ, &ws);
+  printf("term termios=%s fg=%s group=%s jobctl=%s size=%dx%d winch=%d\n", termios_ok ? "ok" : "BAD", fg_ok ? "ok" : "BAD",
+         WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "ok" : "BAD", jobctl_ok ? "ok" : "BAD", ws.ws_row, ws.ws_col, (int)winches);
   tcsetattr(0, TCSANOW, &was);
   return 0;
 }
