@@ -133,6 +133,14 @@ export interface SigactionImage {
   mask: string;               // hex
 }
 
+/** A task's scheduling (native/src/dump_task.cc dumpScheduling): affinity (base64 cpu_set_t; null: every CPU), policy, priority, I/O priority (0: none set). */
+export interface SchedImage {
+  cpus: string | null;
+  policy: number;
+  priority: number;
+  ioprio: number;
+}
+
 /** A thread other than the main one (whose state is the process's own fields). */
 export interface ThreadImage {
   vtid: number;               // its TID as the job sees it
@@ -146,6 +154,7 @@ export interface ThreadImage {
   robustList: { head: number; len: number } | null;
   clearChildTid: number;
   altstack: { sp: number; size: number; flags: number };
+  sched?: SchedImage;
 }
 
 export interface ProcessImage {
@@ -172,6 +181,7 @@ export interface ProcessImage {
   regs: string;               // base64 of struct user_regs_struct (normalised: a syscall in progress restarts)
   xstate: string;             // base64 of the NT_X86_XSTATE regset
   sigmask: string;            // hex
+  sched?: SchedImage;
   pending: string[];          // base64 siginfo_t (128 bytes) each, thread-private queue
   pendingShared: string[];    // base64 siginfo_t, process-wide queue
   /** SEM_UNDO adjustments: [semid, semaphore, what its exit adds] (native/src/dump_ipc.cc) */

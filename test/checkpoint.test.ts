@@ -55,13 +55,13 @@ for (const { label, uid } of USERS) {
     noStrays();
   });
 
-  test(`process state comes back: limits, nice, umask, fds, mappings, timers, mask, pending, name, vector registers (${label})`, async () => {
+  test(`process state comes back: limits, nice, umask, fds, mappings, timers, mask, pending, name, vector registers, scheduling (${label})`, async () => {
     const state = compile('state');
     const dir = workDir(uid, 'state');
     fs.writeFileSync(path.join(dir, 'data'), Buffer.alloc(16384, 7));
     if (isRoot) fs.chownSync(path.join(dir, 'data'), uid, uid);
     const ref = referenceLine(`state-${dir}`, [state, dir, '120'], dir, uid);
-    assert.match(ref, /fds=ok pos=1234 shared=ok guard=---p ro=ok alarms=ticking blocked=1 pending=1 cmdline=same vectors=ok/);
+    assert.match(ref, /fds=ok pos=1234 shared=ok guard=---p ro=ok alarms=ticking blocked=1 pending=1 cmdline=same vectors=ok cpus=last policy=3 ioprio=24576$/);
     fs.writeFileSync(path.join(dir, 'data'), Buffer.alloc(16384, 7));
     const r = await runCheckpointRestore(uid, `state-${uid}`, [state, dir, '120'], dir, [300, 700]);
     assert.is(r.stdout.trim(), ref);

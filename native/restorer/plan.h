@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #define VD_PLAN_MAGIC 0x314e414c50445600ULL  // "\0VDPLAN1"
-#define VD_PLAN_VERSION 3
+#define VD_PLAN_VERSION 4
 
 // A mapping of the image, restored at its old address.
 enum vd_vma_kind {
@@ -98,6 +98,11 @@ struct vd_thread {
   int32_t altstack_flags;            // SS_DISABLE when none
   uint32_t nr_pending, pending_off;  // its own pending signals (siginfo_t, 128 bytes each)
   char comm[16];                     // its name (PR_SET_NAME)
+  // scheduling, set as far as the restoring user may (see dumpScheduling)
+  int32_t sched_policy, sched_priority;  // sched_policy -1: leave it
+  int32_t ioprio;                    // 0: none was set
+  uint32_t cpus_len;                 // bytes of cpus; 0: every CPU (leave it)
+  uint64_t cpus[16];                 // CPU affinity mask (up to 1024 CPUs)
 };
 
 struct vd_itimer {

@@ -403,6 +403,14 @@ static void set_thread_state(const struct vd_plan* p, const struct vd_thread* t,
   // it returns the caller's TID, which gettid cannot give once the domain's filter is in
   long tid = sys1(__NR_set_tid_address, t->clear_child_tid);
   sys5(__NR_prctl, PR_SET_NAME, (long)t->comm, 0, 0, 0);
+  // scheduling, as far as this user and machine allow (a real-time policy, an
+  // I/O class above ours or CPUs this machine lacks: left as they are)
+  if (t->cpus_len) sys3(__NR_sched_setaffinity, 0, t->cpus_len, t->cpus);
+  if (t->sched_policy >= 0) {
+    int32_t priority = t->sched_priority;
+    sys3(__NR_sched_setscheduler, 0, t->sched_policy, &priority);
+  }
+  if (t->ioprio > 0) sys3(__NR_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, t->ioprio);
   const char* si = AT(p, t->pending_off, const char);
   for (uint32_t k = 0; k < t->nr_pending; k++) {
     rc = sys4(__NR_rt_tgsigqueueinfo, p->tgid, tid, *(const int32_t*)(si + 128 * k), si + 128 * k);

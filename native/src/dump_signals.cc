@@ -61,6 +61,7 @@ bool dumpThreadState(FrozenTask& t, uint64_t insn, uint64_t scratch, uint64_t ma
     return false;
   };
   j.key("sigmask").hex(mask);
+  dumpScheduling(tid, j);
   j.key("pending");
   pendingQueue(tid, false, j);
 

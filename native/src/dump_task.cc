@@ -1,8 +1,10 @@
 // The process as a whole: identity, command line, mm layout, cwd, umask, nice,
 // rlimits, personality, no_new_privs. Restored by set_process_state in
-// native/restorer/restorer.c.
+// native/restorer/restorer.c. And each task's scheduling (dumpScheduling).
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/syscall.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -16,6 +18,26 @@
 #include "procfs.h"
 
 namespace vdomain {
+
+// The affinity mask is kept only when the task is held to fewer CPUs than are
+// online: a job that never chose must get every CPU of the restoring machine,
+// not those of this one. An I/O priority of 0 is none set (it follows nice).
+void dumpScheduling(pid_t tid, Json& j) {
+  cpu_set_t all, mine;
+  CPU_ZERO(&all);
+  const long online = sysconf(_SC_NPROCESSORS_ONLN);
+  for (long c = 0; c < online && c < CPU_SETSIZE; c++) CPU_SET(c, &all);
+  long got = syscall(SYS_sched_getaffinity, tid, sizeof mine, &mine);
+  struct sched_param param{};
+  int policy = sched_getscheduler(tid);
+  if (policy < 0 || sched_getparam(tid, &param) < 0) policy = -1;
+  long ioprio = syscall(SYS_ioprio_get, 1 /* IOPRIO_WHO_PROCESS */, tid);
+  j.key("sched").beginObject();
+  if (got > 0 && !CPU_EQUAL(&all, &mine)) j.key("cpus").base64(&mine, (size_t)got);
+  else j.key("cpus").null();
+  j.field("policy", policy).field("priority", param.sched_priority).field("ioprio", ioprio > 0 ? ioprio : 0L);
+  j.endObject();
+}
 
 void checkTask(const ProcessIds& ids, int domainFilters, Unsupported& u) {
   std::string cwd = readLink(ids.real, "cwd");

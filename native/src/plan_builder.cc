@@ -137,6 +137,19 @@ vd_thread threadState(const Napi::Object& t, Builder& b) {
   th.altstack_size = num(a, "size");
   th.altstack_flags = (int32_t)num(a, "flags");
   strncpy(th.comm, str(t, "comm").c_str(), sizeof th.comm - 1);
+  th.sched_policy = -1;
+  if (t.Get("sched").IsObject()) {  // (images before scheduling was saved have none)
+    Napi::Object s = t.Get("sched").As<Napi::Object>();
+    th.sched_policy = (int32_t)s.Get("policy").As<Napi::Number>().Int32Value();
+    th.sched_priority = (int32_t)s.Get("priority").As<Napi::Number>().Int32Value();
+    th.ioprio = (int32_t)s.Get("ioprio").As<Napi::Number>().Int32Value();
+    if (s.Get("cpus").IsString()) {
+      std::string mask = fromBase64(s.Get("cpus").As<Napi::String>().Utf8Value());
+      if (mask.empty() || mask.size() > sizeof th.cpus) throw std::runtime_error("manifest: a bad CPU affinity mask");
+      memcpy(th.cpus, mask.data(), mask.size());
+      th.cpus_len = (uint32_t)mask.size();
+    }
+  }
   const std::string own = siginfos(t.Get("pending").As<Napi::Array>());
   th.nr_pending = (uint32_t)(own.size() / 128);
   th.pending_off = b.raw(own);

@@ -9,8 +9,10 @@
 // writable. Output (stdout, one line at the end):
 //   state umask=.. nice=.. nofile=.. core=.. pers=.. name=.. cwd=.. fds=.. pos=..
 //         shared=.. guard=.. ro=.. alarms=.. blocked=.. pending=.. cmdline=.. vectors=..
+//         cpus=.. policy=.. ioprio=..   (held to the last CPU, SCHED_BATCH, idle I/O)
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +115,15 @@ int main(int argc, char **argv) {
   setrlimit(RLIMIT_CORE, &core);
   personality(PER_LINUX | ADDR_NO_RANDOMIZE);
   prctl(PR_SET_NAME, "vd-state", 0, 0, 0);
+  // scheduling an unprivileged job may choose: one CPU, a batch policy, idle I/O
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  const int last_cpu = (int)sysconf(_SC_NPROCESSORS_ONLN) - 1;
+  CPU_SET(last_cpu, &one);
+  struct sched_param batch = {0};
+  if (sched_setaffinity(0, sizeof one, &one) < 0 || sched_setscheduler(0, SCHED_BATCH, &batch) < 0 ||
+      syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, 3 << 13 /* IOPRIO_CLASS_IDLE */) < 0)
+    return perror("scheduling"), 1;
 
   struct opened fds[] = {
       open_one("/dev/null", O_WRONLY), open_one("/dev/zero", O_RDONLY), open_one("/dev/urandom", O_RDONLY),
@@ -172,16 +183,20 @@ int main(int argc, char **argv) {
   int cf = open("/proc/self/cmdline", O_RDONLY);
   ssize_t seenlen = read(cf, seen, sizeof seen);
   close(cf);
+  cpu_set_t cpus;
+  sched_getaffinity(0, sizeof cpus, &cpus);
+  const int cpus_ok = CPU_COUNT(&cpus) == 1 && CPU_ISSET(last_cpu, &cpus);
   struct rlimit nl, cl;
   getrlimit(RLIMIT_NOFILE, &nl);
   getrlimit(RLIMIT_CORE, &cl);
   mode_t m = umask(0);
   printf("state umask=%03o nice=%d nofile=%lu core=%lu pers=%x name=%s cwd=%s fds=%s pos=%ld shared=%s guard=%s ro=%s "
-         "alarms=%s blocked=%d pending=%d cmdline=%s vectors=%s\n",
+         "alarms=%s blocked=%d pending=%d cmdline=%s vectors=%s cpus=%s policy=%d ioprio=%ld\n",
          m, getpriority(PRIO_PROCESS, 0), (unsigned long)nl.rlim_cur, (unsigned long)cl.rlim_cur,
          personality(0xffffffff), name, strcmp(cwd, here) ? "moved" : "same", fds_ok ? "ok" : "BAD",
          (long)lseek(pos.fd, 0, SEEK_CUR), shared_ok ? "ok" : "BAD", guard, ro_ok ? "ok" : "BAD",
          alarms > before ? "ticking" : "stopped", sigismember(&now, SIGUSR2), sigismember(&pending, SIGUSR2),
-         seenlen == (ssize_t)cmdlen && !memcmp(seen, cmdline, cmdlen) ? "same" : "changed", vectors_ok ? "ok" : "LOST");
+         seenlen == (ssize_t)cmdlen && !memcmp(seen, cmdline, cmdlen) ? "same" : "changed", vectors_ok ? "ok" : "LOST",
+         cpus_ok ? "last" : "BAD", sched_getscheduler(0), syscall(SYS_ioprio_get, 1, 0));
   return 0;
 }
