@@ -1,6 +1,7 @@
 // Which of a tree's fds are one open file description, and which must be made
 // once before the tree forks: a description held by more than one fd (after dup
-// or fork: they share position and flags) and every pipe end (a restorer cannot
+// or fork: they share position and flags; a deleted file too, made again from
+// the contents its first holder saved) and every pipe end (a restorer cannot
 // make half a pipe). Pure logic on the dumper's per-fd facts; the keeper's child
 // makes the list (make_shared_files in native/keeper_restore.c).
 import type { FdImage, ProcessImage, SharedFileImage } from '../supervisor/manifest';
@@ -20,14 +21,19 @@ export function shareDescriptions(processes: ProcessImage[]): SharedFileImage[] 
   for (const [, held] of holders) {
     const first = held[0].fd;
     if (held.length < 2 && first.kind !== 'pipe') continue;
-    if (first.kind !== 'path' && first.kind !== 'pipe') continue;  // a shared deleted file is refused at checkpoint
+    if (first.kind !== 'path' && first.kind !== 'pipe' && first.kind !== 'copy') continue;
     const entry: SharedFileImage = {
-      kind: first.kind,
+      kind: first.kind === 'copy' ? 'deleted' : first.kind,
       flags: first.flags,
       pos: first.pos,
       holders: held.map((h) => `${h.proc.vpid}:${h.fd.fd}`),
     };
     if (first.kind === 'path') entry.path = first.path;
+    else if (first.kind === 'copy') {
+      // its contents were saved once, with the first fd found holding it
+      const saved = held.find((h) => h.fd.content)!;
+      Object.assign(entry, { path: first.path, content: { file: saved.proc.pagesFile, ...saved.fd.content! } });
+    }
     else Object.assign(entry, { pipe: first.pipe, end: first.end }, first.fifo ? { fifo: first.fifo } : {});
     for (const h of held) {
       h.fd.kind = 'shared';

@@ -231,13 +231,49 @@ static int same_pipe(uint32_t k, uint32_t i) {
   return a->kind == VD_SHARED_PIPE || (a->kind == VD_SHARED_FIFO && !strcmp(shared_paths[k], shared_paths[i]));
 }
 
+// A file deleted while several fds held it: a new unlinked file in its old
+// directory with its contents (from a page file), opened as the description was.
+static int make_deleted(const struct vd_shared_file *f, const char *path) {
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (!slash) return errno = EINVAL, -1;
+  if (slash == dir) slash[1] = 0; else *slash = 0;
+  int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {  // no O_TMPFILE there
+    char name[4096 + 64];
+    snprintf(name, sizeof name, "%s/.vdomain-restore-%d", strcmp(dir, "/") ? dir : "", (int)getpid());
+    if ((fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) >= 0) unlink(name);
+  }
+  if (fd < 0) return -1;
+  const int from = f->content_proc >= 0 && (uint32_t)f->content_proc < nr_procs ? pages_fds[f->content_proc] : -1;
+  char buf[65536];
+  for (uint64_t done = 0; done < f->content_len;) {
+    size_t want = f->content_len - done < sizeof buf ? (size_t)(f->content_len - done) : sizeof buf;
+    ssize_t n = from < 0 ? -1 : pread(from, buf, want, (off_t)(f->content_off + done));
+    if (n <= 0 || write(fd, buf, (size_t)n) != n) return close(fd), errno = errno ? errno : EIO, -1;
+    done += (uint64_t)n;
+  }
+  // the description as it was (access mode, O_APPEND…): a new open of the same file
+  char self[64];
+  snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+  int again = open(self, (int)(f->flags & ~(uint32_t)(O_CREAT | O_TRUNC | O_EXCL)) | O_CLOEXEC);
+  close(fd);
+  if (again >= 0 && lseek(again, (off_t)f->pos, SEEK_SET) < 0) return close(again), -1;
+  return again;
+}
+
 // The tree's shared files, made once in the root before it forks: opened and
-// placed (a file several fds hold), or as pipes, both ends at once, with the
-// bytes that were in flight written in.
+// placed (a file several fds hold), made again (a deleted one), or as pipes, both
+// ends at once, with the bytes that were in flight written in.
 static void make_shared_files(void) {
   for (uint32_t i = 0; i < nr_shared; i++) {
     const struct vd_shared_file *f = &shared_files[i];
     if (shared_fds[i] >= 0) continue;  // the other end of a pipe made already
+    if (f->kind == VD_SHARED_DELETED) {
+      if ((shared_fds[i] = make_deleted(f, shared_paths[i])) < 0) refuse(VD_STEP_FD_COPY, errno, -1);
+      continue;
+    }
     if (f->kind == VD_SHARED_PATH) {
       int fd = open(shared_paths[i], (int)(f->flags & ~(uint32_t)(O_CREAT | O_TRUNC | O_EXCL)) | O_CLOEXEC);
       if (fd < 0) refuse(VD_STEP_FD_OPEN, errno, -1);

@@ -159,6 +159,11 @@ export function checkShape(m: ImageManifest, where: string) {
     const size = m.sysv.reduce((n, o) => n + SYSV_OBJECT_HEADER + o.bytes, SYSV_FILE_HEADER);
     if (m.sysv.length && m.files[SYSV_FILE]?.size !== size) throw bad(`${where}: ${SYSV_FILE} not listed or of the wrong size`);
   }
+  for (const f of m.shared ?? []) {
+    const file = f.content && m.files[f.content.file];
+    if (f.content && (!file || f.content.off + f.content.len > file.size))
+      throw bad(`${where}: shared ${f.kind} ${f.path ?? f.pipe}: saved contents outside the page file`);
+  }
   const shmids = new Set((m.sysv ?? []).filter((o) => o.kind === 'shm').map((o) => o.id));
   for (const p of m.processes) {
     const file = m.files[p.pagesFile];

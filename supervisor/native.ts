@@ -23,7 +23,7 @@ export interface NativeRestoredProcess {
 
 /** A file made once for the restored tree (manifest SharedFileImage; plan.h vd_shared_file). */
 export interface NativeSharedFile {
-  kind: 'path' | 'pipe';
+  kind: 'path' | 'pipe' | 'deleted';
   flags: number;
   pos: number;
   path?: string;
@@ -32,6 +32,10 @@ export interface NativeSharedFile {
   end?: 'r' | 'w';
   pipeSize?: number;
   data?: Buffer;      // a pipe's bytes in flight
+  /** deleted: its contents, contentLen bytes at contentOff of the page file of process contentProc (index of processes) */
+  contentProc?: number;
+  contentOff?: number;
+  contentLen?: number;
 }
 
 /** The job's terminal: stdio k, struct termios, foreground group (real at checkpoint; virtual at restore), window size. */

@@ -80,7 +80,8 @@ export async function restoreImage(opts: RestoreOptions): Promise<number> {
     checkOutsideFiles(p).map((what) => (manifest.processes.length > 1 ? `pid ${p.vpid}: ${what}` : what)),
   );
   for (const f of manifest.shared ?? []) {
-    const where = f.kind === 'path' ? f.path : f.fifo;
+    // (a deleted file is made again in its old directory)
+    const where = f.kind === 'path' ? f.path : f.kind === 'deleted' ? path.dirname(f.path!) : f.fifo;
     if (where && !fs.existsSync(where)) problems.push(`${where} (open in ${f.holders.join(', ')}) no longer exists`);
   }
   if (problems.length) throw new UserError(`cannot restore: ${problems.join('; ')}`, EXIT.UNSUPPORTED);
@@ -129,7 +130,12 @@ export async function restoreImage(opts: RestoreOptions): Promise<number> {
     closePageFiles(processes);
     throw new UserError(`${dir}: ${(e as Error).message}`, EXIT.BAD_IMAGE);
   }
-  const shared = (manifest.shared ?? []).map((f) => ({ ...f, data: f.content ? readBytes(dir, f.content) : undefined }));
+  const shared = (manifest.shared ?? []).map((f) => {
+    if (f.kind !== 'deleted') return { ...f, data: f.content ? readBytes(dir, f.content) : undefined };
+    // the keeper's child copies the contents from that process's page file
+    const contentProc = processes.findIndex((p) => !p.zombie && manifest.processes.find((m) => m.vpid === p.vpid)?.pagesFile === f.content!.file);
+    return { ...f, contentProc, contentOff: f.content!.off, contentLen: f.content!.len };
+  });
   const root = manifest.processes[tree.steps[0].from];
   const maxVpid = Math.max(...nodes.map((p) => p.vpid), ...manifest.processes.flatMap((p) => (p.threads ?? []).map((t) => t.vtid)));
   return superviseDomain({

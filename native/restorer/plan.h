@@ -225,7 +225,10 @@ struct vd_tree {
 // An open file description made before the tree forks, inherited by all: a file
 // several fds hold, or a pipe end (both ends of a pipe are made together, with
 // its bytes in flight written in).
-enum vd_shared_kind { VD_SHARED_PATH = 0, VD_SHARED_PIPE, VD_SHARED_FIFO /* a pipe end of the FIFO at path */ };
+enum vd_shared_kind {
+  VD_SHARED_PATH = 0, VD_SHARED_PIPE, VD_SHARED_FIFO /* a pipe end of the FIFO at path */,
+  VD_SHARED_DELETED /* a file deleted while open: made again, unlinked, in path's directory */
+};
 
 struct vd_shared_file {
   uint32_t kind;       // enum vd_shared_kind
@@ -234,8 +237,13 @@ struct vd_shared_file {
   uint64_t pipe;       // PIPE, FIFO: the old inode (the ends of one pipe share it)
   int32_t write_end;   // PIPE, FIFO: 1 the write end, 0 the read end
   int32_t pipe_size;   // PIPE, FIFO: capacity (0: the default)
-  uint32_t path_len;   // PATH, FIFO: bytes of the path that follows (no NUL)
+  uint32_t path_len;   // PATH, FIFO, DELETED: bytes of the path that follows (no NUL)
   uint32_t data_len;   // PIPE, FIFO: bytes in flight that follow the path
+  // DELETED: its contents, content_len bytes at content_off in the page file of
+  // process content_proc (an index of the tree)
+  int32_t content_proc;
+  uint32_t pad;
+  uint64_t content_off, content_len;
 };
 
 struct vd_tree_proc {

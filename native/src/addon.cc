@@ -175,6 +175,12 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
           }
         } else {
           f.path = str(o, "path");
+          f.deleted = str(o, "kind") == "deleted";
+          if (f.deleted) {
+            f.contentProc = o.Get("contentProc").As<Napi::Number>().Int32Value();
+            f.contentOff = (uint64_t)o.Get("contentOff").As<Napi::Number>().Int64Value();
+            f.contentLen = (uint64_t)o.Get("contentLen").As<Napi::Number>().Int64Value();
+          }
         }
         rc->shared.push_back(std::move(f));
       }

@@ -73,6 +73,9 @@ struct SharedFile {
   int pipeSize = 0;
   std::string path;
   std::vector<uint8_t> data;   // a pipe's bytes in flight
+  bool deleted = false;        // a file deleted while open (path: where it was): its contents are
+  int contentProc = -1;        // contentLen bytes at contentOff of process contentProc's page file
+  uint64_t contentOff = 0, contentLen = 0;
 };
 
 // A restore instead of a fresh job: the tree the keeper's child becomes.

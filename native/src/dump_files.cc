@@ -146,9 +146,6 @@ Descriptions mapDescriptions(const std::vector<ProcessIds>& processes, pid_t std
           key = h.key;
           break;
         }
-      if (k == FdKind::Copy && key != own)
-        u.add(p.vpid, "fd " + std::to_string(f.fd) + ": deleted file " + f.target + ", open in two places (" + key +
-                          ") — not supported yet");
       held.push_back({&p, f.fd, key});
       d.of[{p.real, f.fd}] = key;
     }
@@ -232,6 +229,9 @@ bool dumpFiles(const ProcessIds& ids, Descriptions& d, PagesWriter& w, Json& j, 
       }
     } else if (k == FdKind::Path) {
       j.field("kind", "path").field("path", f.target);
+    } else if (desc != d.of.end() && desc->second != std::to_string(ids.vpid) + ":" + std::to_string(f.fd)) {
+      // a deleted file whose description an fd before this one holds: saved there
+      j.field("kind", "copy").field("path", withoutDeleted(f.target));
     } else {
       // a deleted file: keep what it holds now
       std::string proc = "/proc/" + std::to_string(ids.real) + "/fd/" + std::to_string(f.fd);

@@ -308,7 +308,10 @@ void Domain::startRestore() {
   }
   for (auto& f : rc.shared) {
     vd_shared_file e{};
-    e.kind = !f.pipe ? VD_SHARED_PATH : f.path.empty() ? VD_SHARED_PIPE : VD_SHARED_FIFO;
+    e.kind = f.deleted ? VD_SHARED_DELETED : !f.pipe ? VD_SHARED_PATH : f.path.empty() ? VD_SHARED_PIPE : VD_SHARED_FIFO;
+    e.content_proc = f.contentProc;
+    e.content_off = f.contentOff;
+    e.content_len = f.contentLen;
     e.flags = f.flags;
     e.pos = f.pos;
     e.pipe = f.pipeId;

@@ -26,6 +26,15 @@ test('every pipe end is shared, even held once; the bytes go with the pipe, save
   assert.equal([shared[1].end, shared[1].content], ['w', undefined]);
 });
 
+test('a deleted file held by two processes is made once, from the contents its first holder saved', () => {
+  const parent = proc(10, [{ fd: 3, kind: 'copy', path: '/tmp/scratch', pos: 290, flags: 2, desc: '10:3', content: { off: 8192, len: 4096 } }]);
+  const child = proc(11, [{ fd: 3, kind: 'copy', path: '/tmp/scratch', pos: 290, flags: 2, desc: '10:3' }]);
+  const own = proc(12, [{ fd: 5, kind: 'copy', path: '/tmp/other', desc: '12:5', content: { off: 0, len: 10 } }]);
+  const shared = shareDescriptions([parent, child, own]);
+  assert.equal(shared, [{ kind: 'deleted', flags: 2, pos: 290, path: '/tmp/scratch', holders: ['10:3', '11:3'], content: { file: 'pages-10.img', off: 8192, len: 4096 } }]);
+  assert.equal([parent.fds[0].kind, child.fds[0].kind, own.fds[0].kind], ['shared', 'shared', 'copy'], 'one held once stays its own');
+});
+
 test('standard streams are never shared entries', () => {
   const a = proc(10, [{ fd: 1, kind: 'stdio', stdio: 1 }]);
   const b = proc(11, [{ fd: 1, kind: 'stdio', stdio: 1 }]);
