@@ -22,21 +22,21 @@ const DIR = '/dev/shm';
 // The two shapes measured: what runs, and how its rows and table read.
 const SHAPES = {
   tree: {
-    job: 'treejob', cflags: [], sizes: [2, 16, 64], unit: 'process',
+    job: 'treejob', cflags: [], sizes: [2, 16, 64], unit: 'process', header: 'tree',
     label: (n) => `${n} processes`,
     title: 'process trees: vdomain run -- treejob N; checkpoint --kill; restore (image on tmpfs)',
     intro: 'Process trees (median of 5; image on tmpfs; each process 64 KB of its own; "restored" = image opened → every process running):',
     answer: 'restore command until the root answers',
   },
   threads: {
-    job: 'threadjob', cflags: ['-pthread'], sizes: [1, 8, 64], unit: 'thread',
+    job: 'threadjob', cflags: ['-pthread'], sizes: [1, 8, 64], unit: 'thread', header: 'process',
     label: (n) => `${n} thread${n > 1 ? 's' : ''}`,
     title: 'multithreaded processes: vdomain run -- threadjob N; checkpoint --kill; restore (image on tmpfs)',
     intro: 'A process of N threads (median of 5; image on tmpfs; each thread 64 KB of its own; "restored" = image opened → every thread running):',
     answer: 'restore command until the job answers',
   },
   sysv: {
-    job: 'sysvjob', cflags: [], sizes: [1, 16, 128], unit: 'MB of segment',
+    job: 'sysvjob', cflags: [], sizes: [1, 16, 128], unit: 'MB of segment', header: 'job',
     label: (n) => `${n} MB segment`,
     title: 'System V IPC: vdomain run -- sysvjob MB; checkpoint --kill; restore (image on tmpfs)',
     intro: 'System V IPC (median of 5; image on tmpfs; a shared segment of N MB, 1000 messages of 64 bytes, 16 semaphores with SEM_UNDO; the keeper dumps and makes them again; "restored" = image opened → job running):',
@@ -109,7 +109,7 @@ async function shapeSection(ctx, kind) {
   const out = [];
   out.push(shape.intro);
   out.push('');
-  out.push(`| ${{ tree: 'tree', threads: 'process', sysv: 'job' }[kind]} | frozen ms | written ms | restored ms | ${shape.answer}, ms |`);
+  out.push(`| ${shape.header} | frozen ms | written ms | restored ms | ${shape.answer}, ms |`);
   out.push('| --- | ---: | ---: | ---: | ---: |');
   for (const r of rows)
     out.push(r.status === 'ok'

@@ -251,7 +251,7 @@ static int make_deleted(const struct vd_shared_file *f, const char *path) {
   for (uint64_t done = 0; done < f->content_len;) {
     size_t want = f->content_len - done < sizeof buf ? (size_t)(f->content_len - done) : sizeof buf;
     ssize_t n = from < 0 ? -1 : pread(from, buf, want, (off_t)(f->content_off + done));
-    if (n <= 0 || write(fd, buf, (size_t)n) != n) return close(fd), errno = errno ? errno : EIO, -1;
+    if (n <= 0 || write_full(fd, buf, (size_t)n) < 0) return close(fd), errno = errno ? errno : EIO, -1;
     done += (uint64_t)n;
   }
   // the description as it was (access mode, O_APPEND…): a new open of the same file
@@ -327,10 +327,14 @@ static void make_shared_files(void) {
 // also moves the semaphore: the root first raises each one by all that will be
 // taken (direction +1), and once the tree is made lowers it by all that was added
 // (-1), so that no operation waits and the values end as in the image.
+static const struct vd_sem_undo *sem_undo_of(uint32_t i) {
+  return (const struct vd_sem_undo *)((char *)plans[i] + plans[i]->sem_undo_off);
+}
+
 static void balance_sem_undo(int direction) {
   for (uint32_t i = 0; i < nr_procs; i++) {
     if (procs[i].zombie) continue;
-    const struct vd_sem_undo *u = (const struct vd_sem_undo *)((char *)plans[i] + plans[i]->sem_undo_off);
+    const struct vd_sem_undo *u = sem_undo_of(i);
     for (uint32_t k = 0; k < plans[i]->nr_sem_undo; k++) {
       // raised by what processes take (adjustment > 0), lowered by what they add
       if ((direction > 0) != (u[k].adj > 0)) continue;
@@ -341,7 +345,7 @@ static void balance_sem_undo(int direction) {
 }
 
 static void make_sem_undo(uint32_t i) {
-  const struct vd_sem_undo *u = (const struct vd_sem_undo *)((char *)plans[i] + plans[i]->sem_undo_off);
+  const struct vd_sem_undo *u = sem_undo_of(i);
   for (uint32_t k = 0; k < plans[i]->nr_sem_undo; k++) {
     struct sembuf b = {(unsigned short)u[k].semnum, (short)-u[k].adj, SEM_UNDO | IPC_NOWAIT};
     if (semop(u[k].semid, &b, 1) < 0) refuse(VD_STEP_SEM_UNDO, errno, (int)i);

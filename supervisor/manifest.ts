@@ -91,7 +91,7 @@ export interface FdImage {
   flags: number;              // fdinfo flags (octal there), without O_CLOEXEC
   cloexec: boolean;
   pos: number;
-  path?: string;              // path: the file; deleted: where it was (made again, unlinked, in that directory) to open; copy: the deleted file's old path
+  path?: string;              // path: the file to open; copy: the deleted file's old path
   stdio?: number;             // stdio: which of the restoring command's 0, 1, 2
   content?: { off: number; len: number };  // copy: its saved bytes; pipe: its bytes in flight (page file)
   desc?: string;              // its open file description: "VPID:FD" of the first fd found holding it
@@ -107,7 +107,7 @@ export interface SharedFileImage {
   kind: 'path' | 'pipe' | 'deleted';
   flags: number;              // O_ACCMODE, O_APPEND, O_NONBLOCK …
   pos: number;
-  path?: string;              // path: the file
+  path?: string;              // path: the file; deleted: where it was (made again, unlinked, in that directory)
   pipe?: number;              // pipe: its inode; end: which end this is
   fifo?: string;              // pipe: the FIFO's path, when it is one (reopened there)
   end?: 'r' | 'w';

@@ -98,6 +98,7 @@ export async function restoreImage(opts: RestoreOptions): Promise<number> {
   const name = await pickName(manifest, opts.name);
   const verifiedMs = performance.now();
   const processes: NativeRestoredProcess[] = [];
+  const indexOfPages = new Map<string, number>();  // page file → its process's index in `processes`
   try {
     for (const step of tree.steps) {
       const common = { parent: step.parent, groupOf: step.groupOf, setsid: step.setsid };
@@ -107,6 +108,7 @@ export async function restoreImage(opts: RestoreOptions): Promise<number> {
         continue;
       }
       const p = manifest.processes[step.from];
+      indexOfPages.set(p.pagesFile, processes.length);
       processes.push({
         vpid: p.vpid,
         ...common,
@@ -133,8 +135,7 @@ export async function restoreImage(opts: RestoreOptions): Promise<number> {
   const shared = (manifest.shared ?? []).map((f) => {
     if (f.kind !== 'deleted') return { ...f, data: f.content ? readBytes(dir, f.content) : undefined };
     // the keeper's child copies the contents from that process's page file
-    const contentProc = processes.findIndex((p) => !p.zombie && manifest.processes.find((m) => m.vpid === p.vpid)?.pagesFile === f.content!.file);
-    return { ...f, contentProc, contentOff: f.content!.off, contentLen: f.content!.len };
+    return { ...f, contentProc: indexOfPages.get(f.content!.file) ?? -1, contentOff: f.content!.off, contentLen: f.content!.len };
   });
   const root = manifest.processes[tree.steps[0].from];
   const maxVpid = Math.max(...nodes.map((p) => p.vpid), ...manifest.processes.flatMap((p) => (p.threads ?? []).map((t) => t.vtid)));

@@ -122,6 +122,9 @@ void checkFiles(const ProcessIds& ids, pid_t stdioPid, Unsupported& u) {
   }
 }
 
+// How an fd names its open file description: "VPID:FD" of its first holder.
+static std::string descriptionKey(pid_t vpid, int fd) { return std::to_string(vpid) + ":" + std::to_string(fd); }
+
 Descriptions mapDescriptions(const std::vector<ProcessIds>& processes, pid_t stdioPid, Unsupported& u) {
   Descriptions d;
   d.stdioPid = stdioPid;
@@ -139,7 +142,7 @@ Descriptions mapDescriptions(const std::vector<ProcessIds>& processes, pid_t std
       FdKind k = classify(p.real, stdioPid, f, &stdio, why);
       if (k == FdKind::Stdio || k == FdKind::Unsupported) continue;  // (those are refused by name already)
       auto& held = byInode[{f.st.st_dev, f.st.st_ino}];
-      const std::string own = std::to_string(p.vpid) + ":" + std::to_string(f.fd);
+      const std::string own = descriptionKey(p.vpid, f.fd);
       std::string key = own;
       for (auto& h : held)
         if (syscall(SYS_kcmp, h.ids->real, p.real, KCMP_FILE, h.fd, f.fd) == 0) {
@@ -229,7 +232,7 @@ bool dumpFiles(const ProcessIds& ids, Descriptions& d, PagesWriter& w, Json& j, 
       }
     } else if (k == FdKind::Path) {
       j.field("kind", "path").field("path", f.target);
-    } else if (desc != d.of.end() && desc->second != std::to_string(ids.vpid) + ":" + std::to_string(f.fd)) {
+    } else if (desc != d.of.end() && desc->second != descriptionKey(ids.vpid, f.fd)) {
       // a deleted file whose description an fd before this one holds: saved there
       j.field("kind", "copy").field("path", withoutDeleted(f.target));
     } else {

@@ -13,6 +13,7 @@
 // PIDs /proc/sysvipc and semctl(GETPID) show, so an object the job has only
 // created or looked up is not seen.
 #include <fcntl.h>
+#include <linux/kcmp.h>
 #include <sched.h>
 #include <sys/syscall.h>
 #include <sys/ipc.h>
@@ -164,7 +165,7 @@ bool dumpSemUndo(FrozenTask& main, const std::vector<ThreadToDump>& threads, boo
                  uint64_t scratch, const std::vector<SemSet>& sets, Json& j, Unsupported& u, std::string& err) {
   if (sets.empty()) return true;
   const pid_t tid = main.tid;
-  long same = syscall(SYS_kcmp, getpid(), tid, 6 /* KCMP_SYSVSEM */, 0, 0);
+  long same = syscall(SYS_kcmp, getpid(), tid, KCMP_SYSVSEM, 0, 0);
   if (same == 0) return true;  // no undo list: ours is none too
   if (same < 0) {
     u.add(vpid, std::string("cannot tell whether it has SEM_UNDO adjustments (kcmp: ") + strerror(errno) + ")");
@@ -175,7 +176,7 @@ bool dumpSemUndo(FrozenTask& main, const std::vector<ThreadToDump>& threads, boo
     return true;
   }
   for (auto& t : threads)
-    if (syscall(SYS_kcmp, tid, t.task->tid, 6 /* KCMP_SYSVSEM */, 0, 0) != 0) {
+    if (syscall(SYS_kcmp, tid, t.task->tid, KCMP_SYSVSEM, 0, 0) != 0) {
       u.add(vpid, "thread " + std::to_string(t.vtid) + " has SEM_UNDO adjustments of its own (not its process's) — not supported");
       return true;
     }

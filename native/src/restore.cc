@@ -379,13 +379,13 @@ void Domain::startRestore() {
   }
   // the terminal as the job left it: its settings, and its foreground group
   // (the real group of whichever process of the tree is in it)
-  pid_t fg = 0;  // the real leader of the job's foreground group
+  pid_t fgGroup = 0;  // the real group of the job's that had the foreground
   if (rc.terminal.stdio >= 0) {
     for (uint32_t i = 0; i < nr && rc.terminal.foreground > 0; i++)
-      if (rc.procs[i].vpid == rc.terminal.foreground) fg = real[i];  // the group's leader
+      if (rc.procs[i].vpid == rc.terminal.foreground) fgGroup = getpgid(real[i]);  // its leader's
     std::string terr;
-    if (!applyTerminal(rc.terminal, fg > 0 ? getpgid(fg) : 0, terr)) log("warn", terr);
-    else if (fg > 0) terminalTaken_ = rc.terminal.stdio;
+    if (!applyTerminal(rc.terminal, fgGroup > 0 ? fgGroup : 0, terr)) log("warn", terr);
+    else if (fgGroup > 0) terminalTaken_ = rc.terminal.stdio;
   }
   if (!writeAll(bootFd_, "G", 1)) throw std::runtime_error(restoreFailure("the restoring process died"));
 
@@ -398,7 +398,7 @@ void Domain::startRestore() {
     throw std::runtime_error("a restored process has no seccomp listener");
   for (int l : restoredListeners_) setupListener(l);
   tellKeeper('A');  // every process has its SysV attachments: the keeper lets go of its own
-  if (terminalTaken_ >= 0) tellNewSize(rc.terminal, getpgid(fg));  // running now: it can redraw
+  if (terminalTaken_ >= 0) tellNewSize(rc.terminal, fgGroup);  // running now: it can redraw
   if (identity) tellKeeper('I');
 }
 
