@@ -205,46 +205,46 @@ for (const { label, uid } of USERS) {
   });
 }
 
-test('a damaged sysv.img is refused before any process is made', async () => {
-  const { uid } = USERS[0];
-  const img = await imageToDamage(uid, 'bad');
-  const file = path.join(img, 'sysv.img');
-  const bytes = fs.readFileSync(file);
-  bytes[bytes.length - 1] ^= 0x40;
-  fs.writeFileSync(file, bytes);
-  const r = vdomain(uid, ['restore', img]);
-  assert.is(r.status, 7, r.stderr);
-  assert.match(r.stderr, /sysv\.img: checksum mismatch \(damaged\)/);
-  assert.is(r.stderr.trim().split('\n').length, 1, 'one line');
-  noStrays();
-});
-
-test('a restore that cannot make an object again fails in one line and leaves nothing behind', async () => {
-  const { uid } = USERS[0];
-  const img = await imageToDamage(uid, 'limit');
-  // the semaphore set (the second object) grows past the kernel's SEMMSL (32000)
-  const file = path.join(img, 'sysv.img');
-  const bytes = fs.readFileSync(file);
-  let at = 16;
-  while (bytes.readUInt32LE(at) !== 2) at += 48 + Number(bytes.readBigUInt64LE(at + 40));
-  const tail = bytes.subarray(at + 48 + Number(bytes.readBigUInt64LE(at + 40)));
-  const head = Buffer.from(bytes.subarray(0, at + 48));
-  head.writeBigUInt64LE(40000n, at + 24);
-  head.writeBigUInt64LE(80000n, at + 40);
-  fs.writeFileSync(file, Buffer.concat([head, Buffer.alloc(80000, 1), tail]));
-  rewriteManifest(img, (m) => {
-    const sem = m.sysv.find((o: { kind: string }) => o.kind === 'sem');
-    sem.count = 40000;
-    sem.bytes = 80000;
-    m.files['sysv.img'] = native().checksumFile(file);
+for (const { label, uid } of USERS) {
+  test(`a damaged sysv.img is refused before any process is made (${label})`, async () => {
+    const img = await imageToDamage(uid, 'bad');
+    const file = path.join(img, 'sysv.img');
+    const bytes = fs.readFileSync(file);
+    bytes[bytes.length - 1] ^= 0x40;
+    fs.writeFileSync(file, bytes);
+    const r = vdomain(uid, ['restore', img]);
+    assert.is(r.status, 7, r.stderr);
+    assert.match(r.stderr, /sysv\.img: checksum mismatch \(damaged\)/);
+    assert.is(r.stderr.trim().split('\n').length, 1, 'one line');
+    noStrays();
   });
-  const before = hostObjects();
-  const r = vdomain(uid, ['restore', img]);
-  assert.is(r.status, 1, r.stderr);
-  assert.match(r.stderr, /cannot make SysV IPC object 2 of the image again: Invalid argument/);
-  assert.is(r.stderr.trim().split('\n').length, 1, 'one line');
-  assert.is(hostObjects(), before);
-  noStrays();
-});
+
+  test(`a restore that cannot make an object again fails in one line and leaves nothing behind (${label})`, async () => {
+    const img = await imageToDamage(uid, 'limit');
+    // the semaphore set (the second object) grows past the kernel's SEMMSL (32000)
+    const file = path.join(img, 'sysv.img');
+    const bytes = fs.readFileSync(file);
+    let at = 16;
+    while (bytes.readUInt32LE(at) !== 2) at += 48 + Number(bytes.readBigUInt64LE(at + 40));
+    const tail = bytes.subarray(at + 48 + Number(bytes.readBigUInt64LE(at + 40)));
+    const head = Buffer.from(bytes.subarray(0, at + 48));
+    head.writeBigUInt64LE(40000n, at + 24);
+    head.writeBigUInt64LE(80000n, at + 40);
+    fs.writeFileSync(file, Buffer.concat([head, Buffer.alloc(80000, 1), tail]));
+    rewriteManifest(img, (m) => {
+      const sem = m.sysv.find((o: { kind: string }) => o.kind === 'sem');
+      sem.count = 40000;
+      sem.bytes = 80000;
+      m.files['sysv.img'] = native().checksumFile(file);
+    });
+    const before = hostObjects();
+    const r = vdomain(uid, ['restore', img]);
+    assert.is(r.status, 1, r.stderr);
+    assert.match(r.stderr, /cannot make SysV IPC object 2 of the image again: Invalid argument/);
+    assert.is(r.stderr.trim().split('\n').length, 1, 'one line');
+    assert.is(hostObjects(), before);
+    noStrays();
+  });
+}
 
 test.run();

@@ -153,7 +153,7 @@ for (const { label, uid } of USERS) {
 
 // root only: taking a chosen PID for the holder needs clone3 set_tid
 if (isRoot)
-  test('a thread whose TID is taken now: the identity restore gives way to a remapped one', async () => {
+  test('a thread whose TID is taken now: the identity restore gives way to a remapped one (root only: only root restores old TIDs, and taking a chosen TID needs clone3 set_tid)', async () => {
     const threads = compile('threads');
     const dir = workDir(0, 'threads-held');
     const ref = referenceLine('threads', [threads, ITEMS], dir, 0);
