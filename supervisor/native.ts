@@ -36,6 +36,12 @@ export interface NativeSharedFile {
   contentProc?: number;
   contentOff?: number;
   contentLen?: number;
+  /** deleted: its extents, size, mode and owner (SharedFileImage) */
+  extents?: [number, number][];
+  size?: number;
+  mode?: number;
+  uid?: number;
+  gid?: number;
 }
 
 /** The job's terminal: stdio k, struct termios, foreground group (real at checkpoint; virtual at restore), window size. */

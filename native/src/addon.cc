@@ -180,6 +180,7 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
             f.contentProc = o.Get("contentProc").As<Napi::Number>().Int32Value();
             f.contentOff = (uint64_t)o.Get("contentOff").As<Napi::Number>().Int64Value();
             f.contentLen = (uint64_t)o.Get("contentLen").As<Napi::Number>().Int64Value();
+            f.shape = vdomain::deletedFile(o, f.contentLen);
           }
         }
         rc->shared.push_back(std::move(f));

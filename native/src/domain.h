@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "dump.h"
+#include "plan_builder.h"
 #include "registers.h"
 #include "rules.h"
 #include "table.h"
@@ -76,6 +77,7 @@ struct SharedFile {
   bool deleted = false;        // a file deleted while open (path: where it was): its contents are
   int contentProc = -1;        // contentLen bytes at contentOff of process contentProc's page file
   uint64_t contentOff = 0, contentLen = 0;
+  DeletedFile shape;           // deleted: its extents, size, mode and owner
 };
 
 // A restore instead of a fresh job: the tree the keeper's child becomes.
