@@ -125,6 +125,8 @@ export interface NativeModule {
     vpidBase: number;
     /** share the host's IPC namespace instead of one of the domain's own */
     hostIpc: boolean;
+    /** the fds beyond 0-2 this command inherited: the keeper and the job get them at their numbers */
+    inherited: number[];
     /** a restore: the image's sysv.img, when it has SysV objects */
     sysvFile?: string;
     restore?: NativeRestore;

@@ -11,6 +11,7 @@ import { closePageFiles, native, NativeRestoredProcess } from './native';
 import { ensureStateDir, socketPath, validName } from './paths';
 import { probe } from './control';
 import { superviseDomain } from './run';
+import { INHERITED_FDS } from './inherited';
 
 export interface RestoreOptions {
   dir: string;
@@ -46,27 +47,18 @@ export function checkOutsideFiles(proc: ProcessImage): string[] {
 /**
  * The fds the job inherited from `vdomain run` other than 0-2 (kind 'stdio',
  * stdio ≥ 3) are bound to the restoring command's fds of the same numbers: each
- * must be one this command inherited itself (open, not close-on-exec: node's own
- * are all close-on-exec). The first one missing, as one line.
+ * must be one this command inherited itself (supervisor/inherited.ts). The first
+ * one missing, as one line.
  */
 export function missingInheritedFd(processes: ProcessImage[]): string | undefined {
   for (const p of processes)
     for (const f of p.fds) {
-      if (f.kind !== 'stdio' || f.stdio === undefined || f.stdio <= 2 || inheritedHere(f.stdio)) continue;
+      if (f.kind !== 'stdio' || f.stdio === undefined || f.stdio <= 2 || INHERITED_FDS.includes(f.stdio)) continue;
       const who = processes.length > 1 ? `pid ${p.vpid} fd ${f.fd}` : `fd ${f.fd}`;
       return `cannot restore: ${who} (${f.target}) came from outside the domain as fd ${f.stdio} of \`vdomain run\`; ` +
         `give \`vdomain restore\` an fd ${f.stdio} to bind it to (e.g. ${f.stdio}<FILE or ${f.stdio}>FILE)`;
     }
   return undefined;
-}
-
-function inheritedHere(fd: number): boolean {
-  try {
-    const flags = /flags:\s+(\d+)/.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1];
-    return flags !== undefined && (parseInt(flags, 8) & 0o2000000) === 0;
-  } catch {
-    return false;
-  }
 }
 
 /** Bytes of a page file (verified whole by readImage): a pipe's contents. */

@@ -109,6 +109,10 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
     cfg.vpidBase = o.Get("vpidBase").As<Napi::Number>().Int32Value();
     cfg.noNewPrivs = geteuid() != 0;
     cfg.hostIpc = o.Get("hostIpc").ToBoolean().Value();
+    if (o.Get("inherited").IsArray()) {
+      Napi::Array in = o.Get("inherited").As<Napi::Array>();
+      for (uint32_t i = 0; i < in.Length(); i++) cfg.inherited.push_back(in.Get(i).As<Napi::Number>().Int32Value());
+    }
     if (o.Get("sysvFile").IsString()) cfg.sysvFile = str(o, "sysvFile");
     if (o.Get("restore").IsObject()) {
       Napi::Object r = o.Get("restore").As<Napi::Object>();

@@ -135,9 +135,9 @@ void Domain::spawnKeeper(bool restore, pid_t wantPid) {
       socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, boot) < 0)
     throw std::system_error(errno, std::generic_category(), "socketpair");
 
-  // The keeper gets its ends where they are, high (dup2 onto itself clears
-  // CLOEXEC on the copies): every lower fd the supervisor inherited, not
-  // close-on-exec, goes to the keeper and the job at its own number (fd 3 of
+  // The keeper gets its ends where they are, on free numbers from 100 on (dup2
+  // onto itself clears CLOEXEC on the copies): the fds the command inherited
+  // (cfg_.inherited) go to the keeper and the job at their own numbers (fd 3 of
   // `vdomain run -- job 3<file`), as the job's descriptions from outside.
   for (int* end : {&ctl[1], &boot[1]}) {
     int high = fcntl(*end, F_DUPFD_CLOEXEC, 100);
@@ -152,6 +152,8 @@ void Domain::spawnKeeper(bool restore, pid_t wantPid) {
   // the runtime marked it close-on-exec (dup2 onto itself clears the flag).
   for (int fd = 0; fd <= 2; fd++)
     if (fcntl(fd, F_GETFD) >= 0) posix_spawn_file_actions_adddup2(&fa, fd, fd);
+  for (int fd : cfg_.inherited)
+    if (fd > 2 && fd != ctl[1] && fd != boot[1] && fcntl(fd, F_GETFD) >= 0) posix_spawn_file_actions_adddup2(&fa, fd, fd);
   posix_spawn_file_actions_adddup2(&fa, ctl[1], ctl[1]);
   posix_spawn_file_actions_adddup2(&fa, boot[1], boot[1]);
   posix_spawnattr_t attr;

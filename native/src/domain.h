@@ -105,6 +105,7 @@ struct DomainConfig {
   pid_t vpidBase = 0;           // 0: identity domain
   bool noNewPrivs = false;      // the filter needs no_new_privs (not root)
   bool hostIpc = false;         // share the host's IPC namespace instead of one of the domain's own
+  std::vector<int> inherited;   // fds beyond 0-2 the command inherited: the keeper (and job) get them at their numbers
   std::string sysvFile;         // a restore: the image's SysV objects (sysv.img), if it has any
   std::unique_ptr<RestoreConfig> restore;
 };
