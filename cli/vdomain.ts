@@ -3,6 +3,7 @@
 // supervisor/. Modules a command does not need are loaded lazily (start-up time
 // is part of every command's cost).
 import './startup';
+import '../supervisor/inherited';  // before this command opens anything
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';

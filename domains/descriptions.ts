@@ -32,7 +32,9 @@ export function shareDescriptions(processes: ProcessImage[]): SharedFileImage[] 
     else if (first.kind === 'copy') {
       // its contents were saved once, with the first fd found holding it
       const saved = held.find((h) => h.fd.content)!;
+      const { extents, size, mode, uid, gid } = saved.fd;
       Object.assign(entry, { path: first.path, content: { file: saved.proc.pagesFile, ...saved.fd.content! } });
+      if (extents) Object.assign(entry, { extents, size, mode, uid, gid });
     }
     else Object.assign(entry, { pipe: first.pipe, end: first.end }, first.fifo ? { fifo: first.fifo } : {});
     for (const h of held) {

@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 #include <sys/sem.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -129,6 +130,7 @@ static struct vd_tree_proc *procs;
 static uint32_t nr_procs;
 static struct vd_shared_file *shared_files;
 static char **shared_paths, **shared_data;
+static struct vd_extent **shared_extents;  // DELETED: its data extents
 static int *shared_fds;  // made by the root before it forks, inherited by all
 static uint32_t nr_shared;
 static int identity;  // the supervisor's decision: old PIDs for all, or translation
@@ -189,7 +191,8 @@ static void read_tree(int boot_fd) {
   shared_paths = calloc(nr_shared + 1, sizeof *shared_paths);
   shared_data = calloc(nr_shared + 1, sizeof *shared_data);
   shared_fds = calloc(nr_shared + 1, sizeof *shared_fds);
-  if (!shared_files || !shared_paths || !shared_data || !shared_fds) refuse(VD_STEP_PLAN, ENOMEM, -1);
+  shared_extents = calloc(nr_shared + 1, sizeof *shared_extents);
+  if (!shared_files || !shared_paths || !shared_data || !shared_fds || !shared_extents) refuse(VD_STEP_PLAN, ENOMEM, -1);
   for (uint32_t i = 0; i < nr_shared; i++) {
     struct vd_shared_file *f = &shared_files[i];
     if (read_full(boot_fd, f, sizeof *f) < 0 || f->path_len >= 4096 || f->data_len > (16u << 20))
@@ -198,6 +201,10 @@ static void read_tree(int boot_fd) {
     shared_data[i] = malloc(f->data_len + 1);
     if (!shared_paths[i] || !shared_data[i] || read_full(boot_fd, shared_paths[i], f->path_len) < 0 ||
         read_full(boot_fd, shared_data[i], f->data_len) < 0)
+      refuse(VD_STEP_PLAN, EIO, -1);
+    if (f->nr_extents > VD_MAX_EXTENTS) refuse(VD_STEP_PLAN, EINVAL, -1);
+    shared_extents[i] = malloc((f->nr_extents + 1) * sizeof(struct vd_extent));
+    if (!shared_extents[i] || read_full(boot_fd, shared_extents[i], f->nr_extents * sizeof(struct vd_extent)) < 0)
       refuse(VD_STEP_PLAN, EIO, -1);
     shared_fds[i] = -1;
   }
@@ -231,36 +238,73 @@ static int same_pipe(uint32_t k, uint32_t i) {
   return a->kind == VD_SHARED_PIPE || (a->kind == VD_SHARED_FIFO && !strcmp(shared_paths[k], shared_paths[i]));
 }
 
+// A new unlinked file in directory dir (O_TMPFILE, or a named file unlinked at
+// once), or in its nearest existing parent when dir is gone or is a file now: as
+// the restorer's make_unlinked (native/restorer/restorer.c).
+static int make_unlinked(char *dir) {
+  for (;;) {
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {  // no O_TMPFILE there
+      char name[4096 + 64];
+      snprintf(name, sizeof name, "%s/.vdomain-restore-%d", strcmp(dir, "/") ? dir : "", (int)getpid());
+      if ((fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) >= 0) unlink(name);
+    }
+    if (fd >= 0 || (errno != ENOENT && errno != ENOTDIR) || !strcmp(dir, "/")) return fd;
+    char *slash = strrchr(dir, '/');
+    if (slash == dir) slash[1] = 0; else *slash = 0;
+  }
+}
+
 // A file deleted while several fds held it: a new unlinked file in its old
-// directory with its contents (from a page file), opened as the description was.
-static int make_deleted(const struct vd_shared_file *f, const char *path) {
+// directory with its data extents (from a page file; holes stay holes), size,
+// mode and owner, opened as the description was.
+static int make_deleted(const struct vd_shared_file *f, const char *path, const struct vd_extent *ext) {
   char dir[4096];
   snprintf(dir, sizeof dir, "%s", path);
   char *slash = strrchr(dir, '/');
   if (!slash) return errno = EINVAL, -1;
   if (slash == dir) slash[1] = 0; else *slash = 0;
-  int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-  if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {  // no O_TMPFILE there
-    char name[4096 + 64];
-    snprintf(name, sizeof name, "%s/.vdomain-restore-%d", strcmp(dir, "/") ? dir : "", (int)getpid());
-    if ((fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) >= 0) unlink(name);
-  }
+  int fd = make_unlinked(dir);
   if (fd < 0) return -1;
   const int from = f->content_proc >= 0 && (uint32_t)f->content_proc < nr_procs ? pages_fds[f->content_proc] : -1;
   char buf[65536];
-  for (uint64_t done = 0; done < f->content_len;) {
-    size_t want = f->content_len - done < sizeof buf ? (size_t)(f->content_len - done) : sizeof buf;
-    ssize_t n = from < 0 ? -1 : pread(from, buf, want, (off_t)(f->content_off + done));
-    if (n <= 0 || write_full(fd, buf, (size_t)n) < 0) return close(fd), errno = errno ? errno : EIO, -1;
-    done += (uint64_t)n;
+  uint64_t src = f->content_off;
+  for (uint32_t i = 0; i < f->nr_extents; i++)
+    for (uint64_t done = 0; done < ext[i].len;) {
+      size_t want = ext[i].len - done < sizeof buf ? (size_t)(ext[i].len - done) : sizeof buf;
+      ssize_t n = from < 0 ? -1 : pread(from, buf, want, (off_t)src);
+      if (n <= 0 || pwrite(fd, buf, (size_t)n, (off_t)(ext[i].file_off + done)) != n)
+        return close(fd), errno = errno ? errno : EIO, -1;
+      done += (uint64_t)n;
+      src += (uint64_t)n;
+    }
+  if (ftruncate(fd, (off_t)f->file_size) < 0) return close(fd), -1;
+  if (f->attrs_set) {
+    // owner first (chown clears set-id bits); one the restoring user cannot give fails the restore
+    struct stat st;
+    if (fstat(fd, &st) < 0 ||
+        ((st.st_uid != (uid_t)f->uid || st.st_gid != (gid_t)f->gid) && fchown(fd, (uid_t)f->uid, (gid_t)f->gid) < 0) ||
+        fchmod(fd, (mode_t)f->mode) < 0)
+      return close(fd), -1;
   }
-  // the description as it was (access mode, O_APPEND…): a new open of the same file
+  // the description as it was (access mode, O_APPEND, O_PATH…): a new open of the same file
   char self[64];
   snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
   int again = open(self, (int)(f->flags & ~(uint32_t)(O_CREAT | O_TRUNC | O_EXCL)) | O_CLOEXEC);
   close(fd);
-  if (again >= 0 && lseek(again, (off_t)f->pos, SEEK_SET) < 0) return close(again), -1;
+  if (again >= 0 && !(f->flags & O_PATH) && lseek(again, (off_t)f->pos, SEEK_SET) < 0) return close(again), -1;
   return again;
+}
+
+// The status flags F_SETFL sets (VD_SETFL_FLAGS) as the description had them:
+// open() does not take all of them back, and a pipe is made without any.
+static void set_status_flags(int fd, uint32_t want) {
+  if (want & O_PATH) return;  // (an O_PATH description has none)
+  int now = fcntl(fd, F_GETFL);
+  if (now < 0) refuse(VD_STEP_FD_OPEN, errno, -1);
+  if ((now & VD_SETFL_FLAGS) != (want & VD_SETFL_FLAGS) &&
+      fcntl(fd, F_SETFL, (now & ~(int)VD_SETFL_FLAGS) | (int)(want & VD_SETFL_FLAGS)) < 0)
+    refuse(VD_STEP_FD_OPEN, errno, -1);
 }
 
 // The tree's shared files, made once in the root before it forks: opened and
@@ -271,13 +315,15 @@ static void make_shared_files(void) {
     const struct vd_shared_file *f = &shared_files[i];
     if (shared_fds[i] >= 0) continue;  // the other end of a pipe made already
     if (f->kind == VD_SHARED_DELETED) {
-      if ((shared_fds[i] = make_deleted(f, shared_paths[i])) < 0) refuse(VD_STEP_FD_COPY, errno, -1);
+      if ((shared_fds[i] = make_deleted(f, shared_paths[i], shared_extents[i])) < 0) refuse(VD_STEP_FD_COPY, errno, -1);
+      set_status_flags(shared_fds[i], f->flags);
       continue;
     }
     if (f->kind == VD_SHARED_PATH) {
       int fd = open(shared_paths[i], (int)(f->flags & ~(uint32_t)(O_CREAT | O_TRUNC | O_EXCL)) | O_CLOEXEC);
       if (fd < 0) refuse(VD_STEP_FD_OPEN, errno, -1);
-      if (lseek(fd, (off_t)f->pos, SEEK_SET) < 0 && errno != ESPIPE) refuse(VD_STEP_FD_SEEK, errno, -1);
+      if (!(f->flags & O_PATH) && lseek(fd, (off_t)f->pos, SEEK_SET) < 0 && errno != ESPIPE) refuse(VD_STEP_FD_SEEK, errno, -1);
+      set_status_flags(fd, f->flags);
       shared_fds[i] = fd;
       continue;
     }
@@ -304,10 +350,8 @@ static void make_shared_files(void) {
       if (fifo) {
         end = open(shared_paths[k], (e->write_end ? O_WRONLY : O_RDONLY) | O_NONBLOCK | O_CLOEXEC);
         if (end < 0) refuse(VD_STEP_FD_OPEN, errno, -1);
-        fcntl(end, F_SETFL, e->flags & O_NONBLOCK);
-      } else if (e->flags & O_NONBLOCK) {
-        fcntl(end, F_SETFL, O_NONBLOCK);
       }
+      set_status_flags(end, e->flags);
       shared_fds[k] = end;  // (a second entry for the same end of a pipe would share it)
       if (e->write_end) writer++;
       else reader++;
@@ -509,16 +553,31 @@ static void become_image(struct vd_plan *plan, uint32_t len, int pages, int boot
     if (fds[i].fd > top) top = fds[i].fd;
   int sbase = top + 1;
   struct rlimit nofile;
-  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < (rlim_t)sbase + 2 * (5 + nr_shared) + 16) {
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < (rlim_t)sbase + 2 * (5 + nr_shared + plan->nr_fds) + 16) {
     nofile.rlim_cur = nofile.rlim_max;
     setrlimit(RLIMIT_NOFILE, &nofile);  // the blob sets the job's limit later
   }
-  // sbase + 0..2 our stdio, 3 the page file, 4 the boot socket, 5… the tree's shared files
-  const int n = 5 + (int)nr_shared;
-  int *src = malloc(2 * n * sizeof(int)), *tmp = src + n;
+  // sbase + 0..2 our stdio, 3 the page file, 4 the boot socket, 5… the tree's
+  // shared files, then the other fds of the restoring command the job's
+  // inherited ones are bound to (their VD_FD_STDIO entries get the slot's index)
+  const int fixed_n = 5 + (int)nr_shared;
+  int *src = malloc(2 * (fixed_n + plan->nr_fds) * sizeof(int));
   if (!src) refuse(VD_STEP_FD_OPEN, ENOMEM, -1);
+  int n = fixed_n;
+  struct vd_fd *job_fds = (struct vd_fd *)((char *)copy + copy->fds_off);
+  for (uint32_t i = 0; i < plan->nr_fds; i++) {
+    if (job_fds[i].kind != VD_FD_STDIO || job_fds[i].stdio_index <= 2) continue;
+    const int want = (int)job_fds[i].stdio_index;
+    // (the supervisor checked that it has this fd; so has the keeper, at the same number)
+    if ((uint32_t)want > VD_MAX_EXTERNAL_FD || fcntl(want, F_GETFD) < 0) refuse(VD_STEP_FD_OPEN, EBADF, (int)i);
+    int slot = fixed_n;
+    while (slot < n && src[slot] != want) slot++;
+    if (slot == n) src[n++] = want;
+    job_fds[i].stdio_index = (uint32_t)slot;
+  }
+  int *tmp = src + n;
   int fixed[5] = {0, 1, 2, pages, boot_fd};
-  for (int i = 0; i < n; i++) src[i] = i < 5 ? fixed[i] : shared_fds[i - 5];
+  for (int i = 0; i < fixed_n; i++) src[i] = i < 5 ? fixed[i] : shared_fds[i - 5];
   for (int i = 0; i < n; i++)
     if ((tmp[i] = fcntl(src[i], F_DUPFD_CLOEXEC, sbase + n + 8)) < 0) refuse(VD_STEP_FD_OPEN, errno, -1);
   for (int i = 0; i < n; i++)

@@ -2,7 +2,18 @@
 // the job's output. Loading pino costs ~20 ms on this machine, which would delay
 // every job's start and every restore: entries made before open() wait in memory
 // (with their own time) and are written once the job runs.
+import fs from 'node:fs';
 import type { Logger } from 'pino';
+
+const O_NONBLOCK = 0o4000;
+/** fd 2's status flags (0 when they cannot be read). */
+function stderrFlags(): number {
+  try {
+    return parseInt(/flags:\s+(\d+)/.exec(fs.readFileSync('/proc/self/fdinfo/2', 'utf8'))?.[1] ?? '0', 8);
+  } catch {
+    return 0;
+  }
+}
 
 export type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 type Entry = { level: Level; at: number; obj: object | string; msg?: string };
@@ -17,8 +28,13 @@ export class DomainLog {
   /** Loads pino and writes what waited. Idempotent. */
   open(): void {
     if (this.real) return;
+    // Loading pino loads node:assert, which opens process.stderr: on a pipe that
+    // makes the description non-blocking, and the job shares it. Put it back.
+    const stderrWasBlocking = !(stderrFlags() & O_NONBLOCK);
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const pino = require('pino') as typeof import('pino');
+    if (stderrWasBlocking && stderrFlags() & O_NONBLOCK)
+      (process.stderr as unknown as { _handle?: { setBlocking?: (b: boolean) => void } })._handle?.setBlocking?.(true);
     this.real = pino.default(
       {
         level: this.opts.level,

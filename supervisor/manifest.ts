@@ -92,8 +92,15 @@ export interface FdImage {
   cloexec: boolean;
   pos: number;
   path?: string;              // path: the file to open; copy: the deleted file's old path
-  stdio?: number;             // stdio: which of the restoring command's 0, 1, 2
-  content?: { off: number; len: number };  // copy: its saved bytes; pipe: its bytes in flight (page file)
+  /** stdio: which of the restoring command's fds it is bound to: 0-2, or N ≥ 3, a description the job inherited as fd N of `vdomain run` */
+  stdio?: number;
+  content?: { off: number; len: number };  // copy: its saved bytes (its extents one after the other); pipe: its bytes in flight (page file)
+  /** copy: its data extents [file offset, length] (absent: one from 0 of content.len), its size, permission bits and owner (absent: 0600, the restoring user's) */
+  extents?: [number, number][];
+  size?: number;
+  mode?: number;
+  uid?: number;
+  gid?: number;
   desc?: string;              // its open file description: "VPID:FD" of the first fd found holding it
   pipe?: number;              // pipe: the pipe's inode (its two ends share it)
   fifo?: string;              // pipe: the FIFO's path, when it is one
@@ -113,6 +120,12 @@ export interface SharedFileImage {
   end?: 'r' | 'w';
   pipeSize?: number;
   content?: { file: string; off: number; len: number };  // pipe: bytes in flight; deleted: its contents (in that page file)
+  /** deleted: as FdImage's */
+  extents?: [number, number][];
+  size?: number;
+  mode?: number;
+  uid?: number;
+  gid?: number;
   holders: string[];          // "VPID:FD" of every fd holding it
 }
 

@@ -36,6 +36,12 @@ export interface NativeSharedFile {
   contentProc?: number;
   contentOff?: number;
   contentLen?: number;
+  /** deleted: its extents, size, mode and owner (SharedFileImage) */
+  extents?: [number, number][];
+  size?: number;
+  mode?: number;
+  uid?: number;
+  gid?: number;
 }
 
 /** The job's terminal: stdio k, struct termios, foreground group (real at checkpoint; virtual at restore), window size. */
@@ -119,6 +125,8 @@ export interface NativeModule {
     vpidBase: number;
     /** share the host's IPC namespace instead of one of the domain's own */
     hostIpc: boolean;
+    /** the fds beyond 0-2 this command inherited: the keeper and the job get them at their numbers */
+    inherited: number[];
     /** a restore: the image's sysv.img, when it has SysV objects */
     sysvFile?: string;
     restore?: NativeRestore;

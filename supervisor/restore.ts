@@ -11,6 +11,7 @@ import { closePageFiles, native, NativeRestoredProcess } from './native';
 import { ensureStateDir, socketPath, validName } from './paths';
 import { probe } from './control';
 import { superviseDomain } from './run';
+import { INHERITED_FDS } from './inherited';
 
 export interface RestoreOptions {
   dir: string;
@@ -37,11 +38,27 @@ export function checkOutsideFiles(proc: ProcessImage): string[] {
   }
   for (const f of proc.fds) {
     if (f.kind === 'path' && f.path && !fs.existsSync(f.path)) problems.push(`fd ${f.fd}: ${f.path} no longer exists`);
-    if (f.kind === 'copy' && f.path && !fs.existsSync(path.dirname(f.path)))
-      problems.push(`fd ${f.fd}: directory ${path.dirname(f.path)} (of a deleted file) no longer exists`);
+    // (a deleted file is made again where it was, or in the nearest directory above that still exists)
   }
   if (!fs.existsSync(proc.cwd)) problems.push(`working directory ${proc.cwd} no longer exists`);
   return problems;
+}
+
+/**
+ * The fds the job inherited from `vdomain run` other than 0-2 (kind 'stdio',
+ * stdio ≥ 3) are bound to the restoring command's fds of the same numbers: each
+ * must be one this command inherited itself (supervisor/inherited.ts). The first
+ * one missing, as one line.
+ */
+export function missingInheritedFd(processes: ProcessImage[]): string | undefined {
+  for (const p of processes)
+    for (const f of p.fds) {
+      if (f.kind !== 'stdio' || f.stdio === undefined || f.stdio <= 2 || INHERITED_FDS.includes(f.stdio)) continue;
+      const who = processes.length > 1 ? `pid ${p.vpid} fd ${f.fd}` : `fd ${f.fd}`;
+      return `cannot restore: ${who} (${f.target}) came from outside the domain as fd ${f.stdio} of \`vdomain run\`; ` +
+        `give \`vdomain restore\` an fd ${f.stdio} to bind it to (e.g. ${f.stdio}<FILE or ${f.stdio}>FILE)`;
+    }
+  return undefined;
 }
 
 /** Bytes of a page file (verified whole by readImage): a pipe's contents. */
@@ -80,11 +97,12 @@ export async function restoreImage(opts: RestoreOptions): Promise<number> {
     checkOutsideFiles(p).map((what) => (manifest.processes.length > 1 ? `pid ${p.vpid}: ${what}` : what)),
   );
   for (const f of manifest.shared ?? []) {
-    // (a deleted file is made again in its old directory)
-    const where = f.kind === 'path' ? f.path : f.kind === 'deleted' ? path.dirname(f.path!) : f.fifo;
+    const where = f.kind === 'path' ? f.path : f.fifo;
     if (where && !fs.existsSync(where)) problems.push(`${where} (open in ${f.holders.join(', ')}) no longer exists`);
   }
   if (problems.length) throw new UserError(`cannot restore: ${problems.join('; ')}`, EXIT.UNSUPPORTED);
+  const missing = missingInheritedFd(manifest.processes);
+  if (missing) throw new UserError(missing, EXIT.NO_INHERITED_FD);
 
   const plans = new Map<number, Buffer>();
   for (const p of manifest.processes) {

@@ -9,6 +9,7 @@ import { compileFilter, encodeFilter } from '../domains/filter';
 import { SYSCALLS } from '../domains/syscalls';
 import { Checkpoints } from './checkpoints';
 import { DomainLog, Level } from './log';
+import { INHERITED_FDS } from './inherited';
 import { ControlServer } from './control';
 import { DomainEvents, shellStatus } from './events';
 import { closePageFiles, keeperPath, native, NativeDomain, NativeRestore } from './native';
@@ -205,6 +206,7 @@ export async function superviseDomain(spec: DomainSpec): Promise<number> {
     rules: SYSCALLS,
     vpidBase,
     hostIpc: spec.hostIpc,
+    inherited: [...INHERITED_FDS],
     sysvFile: spec.restore?.sysvFile,
     restore: spec.restore,
     onEvent: (type, a, _b, text) => {

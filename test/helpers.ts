@@ -246,3 +246,27 @@ export async function restoreWithPidTaken(img: string, name: string, pid: number
   }
   await until(() => !alive(pid), 5000);
 }
+
+/**
+ * `vdomain ARGS` as `uid`, in the background, started by `sh -c SHELL` run as
+ * the caller: SHELL runs "$@" (the vdomain command) with redirections the caller
+ * makes, e.g. '"$@" 3>&1 1>&2 | cat' gives it fd 3, a pipe of root's when we are
+ * root. stdin gets `input` and is closed (without input: left open).
+ */
+export function vdomainThroughShell(uid: number, shell: string, args: string[], input?: string) {
+  const child = spawn('sh', ['-c', shell, 'sh', ...asUser(uid, [process.execPath, CLI, ...args])], {
+    env: env(uid),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c) => (stdout += c));
+  child.stderr.on('data', (c) => (stderr += c));
+  if (input !== undefined) child.stdin.end(input);
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return {
+    exited,
+    get stdout() { return stdout; },
+    get stderr() { return stderr; },
+  };
+}

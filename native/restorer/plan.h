@@ -58,13 +58,23 @@ struct vd_range {
 
 enum vd_fd_kind {
   VD_FD_PATH = 0,  // open(path, flags) then seek to pos: regular files, dirs, devices
-  VD_FD_STDIO,     // the restoring command's own stdin/stdout/stderr: stdio_index
+  VD_FD_STDIO,     // the restoring command's own fd stdio_index: 0-2, or one the job
+                   // inherited from `vdomain run` (the keeper child moves it to
+                   // stdio_base + stdio_index, see become_image)
   VD_FD_COPY,      // a deleted file: a new file is made at path (unique, in the same
-                   // directory), filled with `len` bytes from content_off of the
-                   // page file, opened with flags, unlinked, seeked to pos
+                   // directory, or the nearest one that still exists), its data
+                   // extents filled from content_off of the page file, sized,
+                   // given its mode and owner, opened with flags, seeked to pos
   VD_FD_SHARED,    // made before the tree forked (a description several fds hold,
                    // a pipe end): shared_base + stdio_index, as it is
 };
+
+// The status flags fcntl(F_SETFL) can set (x86-64 values): O_APPEND, O_NONBLOCK,
+// O_DIRECT, O_NOATIME. They are set again after every open, for open() alone does
+// not take all of them back (a pipe has none to open with). The others
+// (O_SYNC, O_DSYNC, O_PATH, the access mode) can only be given to open().
+#define VD_SETFL_FLAGS (02000u | 04000u | 040000u | 01000000u)
+#define VD_O_PATH 010000000u
 
 struct vd_fd {
   int32_t fd;          // the number the job had
@@ -75,6 +85,21 @@ struct vd_fd {
   uint32_t stdio_index;// STDIO: 0, 1 or 2 of the restoring process; SHARED: index in the tree's list
   uint64_t pos;        // file position
   uint64_t content_off, content_len;  // COPY: the saved contents in the page file
+  // COPY: the file's data extents (struct vd_extent[], their bytes one after the
+  // other from content_off), its size (holes stay holes) and, when attrs_set, its
+  // permission bits and owner
+  uint32_t nr_extents, extents_off;
+  uint64_t file_size;
+  uint32_t attrs_set, mode;
+  int32_t uid, gid;
+};
+
+// len bytes at file_off of a deleted file, stored one extent after the other.
+#define VD_MAX_EXTENTS (1u << 20)
+// The highest fd number a job may have inherited from `vdomain run` (VD_FD_STDIO).
+#define VD_MAX_EXTERNAL_FD (1u << 20)
+struct vd_extent {
+  uint64_t file_off, len;
 };
 
 // The kernel's struct sigaction for rt_sigaction (not glibc's).
@@ -232,7 +257,7 @@ enum vd_shared_kind {
 
 struct vd_shared_file {
   uint32_t kind;       // enum vd_shared_kind
-  uint32_t flags;      // open flags (PATH, FIFO), or the end's O_NONBLOCK (PIPE)
+  uint32_t flags;      // open flags (PATH, FIFO, DELETED); PIPE: the end's status flags (O_NONBLOCK, O_DIRECT)
   uint64_t pos;        // PATH
   uint64_t pipe;       // PIPE, FIFO: the old inode (the ends of one pipe share it)
   int32_t write_end;   // PIPE, FIFO: 1 the write end, 0 the read end
@@ -244,6 +269,12 @@ struct vd_shared_file {
   int32_t content_proc;
   uint32_t pad;
   uint64_t content_off, content_len;
+  // DELETED: as vd_fd's (the extents follow the path and data)
+  uint32_t nr_extents;
+  uint32_t attrs_set, mode;
+  int32_t uid, gid;
+  uint32_t pad2;
+  uint64_t file_size;
 };
 
 struct vd_tree_proc {

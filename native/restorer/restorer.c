@@ -47,6 +47,8 @@
 #define SHM_REMAP 040000
 #define SHM_EXEC 0100000
 #define EACCES 13
+#define ENOENT 2
+#define ENOTDIR 20
 // the blob's region ends with its stacks (plan.h): the blob's (top 64 KiB), the helper's below
 #define HELPER_STACK_BELOW (64UL * 1024)
 
@@ -280,64 +282,104 @@ static void map_memory(const struct vd_plan* p) {
 
 // ---- files -----------------------------------------------------------------------------
 
-// Puts `fd` at number `want`, close-on-exec as asked.
+// Puts `fd` at number `want`, close-on-exec exactly as the job had it (every
+// open here is O_CLOEXEC: an fd already at its number must lose it if the job's
+// had none).
 static void install_fd(const struct vd_plan* p, int index, long fd, const struct vd_fd* d) {
   if (fd != d->fd) {
     long rc = sys3(__NR_dup3, fd, d->fd, d->cloexec ? O_CLOEXEC : 0);
     sys1(__NR_close, fd);
     if (rc < 0) fail(p, VD_STEP_FD_OPEN, rc, index);
-  } else if (d->cloexec) {
-    sys3(__NR_fcntl, fd, 2 /* F_SETFD */, 1 /* FD_CLOEXEC */);
+    return;
+  }
+  long rc = sys3(__NR_fcntl, fd, F_SETFD, d->cloexec ? FD_CLOEXEC : 0);
+  if (rc < 0) fail(p, VD_STEP_FD_OPEN, rc, index);
+}
+
+// "/proc/self/fd/N" into out (64 bytes).
+static void proc_self_fd(char* out, long fd) {
+  const char* head = "/proc/self/fd/";
+  while (*head) *out++ = *head++;
+  char digits[24];
+  int k = 0;
+  unsigned long v = (unsigned long)fd;
+  do digits[k++] = (char)('0' + v % 10); while ((v /= 10));
+  while (k) *out++ = digits[--k];
+  *out = 0;
+}
+
+// A new unlinked file in directory dir (O_TMPFILE; a named file unlinked at once
+// where the filesystem has none). A directory that is gone (or is a file now)
+// gives way to its nearest existing parent: the file has no name, only where it
+// lives (the filesystem) and what readlink shows of it can tell.
+static long make_unlinked(char* dir, unsigned long tag) {
+  for (;;) {
+    long fd = sys3(__NR_open, dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd == -EOPNOTSUPP || fd == -EISDIR || fd == -EINVAL) {
+      // name: DIR/.vdomain-restore-TAG
+      char name[4096 + 64];
+      size_t dl = str_len(dir);
+      memcpy(name, dir, dl);
+      char* q = name + (dl == 1 ? 0 : dl);
+      const char* t = "/.vdomain-restore-";
+      while (*t) *q++ = *t++;
+      char digits[24];
+      int k = 0;
+      unsigned long v = tag;
+      do digits[k++] = (char)('0' + v % 10); while ((v /= 10));
+      while (k) *q++ = digits[--k];
+      *q = 0;
+      fd = sys3(__NR_open, name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+      if (fd >= 0) sys1(__NR_unlink, name);
+    }
+    if ((fd != -ENOENT && fd != -ENOTDIR) || (dir[0] == '/' && dir[1] == 0)) return fd;
+    size_t n = str_len(dir);
+    while (n > 1 && dir[n - 1] != '/') n--;
+    dir[n > 1 ? n - 1 : 1] = 0;
   }
 }
 
-// A file deleted while open: a new, already unlinked file in the same directory
-// with the saved contents (O_TMPFILE; a named file unlinked at once where the
-// filesystem has no O_TMPFILE).
+// A file deleted while open: a new, already unlinked file where it was, with its
+// saved data extents (holes stay holes), size, mode and owner.
 static long recreate_deleted(const struct vd_plan* p, int index, const struct vd_fd* d) {
   const char* path = str(p, d->path_off);
   char dir[4096];
-  size_t n = str_len(path);
-  if (n >= sizeof dir - 32) fail(p, VD_STEP_FD_COPY, -EINVAL, index);
+  size_t n = path ? str_len(path) : 0;
+  if (n == 0 || n >= sizeof dir - 32) fail(p, VD_STEP_FD_COPY, -EINVAL, index);
   memcpy(dir, path, n + 1);
   while (n > 0 && dir[n - 1] != '/') n--;
   if (n == 0) fail(p, VD_STEP_FD_COPY, -EINVAL, index);
   dir[n > 1 ? n - 1 : 1] = 0;
 
-  long fd = sys3(__NR_open, dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-  if (fd == -EOPNOTSUPP || fd == -EISDIR || fd == -EINVAL) {
-    // name: DIR/.vdomain-restore-PID-INDEX
-    char name[4096 + 64];
-    memcpy(name, dir, str_len(dir));
-    char* q = name + str_len(dir);
-    const char* tag = "/.vdomain-restore-";
-    while (*tag) *q++ = *tag++;
-    unsigned long v = (unsigned long)sys0(__NR_getpid) * 1000 + (unsigned long)index;
-    char digits[24];
-    int k = 0;
-    do digits[k++] = (char)('0' + v % 10); while ((v /= 10));
-    while (k) *q++ = digits[--k];
-    *q = 0;
-    fd = sys3(__NR_open, name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
-    if (fd >= 0) sys1(__NR_unlink, name);
-  }
+  long fd = make_unlinked(dir, (unsigned long)sys0(__NR_getpid) * 1000 + (unsigned long)index);
   if (fd < 0) fail(p, VD_STEP_FD_COPY, fd, index);
-  uint64_t left = d->content_len;
+  const struct vd_extent* e = AT(p, d->extents_off, const struct vd_extent);
   int64_t off = (int64_t)d->content_off;
-  while (left) {
-    long c = sys6(__NR_copy_file_range, p->pages_fd, (long)&off, fd, 0, left, 0);
-    if (c <= 0) fail(p, VD_STEP_FD_COPY, c == 0 ? -EINVAL : c, index);
-    left -= (uint64_t)c;
+  for (uint32_t i = 0; i < d->nr_extents; i++) {
+    int64_t at = (int64_t)e[i].file_off;
+    for (uint64_t left = e[i].len; left;) {
+      long c = sys6(__NR_copy_file_range, p->pages_fd, (long)&off, fd, (long)&at, left, 0);
+      if (c <= 0) fail(p, VD_STEP_FD_COPY, c == 0 ? -EINVAL : c, index);
+      left -= (uint64_t)c;
+    }
   }
-  // reopen with the job's own flags (access mode, O_APPEND, ...)
-  char self[64] = "/proc/self/fd/";
-  char* q = self + 14;
-  char digits[24];
-  int k = 0;
-  unsigned long v = (unsigned long)fd;
-  do digits[k++] = (char)('0' + v % 10); while ((v /= 10));
-  while (k) *q++ = digits[--k];
-  *q = 0;
+  long rc = sys2(__NR_ftruncate, fd, d->file_size);
+  if (rc < 0) fail(p, VD_STEP_FD_COPY, rc, index);
+  if (d->attrs_set) {
+    // the owner first (chown clears set-id bits); unprivileged, the file is the
+    // restoring user's already, and any other owner cannot be given: the restore fails
+    struct { uint64_t dev, ino, nlink; uint32_t mode, uid, gid; } st;  // the head of x86-64 struct stat
+    char statbuf[144];
+    rc = sys2(__NR_fstat, fd, statbuf);
+    if (rc < 0) fail(p, VD_STEP_FD_COPY, rc, index);
+    memcpy(&st, statbuf, sizeof st);
+    if ((st.uid != (uint32_t)d->uid || st.gid != (uint32_t)d->gid) && (rc = sys3(__NR_fchown, fd, d->uid, d->gid)) < 0)
+      fail(p, VD_STEP_FD_COPY, rc, index);
+    if ((rc = sys2(__NR_fchmod, fd, d->mode)) < 0) fail(p, VD_STEP_FD_COPY, rc, index);
+  }
+  // reopen with the job's own flags (access mode, O_APPEND, O_PATH, ...)
+  char self[64];
+  proc_self_fd(self, fd);
   long again = sys3(__NR_open, self, d->flags | O_CLOEXEC, 0);
   sys1(__NR_close, fd);
   if (again < 0) fail(p, VD_STEP_FD_COPY, again, index);
@@ -361,9 +403,17 @@ static void open_files(const struct vd_plan* p) {
       default: fd = -EINVAL;
     }
     if (fd < 0) fail(p, VD_STEP_FD_OPEN, fd, (int)i);
-    if (d->kind != VD_FD_STDIO && d->kind != VD_FD_SHARED) {  // (a shared one is where it was)
-      long rc = sys3(__NR_lseek, fd, (long)d->pos, 0 /* SEEK_SET */);
-      if (rc < 0 && rc != -ESPIPE) fail(p, VD_STEP_FD_SEEK, rc, (int)i);
+    // a shared description was made whole by the keeper's child; an O_PATH one
+    // has neither position nor status flags
+    if (d->kind != VD_FD_SHARED && !(d->flags & VD_O_PATH)) {
+      long rc;
+      if (d->kind != VD_FD_STDIO && (rc = sys3(__NR_lseek, fd, (long)d->pos, 0 /* SEEK_SET */)) < 0 && rc != -ESPIPE)
+        fail(p, VD_STEP_FD_SEEK, rc, (int)i);
+      // (the restoring command's stream too: the job and its caller shared the description)
+      long now = sys2(__NR_fcntl, fd, F_GETFL);
+      if (now >= 0 && (now & VD_SETFL_FLAGS) != (d->flags & VD_SETFL_FLAGS) &&
+          (rc = sys3(__NR_fcntl, fd, F_SETFL, (now & ~(long)VD_SETFL_FLAGS) | (d->flags & VD_SETFL_FLAGS))) < 0)
+        fail(p, VD_STEP_FD_OPEN, rc, (int)i);
     }
     install_fd(p, (int)i, fd, d);
   }

@@ -109,6 +109,10 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
     cfg.vpidBase = o.Get("vpidBase").As<Napi::Number>().Int32Value();
     cfg.noNewPrivs = geteuid() != 0;
     cfg.hostIpc = o.Get("hostIpc").ToBoolean().Value();
+    if (o.Get("inherited").IsArray()) {
+      Napi::Array in = o.Get("inherited").As<Napi::Array>();
+      for (uint32_t i = 0; i < in.Length(); i++) cfg.inherited.push_back(in.Get(i).As<Napi::Number>().Int32Value());
+    }
     if (o.Get("sysvFile").IsString()) cfg.sysvFile = str(o, "sysvFile");
     if (o.Get("restore").IsObject()) {
       Napi::Object r = o.Get("restore").As<Napi::Object>();
@@ -180,6 +184,7 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
             f.contentProc = o.Get("contentProc").As<Napi::Number>().Int32Value();
             f.contentOff = (uint64_t)o.Get("contentOff").As<Napi::Number>().Int64Value();
             f.contentLen = (uint64_t)o.Get("contentLen").As<Napi::Number>().Int64Value();
+            f.shape = vdomain::deletedFile(o, f.contentLen);
           }
         }
         rc->shared.push_back(std::move(f));

@@ -135,10 +135,12 @@ void Domain::spawnKeeper(bool restore, pid_t wantPid) {
       socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, boot) < 0)
     throw std::system_error(errno, std::generic_category(), "socketpair");
 
-  // The keeper gets its ends as fds 3 and 4 (dup2 clears CLOEXEC on the copies);
-  // from above 4, so that placing one cannot overwrite the other.
+  // The keeper gets its ends where they are, on free numbers from 100 on (dup2
+  // onto itself clears CLOEXEC on the copies): the fds the command inherited
+  // (cfg_.inherited) go to the keeper and the job at their own numbers (fd 3 of
+  // `vdomain run -- job 3<file`), as the job's descriptions from outside.
   for (int* end : {&ctl[1], &boot[1]}) {
-    int high = fcntl(*end, F_DUPFD_CLOEXEC, 10);
+    int high = fcntl(*end, F_DUPFD_CLOEXEC, 100);
     if (high >= 0) {
       close(*end);
       *end = high;
@@ -150,8 +152,10 @@ void Domain::spawnKeeper(bool restore, pid_t wantPid) {
   // the runtime marked it close-on-exec (dup2 onto itself clears the flag).
   for (int fd = 0; fd <= 2; fd++)
     if (fcntl(fd, F_GETFD) >= 0) posix_spawn_file_actions_adddup2(&fa, fd, fd);
-  posix_spawn_file_actions_adddup2(&fa, ctl[1], 3);
-  posix_spawn_file_actions_adddup2(&fa, boot[1], 4);
+  for (int fd : cfg_.inherited)
+    if (fd > 2 && fd != ctl[1] && fd != boot[1] && fcntl(fd, F_GETFD) >= 0) posix_spawn_file_actions_adddup2(&fa, fd, fd);
+  posix_spawn_file_actions_adddup2(&fa, ctl[1], ctl[1]);
+  posix_spawn_file_actions_adddup2(&fa, boot[1], boot[1]);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t none, all;
@@ -160,7 +164,7 @@ void Domain::spawnKeeper(bool restore, pid_t wantPid) {
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &all);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  std::vector<std::string> args = {cfg_.keeperPath, "3", "4", cfg_.hostIpc ? "host" : "own"};
+  std::vector<std::string> args = {cfg_.keeperPath, std::to_string(ctl[1]), std::to_string(boot[1]), cfg_.hostIpc ? "host" : "own"};
   if (restore) {
     args.push_back("--restore");
     args.push_back(std::to_string(wantPid));

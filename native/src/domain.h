@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "dump.h"
+#include "plan_builder.h"
 #include "registers.h"
 #include "rules.h"
 #include "table.h"
@@ -76,6 +77,7 @@ struct SharedFile {
   bool deleted = false;        // a file deleted while open (path: where it was): its contents are
   int contentProc = -1;        // contentLen bytes at contentOff of process contentProc's page file
   uint64_t contentOff = 0, contentLen = 0;
+  DeletedFile shape;           // deleted: its extents, size, mode and owner
 };
 
 // A restore instead of a fresh job: the tree the keeper's child becomes.
@@ -103,6 +105,7 @@ struct DomainConfig {
   pid_t vpidBase = 0;           // 0: identity domain
   bool noNewPrivs = false;      // the filter needs no_new_privs (not root)
   bool hostIpc = false;         // share the host's IPC namespace instead of one of the domain's own
+  std::vector<int> inherited;   // fds beyond 0-2 the command inherited: the keeper (and job) get them at their numbers
   std::string sysvFile;         // a restore: the image's SysV objects (sysv.img), if it has any
   std::unique_ptr<RestoreConfig> restore;
 };

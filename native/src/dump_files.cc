@@ -65,18 +65,48 @@ std::vector<FdInfo> listFds(pid_t pid) {
   return out;
 }
 
-// How fd is restored; for Stdio, *stdio is which standard stream. The standard
-// streams are the descriptions the job got from vdomain (the keeper holds them
-// too: stdioPid): wherever the job has them (0-2, a dup, a child's), a restore
-// binds the restoring command's. A pipe or file the job put on 0-2 itself is
-// not one.
+// The fd numbers the keeper holds: 0-2 and whatever else the job inherited from
+// `vdomain run` (native/src/domain.cc spawnKeeper passes them on at their numbers).
+std::vector<int> keeperFds(pid_t stdioPid) {
+  std::vector<int> out;
+  std::string dir = "/proc/" + std::to_string(stdioPid) + "/fd";
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d))
+      if (e->d_name[0] != '.') out.push_back(atoi(e->d_name));
+    closedir(d);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// How fd is restored; for Stdio, *stdio is which of the restoring command's fds.
+// The descriptions the job got from vdomain (the keeper holds them too:
+// stdioPid) are outside the domain: its standard streams and any fd it
+// inherited. Wherever the job has them (their number, a dup, a child's), a
+// restore binds the restoring command's fd of that number. A pipe or file the
+// job put on 0-2 itself is not one.
 FdKind classify(pid_t pid, pid_t stdioPid, const FdInfo& f, int* stdio, std::string& why) {
-  for (int k = 0; k <= 2; k++) {
+  if (f.flags & O_ASYNC) {  // its owner (F_SETOWN) cannot be read from outside
+    why = f.target + ": O_ASYNC (signal-driven I/O) — not supported";
+    return FdKind::Unsupported;
+  }
+  for (int k : keeperFds(stdioPid)) {
     long r = syscall(SYS_kcmp, pid, stdioPid, KCMP_FILE, f.fd, k);
-    if (r == 0 || (r < 0 && f.fd == k)) {  // without kcmp: 0-2 are what they were
+    if (r == 0 || (r < 0 && k <= 2 && f.fd == k)) {  // without kcmp: 0-2 are what they were
       *stdio = k;
       return FdKind::Stdio;
     }
+  }
+  const bool deleted = f.st.st_nlink == 0;
+  if (f.flags & O_PATH) {
+    // a place, not an open file: whatever it names, reopened by path as O_PATH
+    if (S_ISREG(f.st.st_mode) && deleted) return FdKind::Copy;
+    struct stat now;
+    if (!deleted && f.target.rfind("/", 0) == 0 && stat(f.target.c_str(), &now) == 0 && now.st_ino == f.st.st_ino &&
+        now.st_dev == f.st.st_dev)
+      return FdKind::Path;
+    why = "O_PATH " + f.target + ": removed or replaced since it was opened (or a symlink itself) — not supported";
+    return FdKind::Unsupported;
   }
   const mode_t t = f.st.st_mode & S_IFMT;
   if (t == S_IFREG) {
@@ -92,7 +122,11 @@ FdKind classify(pid_t pid, pid_t stdioPid, const FdInfo& f, int* stdio, std::str
     }
     return FdKind::Path;
   }
-  if (t == S_IFDIR) return FdKind::Path;
+  if (t == S_IFDIR) {
+    if (!deleted) return FdKind::Path;
+    why = "directory " + f.target + ": deleted while open — not supported";
+    return FdKind::Unsupported;
+  }
   if (t == S_IFIFO && f.target.rfind("pipe:", 0) == 0) return FdKind::Pipe;
   if (t == S_IFIFO && f.target.rfind("/", 0) == 0) {  // a FIFO: reopened by its path
     struct stat now;
@@ -101,7 +135,11 @@ FdKind classify(pid_t pid, pid_t stdioPid, const FdInfo& f, int* stdio, std::str
     why = "FIFO " + f.target + ": removed or replaced since it was opened — not supported";
     return FdKind::Unsupported;
   }
-  if (t == S_IFCHR && harmlessDevice(f.st.st_rdev)) return FdKind::Path;
+  if (t == S_IFCHR && harmlessDevice(f.st.st_rdev)) {
+    if (!deleted) return FdKind::Path;
+    why = "device node " + f.target + ": deleted while open — not supported";
+    return FdKind::Unsupported;
+  }
   std::string what = f.target;
   if (what.rfind("socket:", 0) == 0 || t == S_IFSOCK) what = "socket";
   else if (t == S_IFIFO) what = "FIFO " + f.target;
@@ -236,7 +274,8 @@ bool dumpFiles(const ProcessIds& ids, Descriptions& d, PagesWriter& w, Json& j, 
       // a deleted file whose description an fd before this one holds: saved there
       j.field("kind", "copy").field("path", withoutDeleted(f.target));
     } else {
-      // a deleted file: keep what it holds now
+      // a deleted file: keep what it holds now, its data extents only (holes
+      // stay holes), with its size, mode and owner
       std::string proc = "/proc/" + std::to_string(ids.real) + "/fd/" + std::to_string(f.fd);
       int fd = open(proc.c_str(), O_RDONLY | O_CLOEXEC);
       if (fd < 0) {
@@ -246,16 +285,30 @@ bool dumpFiles(const ProcessIds& ids, Descriptions& d, PagesWriter& w, Json& j, 
       }
       struct stat st;
       fstat(fd, &st);
-      uint64_t off = w.offset();
-      bool ok = w.appendFd(fd, (uint64_t)st.st_size);
+      uint64_t off = w.offset(), saved = 0;
+      bool ok = true;
+      j.field("kind", "copy").field("path", withoutDeleted(f.target));
+      j.field("size", (uint64_t)st.st_size).field("mode", (uint64_t)(st.st_mode & 07777));
+      j.field("uid", (uint64_t)st.st_uid).field("gid", (uint64_t)st.st_gid);
+      j.key("extents").beginArray();
+      for (off_t at = 0; ok && at < st.st_size;) {
+        off_t data = lseek(fd, at, SEEK_DATA);
+        if (data < 0) break;  // (ENXIO: only a hole from here on)
+        off_t hole = lseek(fd, data, SEEK_HOLE);
+        if (hole < 0 || hole > st.st_size) hole = st.st_size;
+        ok = w.appendFd(fd, (uint64_t)(hole - data), (uint64_t)data);
+        j.beginArray().num((uint64_t)data).num((uint64_t)(hole - data)).endArray();
+        saved += (uint64_t)(hole - data);
+        at = hole;
+      }
+      j.endArray();
       close(fd);
       if (!ok) {
         err = "pid " + std::to_string(ids.vpid) + " fd " + std::to_string(f.fd) + ": cannot save " + f.target + ": " +
               strerror(w.error());
         return false;
       }
-      j.field("kind", "copy").field("path", withoutDeleted(f.target));
-      j.key("content").beginObject().field("off", off).field("len", (uint64_t)st.st_size).endObject();
+      j.key("content").beginObject().field("off", off).field("len", saved).endObject();
     }
     j.endObject();
   }

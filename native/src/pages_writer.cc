@@ -173,8 +173,8 @@ bool PagesWriter::appendBytes(const void* data, size_t len) {
   return ok();
 }
 
-bool PagesWriter::appendFd(int fd, uint64_t len) {
-  uint64_t pos = 0;
+bool PagesWriter::appendFd(int fd, uint64_t len, uint64_t from) {
+  uint64_t pos = from;
   while (len && ok()) {
     size_t n = room();
     if (n > len) n = (size_t)len;

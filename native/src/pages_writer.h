@@ -25,7 +25,7 @@ class PagesWriter {
   // Copies [addr, addr+len) of the task's memory to the file; false (and error())
   // on failure.
   bool appendMemory(pid_t tid, uint64_t addr, uint64_t len);
-  bool appendFd(int fd, uint64_t len);  // len bytes read from fd (from its start)
+  bool appendFd(int fd, uint64_t len, uint64_t from = 0);  // len bytes read from fd at offset from
   bool appendBytes(const void* data, size_t len);
   // Allocates about `bytes` of the file ahead (before the job is frozen), on tmpfs:
   // writing into allocated tmpfs pages is a third faster than a plain write,

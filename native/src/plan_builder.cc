@@ -158,6 +158,40 @@ vd_thread threadState(const Napi::Object& t, Builder& b) {
 
 }  // namespace
 
+DeletedFile deletedFile(const Napi::Object& f, uint64_t contentLen) {
+  DeletedFile del;
+  Napi::Value ext = f.Get("extents");
+  if (!ext.IsArray()) {  // (images before sparse files were kept: the bytes from 0 on)
+    if (contentLen) del.extents.push_back({0, contentLen});
+    del.size = contentLen;
+  } else {
+    Napi::Array list = ext.As<Napi::Array>();
+    if (list.Length() > VD_MAX_EXTENTS) throw std::runtime_error("manifest: a deleted file of too many extents");
+    del.size = num(f, "size");
+    uint64_t end = 0, total = 0;
+    for (uint32_t i = 0; i < list.Length(); i++) {
+      Napi::Array e = list.Get(i).As<Napi::Array>();
+      vd_extent x{(uint64_t)e.Get(0u).As<Napi::Number>().Int64Value(), (uint64_t)e.Get(1u).As<Napi::Number>().Int64Value()};
+      // in order, not overlapping, inside the file, adding up to the saved bytes
+      if (x.file_off < end || x.len == 0 || x.len > del.size || x.file_off > del.size - x.len)
+        throw std::runtime_error("manifest: a bad extent of a deleted file");
+      end = x.file_off + x.len;
+      total += x.len;
+      del.extents.push_back(x);
+    }
+    if (total != contentLen) throw std::runtime_error("manifest: a deleted file's extents do not add up to its contents");
+  }
+  if (del.size > (1ull << 50)) throw std::runtime_error("manifest: a bad size of a deleted file");
+  if (f.Get("mode").IsNumber()) {
+    del.attrsSet = 1;
+    del.mode = (uint32_t)num(f, "mode");
+    del.uid = (int32_t)num(f, "uid");
+    del.gid = (int32_t)num(f, "gid");
+    if (del.mode > 07777) throw std::runtime_error("manifest: a bad mode of a deleted file");
+  }
+  return del;
+}
+
 std::vector<uint8_t> buildPlan(const Napi::Object& proc) {
   vd_plan h{};
   h.magic = VD_PLAN_MAGIC;
@@ -217,6 +251,7 @@ std::vector<uint8_t> buildPlan(const Napi::Object& proc) {
   }
 
   std::vector<vd_fd> fds;
+  std::vector<vd_extent> extents;  // the deleted files', each fd's its own slice
   Napi::Array fdList = proc.Get("fds").As<Napi::Array>();
   for (uint32_t i = 0; i < fdList.Length(); i++) {
     Napi::Object f = fdList.Get(i).As<Napi::Object>();
@@ -229,6 +264,7 @@ std::vector<uint8_t> buildPlan(const Napi::Object& proc) {
     if (kind == "stdio") {
       d.kind = VD_FD_STDIO;
       d.stdio_index = (uint32_t)num(f, "stdio");
+      if (d.stdio_index > VD_MAX_EXTERNAL_FD) throw std::runtime_error("manifest: a bad inherited fd number");
     } else if (kind == "path") {
       d.kind = VD_FD_PATH;
       d.path_off = b.string(str(f, "path"));
@@ -238,6 +274,15 @@ std::vector<uint8_t> buildPlan(const Napi::Object& proc) {
       Napi::Object c = f.Get("content").As<Napi::Object>();
       d.content_off = num(c, "off");
       d.content_len = num(c, "len");
+      DeletedFile del = deletedFile(f, d.content_len);
+      d.nr_extents = (uint32_t)del.extents.size();
+      d.extents_off = (uint32_t)extents.size();  // made an offset below, once the array is placed
+      extents.insert(extents.end(), del.extents.begin(), del.extents.end());
+      d.file_size = del.size;
+      d.attrs_set = del.attrsSet;
+      d.mode = del.mode;
+      d.uid = del.uid;
+      d.gid = del.gid;
     } else if (kind == "shared") {
       d.kind = VD_FD_SHARED;
       d.stdio_index = (uint32_t)num(f, "shared");
@@ -325,6 +370,9 @@ std::vector<uint8_t> buildPlan(const Napi::Object& proc) {
   h.runs_off = b.array(runs);
   h.nr_special = (uint32_t)specials.size();
   h.special_off = b.array(specials);
+  const uint32_t extentsAt = b.array(extents);
+  for (auto& d : fds)
+    if (d.kind == VD_FD_COPY) d.extents_off = extentsAt + d.extents_off * (uint32_t)sizeof(vd_extent);
   h.nr_fds = (uint32_t)fds.size();
   h.fds_off = b.array(fds);
   h.nr_threads = (uint32_t)threads.size();

@@ -312,6 +312,12 @@ void Domain::startRestore() {
     e.content_proc = f.contentProc;
     e.content_off = f.contentOff;
     e.content_len = f.contentLen;
+    e.nr_extents = (uint32_t)f.shape.extents.size();
+    e.file_size = f.shape.size;
+    e.attrs_set = f.shape.attrsSet;
+    e.mode = f.shape.mode;
+    e.uid = f.shape.uid;
+    e.gid = f.shape.gid;
     e.flags = f.flags;
     e.pos = f.pos;
     e.pipe = f.pipeId;
@@ -322,6 +328,7 @@ void Domain::startRestore() {
     put(&e, sizeof e);
     put(f.path.data(), f.path.size());
     put(f.data.data(), f.data.size());
+    put(f.shape.extents.data(), f.shape.extents.size() * sizeof(vd_extent));
   }
   if (!writeAll(bootFd_, msg.data(), msg.size()))
     throw std::runtime_error(restoreFailure("the restoring process ended before it read the tree"));
