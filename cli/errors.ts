@@ -11,6 +11,7 @@ export const EXIT = {
   BAD_IMAGE: 7,        // a damaged image: checksum mismatch, truncated or missing file
   IMAGE_VERSION: 8,    // an image of another format version
   OUTPUT: 9,           // the checkpoint's output directory exists or cannot be written
+  LOCKED: 10,          // restore: another process holds a file lock the job held (no process of the job is left)
   NOT_EXECUTABLE: 126, // the command exists but cannot be executed
   NOT_FOUND: 127,      // the command does not exist
 } as const;
