@@ -160,4 +160,19 @@ test('the test can fail: an image with its locks taken out restores without them
   noStrays();
 });
 
+test('an image whose lock range does not fit off_t is refused as damaged (exit 7), nothing started', async () => {
+  const { uid } = USERS[0];
+  const { dir, img } = await lockedImage(uid, `badlock-${uid}`, []);
+  go(dir);
+  for (const bad of [{ start: '9223372036854775807', len: '2' }, { start: '-1' }, { kind: 'lease' }, { fd: 99 }]) {
+    rewriteManifest(img, (m) => Object.assign(m.processes[0].locks[0], bad));
+    const r = vdomain(uid, ['restore', img]);
+    assert.is(r.status, 7, `${JSON.stringify(bad)}: ${r.stderr}`);
+    assert.match(r.stderr, /manifest: a lock|manifest: unknown lock kind/);
+    assert.is(r.stdout, '');
+    rewriteManifest(img, (m) => Object.assign(m.processes[0].locks[0], { fd: 3, kind: 'posix', start: '10', len: '5' }));
+  }
+  noStrays();
+});
+
 test.run();

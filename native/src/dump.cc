@@ -398,8 +398,8 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
     // …and checked again, frozen, where it counts
     bool ok = phase("task", dumpTask(p, handler_ ? 1 : 0, j, u, err)) && phase("registers", dumpRegisters(t, j, err)) &&
               phase("signals", alteringSignals(t, insn)) && phase("memory", dumpMemory(p, ownIpc, w, j, u, err)) &&
-              phase("files", dumpFiles(p, descs, w, j, u, err));
-    if (ok) dumpLocks(collectLocks(p, descs, u), j);
+              phase("files", dumpFiles(p, descs, w, j, u, err)) &&
+              phase("locks", (dumpLocks(collectLocks(p, descs, u), j), true));
     if (!ok || !u.items.empty()) {
       res.unsupported = u.items;
       return fail(err.empty() ? kHoldsUnsupported : err);

@@ -1,7 +1,8 @@
 // File locks a restore must bring back: a process and its child holding POSIX
 // record locks (read and write ranges, one to EOF, the child's through a
 // description shared with its parent), an OFD lock and a flock() lock on
-// descriptions shared across the fork, and a flock() lock of the child's own.
+// descriptions shared across the fork, a flock() lock of the child's own, and a
+// POSIX lock on a file deleted while open (the checker uses the inherited fd).
 //
 //   locks DIR          sets them, prints "ready", waits until DIR/go exists, then
 //                      checks them from a forked checker (which sees a conflict
@@ -115,6 +116,13 @@ int main(int argc, char **argv) {
   posix_lock(ofd, F_OFD_SETLK, F_RDLCK, 500, 10);
   int fl = open_in(dir, "flock", O_RDWR);
   if (flock(fl, LOCK_EX | LOCK_NB) < 0) return perror("flock"), 1;
+  // a file deleted while open and locked: made again at restore, locked again
+  int gone = open_in(dir, "gone", O_RDWR);
+  if (write(gone, "0123456789abcdef", 16) != 16) return 1;
+  posix_lock(gone, F_SETLK, F_WRLCK, 4, 4);  // bytes 4-7
+  char gone_path[4096];
+  snprintf(gone_path, sizeof gone_path, "%s/gone", dir);
+  unlink(gone_path);
 
   int ready[2], go[2];
   if (pipe(ready) < 0 || pipe(go) < 0) return 1;
@@ -165,6 +173,8 @@ int main(int argc, char **argv) {
     expect("ofd-R", o, F_OFD_GETLK, F_WRLCK, 505, 1, F_RDLCK, 500, 10);
     expect("ofd-R-shared", o, F_OFD_GETLK, F_RDLCK, 505, 1, F_UNLCK, 0, 0);
     expect("ofd-after-510", o, F_OFD_GETLK, F_WRLCK, 510, 1, F_UNLCK, 0, 0);
+    expect("deleted-W", gone, F_GETLK, F_WRLCK, 0, 16, F_WRLCK, 4, 4);
+    expect("deleted-after-8", gone, F_GETLK, F_WRLCK, 8, 8, F_UNLCK, 0, 0);
     expect_flock("flock-EX", f, LOCK_SH, 0);
     expect_flock("flock2-SH", f2, LOCK_EX, 0);
     expect_flock("flock2-SH-shared", f2, LOCK_SH, 1);
