@@ -386,7 +386,9 @@ struct k_flock { int16_t type, whence; int32_t pad; int64_t start, len; int32_t 
 
 static void set_locks(const struct vd_plan* p) {
   const struct vd_lock* l = AT(p, p->locks_off, const struct vd_lock);
-  for (uint32_t i = 0; i < p->nr_locks; i++) {
+  // last first: the dump lists a file's ranges in ascending order, and the kernel
+  // finds the place of a range below all the others it holds at once
+  for (uint32_t i = p->nr_locks; i-- > 0;) {
     long rc;
     if (l[i].kind == VD_LOCK_FLOCK) {
       rc = sys2(__NR_flock, l[i].fd, (l[i].write ? LOCK_EX : LOCK_SH) | LOCK_NB);

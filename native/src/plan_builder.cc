@@ -186,7 +186,9 @@ std::vector<vd_lock> fileLocks(const Napi::Object& proc, const Napi::Array& fdLi
     std::string path;
     for (uint32_t f = 0; f < fdList.Length() && path.empty(); f++) {
       Napi::Object o = fdList.Get(f).As<Napi::Object>();
-      if ((int32_t)num(o, "fd") == k.fd) path = str(o, "target").empty() ? "?" : str(o, "target");
+      if ((int32_t)num(o, "fd") != k.fd) continue;
+      if (str(o, "kind") == "stdio") throw std::runtime_error("manifest: a lock on a standard stream");
+      path = str(o, "target").empty() ? "?" : str(o, "target");
     }
     if (path.empty()) throw std::runtime_error("manifest: a lock on fd " + std::to_string(k.fd) + ", which is not open");
     k.path_off = b.string(path);
