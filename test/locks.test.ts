@@ -66,6 +66,9 @@ for (const { label, uid } of USERS) {
 
   test(`a lock another process took meanwhile refuses the restore before any process runs, exit 10; once it is gone the image restores (${label})`, async () => {
     const { dir, img } = await lockedImage(uid, `conflict-${uid}`, []);
+    const ins = vdomain(uid, ['inspect', img]);
+    assert.match(ins.stdout, /file locks: fd 3 posix write 10\+5, fd 3 posix read 1000\+EOF, fd 4 ofd write 0\+100, fd 4 ofd read 500\+10, fd 5 flock write, fd 6 posix write 4\+4\n/);
+    assert.match(ins.stdout, /file locks: fd 3 posix write 200\+10, fd 3 posix read 300\+1, fd \d+ flock read\n/);
     go(dir);
     const outsider = await holdLock(path.join(dir, 'posix'), 205, 1);  // inside the child's write range
     try {
