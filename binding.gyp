@@ -19,6 +19,7 @@
         "native/src/dump_task.cc",
         "native/src/dump_memory.cc",
         "native/src/dump_files.cc",
+        "native/src/dump_locks.cc",
         "native/src/dump_ipc.cc",
         "native/src/dump_signals.cc",
         "native/src/plan_builder.cc",

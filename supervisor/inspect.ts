@@ -2,7 +2,7 @@
 // program). Reads the manifest only: verifying the pages is restore's job, but a
 // damaged manifest is reported like restore would.
 import { readImage } from './image';
-import { ImageManifest, ProcessImage, SysvObjectImage, VmaKind, ZombieImage } from './manifest';
+import { ImageManifest, LockImage, ProcessImage, SysvObjectImage, VmaKind, ZombieImage } from './manifest';
 
 export interface ImageSummary {
   path: string;
@@ -28,6 +28,8 @@ export interface ImageSummary {
     sysvAttached: number[];
     /** its SEM_UNDO adjustments: [semid, semaphore, what its exit adds] */
     semUndo: [number, number, number][];
+    /** its file locks (OFD and flock ones: with the first holder of their description) */
+    locks: LockImage[];
     pagesBytes: number;
   }[];
   zombies: ZombieImage[];
@@ -60,6 +62,7 @@ function summarize(p: ProcessImage): ImageSummary['processes'][number] {
     threads: (p.threads ?? []).map((t) => ({ vtid: t.vtid, comm: t.comm })),
     sysvAttached: [...new Set(p.vmas.filter((v) => v.kind === 'sysv-shm').map((v) => v.shmid!))],
     semUndo: p.semUndo ?? [],
+    locks: p.locks ?? [],
     pagesBytes: p.pagesBytes,
   };
 }
@@ -124,6 +127,8 @@ export function formatInspect(s: ImageSummary): string {
     if (p.sysvAttached.length) out.push(`  SysV segments attached: ${p.sysvAttached.join(' ')}`);
     if (p.semUndo.length)
       out.push(`  SEM_UNDO adjustments: ${p.semUndo.map(([id, n, adj]) => `set ${id} #${n} ${adj > 0 ? '+' : ''}${adj}`).join(', ')}`);
+    if (p.locks.length)
+      out.push(`  file locks: ${p.locks.map((l) => `fd ${l.fd} ${l.kind} ${l.type === 'w' ? 'write' : 'read'}${l.kind === 'flock' ? '' : ` ${l.start}+${l.len === '0' ? 'EOF' : l.len}`}`).join(', ')}`);
   }
   return out.join('\n') + '\n';
 }

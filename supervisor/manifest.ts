@@ -209,6 +209,17 @@ export interface ProcessImage {
   threads?: ThreadImage[];
   vmas: VmaImage[];
   fds: FdImage[];
+  /** file locks it holds (absent: none): its POSIX ones, and the OFD/flock ones of descriptions it is the first holder of */
+  locks?: LockImage[];
   pagesFile: string;          // name of its page file in the image directory
   pagesBytes: number;
+}
+
+/** A file lock (native/src/dump_locks.cc), taken again through fd at restore. */
+export interface LockImage {
+  fd: number;                 // one of the process's fds
+  kind: 'posix' | 'ofd' | 'flock';
+  type: 'r' | 'w';            // read (LOCK_SH) or write (LOCK_EX)
+  start: string;              // decimal byte offset (0 for flock)
+  len: string;                // decimal bytes; "0": to the end of the file (and for flock)
 }

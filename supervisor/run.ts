@@ -296,6 +296,8 @@ export async function superviseDomain(spec: DomainSpec): Promise<number> {
   log.info('domain empty, supervisor exits');
   if (startError) {
     const e = startError.errno;
+    // (the message native/src/restore.cc gives a lock another process holds)
+    if (spec.restore && startError.message.startsWith('restore refused: lock conflict: ')) throw new UserError(startError.message, EXIT.LOCKED);
     if (spec.restore) throw new UserError(startError.message, EXIT.FAILURE);
     // the program was found before the start: ENOENT now means its interpreter
     // (#!) or its ELF loader is missing, which a shell reports as 126 too

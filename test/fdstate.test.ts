@@ -80,7 +80,7 @@ for (const { label, uid } of USERS)
       await job.exited;
       // without an fd 3: one line naming it, before any process is made
       const bare = vdomain(uid, ['restore', img], { input: 'go\n' });
-      assert.is(bare.status, 10, bare.stderr);
+      assert.is(bare.status, 14, bare.stderr);  // EXIT.NO_INHERITED_FD
       assert.match(bare.stderr.trim(), /^vdomain: cannot restore: fd 3 \(pipe:\[\d+\]\) came from outside the domain as fd 3 of `vdomain run`; give `vdomain restore` an fd 3 to bind it to/);
       assert.is(bare.stderr.trim().split('\n').length, 1, bare.stderr);
       // with a new pipe on fd 3: the job's write arrives there

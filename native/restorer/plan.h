@@ -207,6 +207,22 @@ struct vd_plan {
   uint32_t filter_len, filter_off;  // bytes of struct sock_filter[]
   uint32_t filter_flags;            // SECCOMP_FILTER_FLAG_*
   uint32_t no_new_privs;            // PR_SET_NO_NEW_PRIVS: the job had it, or the filter needs it
+
+  // file locks (struct vd_lock[]), taken by set_locks once the fds are in place
+  uint32_t nr_locks, locks_off;
+};
+
+// A file lock the process held (native/src/dump_locks.cc), taken again through
+// fd: a POSIX record lock (its own), or an OFD / flock lock of fd's description
+// (listed in one holder's plan only).
+enum vd_lock_kind { VD_LOCK_POSIX = 0, VD_LOCK_OFD, VD_LOCK_FLOCK };
+
+struct vd_lock {
+  int32_t fd;          // one of the plan's fds
+  uint32_t kind;       // enum vd_lock_kind
+  uint32_t write;      // 1: F_WRLCK / LOCK_EX; 0: F_RDLCK / LOCK_SH
+  uint32_t path_off;   // the file (string area), for the failure message
+  uint64_t start, len; // POSIX, OFD: the byte range (len 0: to the end of the file)
 };
 
 // How every filter of a domain is installed, on a first run (native/keeper.c) and
@@ -297,6 +313,7 @@ enum vd_step {
   VD_STEP_FD_OPEN, VD_STEP_FD_SEEK, VD_STEP_FD_COPY, VD_STEP_CWD, VD_STEP_RLIMIT, VD_STEP_MM,
   VD_STEP_SIGACTION, VD_STEP_ALTSTACK, VD_STEP_ITIMER, VD_STEP_RSEQ, VD_STEP_ROBUST,
   VD_STEP_PENDING, VD_STEP_FILTER, VD_STEP_TREE, VD_STEP_THREAD, VD_STEP_SEM_UNDO,
+  VD_STEP_LOCK,  // index: which vd_lock; EAGAIN: another process holds a conflicting lock
 };
 
 // Each thread of vd_thread[] stops on its own int3 first, rax = its index there.

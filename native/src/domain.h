@@ -181,6 +181,7 @@ class Domain {
   std::mutex restoreMu_;
   bool restoreReported_ = false;
   size_t restoreLeft_ = 0;                 // live processes still in their restorer
+  std::vector<pid_t> heldTasks_;           // restored tasks held stopped until every process is done
   std::vector<int> restoredListeners_;     // one per restored process (remapped)
   std::vector<pid_t> restoredReal_;        // real PID per index of the tree
   struct StoppedTasks {                    // of one process, at their int3

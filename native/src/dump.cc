@@ -312,7 +312,8 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
   }
   if (req.processes.size() > 1) checkSharedMemory(req.processes, u);
   if (!ownIpc) checkSysvIpc(req.processes, u);
-  mapDescriptions(req.processes, req.stdioPid, u);
+  Descriptions listed = mapDescriptions(req.processes, req.stdioPid, u);
+  for (auto& p : req.processes) collectLocks(p, listed, u);
   if (!u.items.empty()) {
     res.unsupported = u.items;
     res.error = kHoldsUnsupported;
@@ -397,7 +398,8 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
     // …and checked again, frozen, where it counts
     bool ok = phase("task", dumpTask(p, handler_ ? 1 : 0, j, u, err)) && phase("registers", dumpRegisters(t, j, err)) &&
               phase("signals", alteringSignals(t, insn)) && phase("memory", dumpMemory(p, ownIpc, w, j, u, err)) &&
-              phase("files", dumpFiles(p, descs, w, j, u, err));
+              phase("files", dumpFiles(p, descs, w, j, u, err)) &&
+              phase("locks", (dumpLocks(collectLocks(p, descs, u), j), true));
     if (!ok || !u.items.empty()) {
       res.unsupported = u.items;
       return fail(err.empty() ? kHoldsUnsupported : err);

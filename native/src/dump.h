@@ -16,6 +16,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "json.h"
@@ -74,9 +75,24 @@ struct Descriptions {
   pid_t stdioPid = 0;                              // holds the job's standard streams at 0-2 (the keeper)
   std::map<std::pair<pid_t, int>, std::string> of; // (real pid, fd) → "VPID:FD" of the first holder
   std::set<std::pair<dev_t, ino_t>> pipesSaved;    // pipes and FIFOs whose contents are in a page file
+  // OFD and flock locks saved already: (description, kind, write, start, len)
+  std::set<std::tuple<std::string, int, bool, uint64_t, uint64_t>> locksSaved;
 };
 Descriptions mapDescriptions(const std::vector<ProcessIds>& processes, pid_t stdioPid, Unsupported& u);
 bool dumpFiles(const ProcessIds& ids, Descriptions& d, PagesWriter& w, Json& j, Unsupported& u, std::string& err);
+// A file lock the process holds (dump_locks.cc), taken again through fd by
+// set_locks (native/restorer/restorer.c). len 0: to the end of the file.
+struct HeldLock {
+  enum Kind { Posix, Ofd, Flock } ;
+  int fd;
+  Kind kind;
+  bool write;
+  uint64_t start, len;
+};
+// Its POSIX locks, and the OFD/flock locks of descriptions not met before in d
+// (each is saved once, with its first holder); what cannot be restored goes to u.
+std::vector<HeldLock> collectLocks(const ProcessIds& ids, Descriptions& d, Unsupported& u);
+void dumpLocks(const std::vector<HeldLock>& locks, Json& j);  // "locks": [...], when any
 // Checks only (nothing written): what dumpMemory/dumpFiles would refuse.
 // domainFilters: seccomp filters the domain itself installs (1 remapped, 0 identity)
 void checkTask(const ProcessIds& ids, int domainFilters, Unsupported& u);

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 
+#include <cstdint>
 #include <cstring>
 #include <stdexcept>
 
@@ -154,6 +155,46 @@ vd_thread threadState(const Napi::Object& t, Builder& b) {
   th.nr_pending = (uint32_t)(own.size() / 128);
   th.pending_off = b.raw(own);
   return th;
+}
+
+// The process's file locks (ProcessImage "locks", dump_locks.cc): each through
+// one of its fds, with a range the kernel can take (start + len within off_t).
+std::vector<vd_lock> fileLocks(const Napi::Object& proc, const Napi::Array& fdList, Builder& b) {
+  std::vector<vd_lock> out;
+  if (!proc.Get("locks").IsArray()) return out;  // (images before locks were saved have none)
+  Napi::Array list = proc.Get("locks").As<Napi::Array>();
+  const uint64_t maxOff = (uint64_t)INT64_MAX;
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    Napi::Object l = list.Get(i).As<Napi::Object>();
+    vd_lock k{};
+    k.fd = (int32_t)num(l, "fd");
+    std::string kind = str(l, "kind"), type = str(l, "type"), start = str(l, "start"), len = str(l, "len");
+    if (kind == "posix") k.kind = VD_LOCK_POSIX;
+    else if (kind == "ofd") k.kind = VD_LOCK_OFD;
+    else if (kind == "flock") k.kind = VD_LOCK_FLOCK;
+    else throw std::runtime_error("manifest: unknown lock kind '" + kind + "'");
+    if (type != "r" && type != "w") throw std::runtime_error("manifest: a lock of unknown type '" + type + "'");
+    k.write = type == "w";
+    auto decimal = [](const std::string& s, uint64_t* v) {
+      if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string::npos) return false;
+      *v = strtoull(s.c_str(), nullptr, 10);
+      return *v <= (uint64_t)INT64_MAX;
+    };
+    if (!decimal(start, &k.start) || !decimal(len, &k.len) || k.len > maxOff - k.start)
+      throw std::runtime_error("manifest: a lock with a bad range");
+    if (k.kind == VD_LOCK_FLOCK && (k.start || k.len)) throw std::runtime_error("manifest: a flock lock with a range");
+    std::string path;
+    for (uint32_t f = 0; f < fdList.Length() && path.empty(); f++) {
+      Napi::Object o = fdList.Get(f).As<Napi::Object>();
+      if ((int32_t)num(o, "fd") != k.fd) continue;
+      if (str(o, "kind") == "stdio") throw std::runtime_error("manifest: a lock on a standard stream");
+      path = str(o, "target").empty() ? "?" : str(o, "target");
+    }
+    if (path.empty()) throw std::runtime_error("manifest: a lock on fd " + std::to_string(k.fd) + ", which is not open");
+    k.path_off = b.string(path);
+    out.push_back(k);
+  }
+  return out;
 }
 
 }  // namespace
@@ -363,6 +404,10 @@ std::vector<uint8_t> buildPlan(const Napi::Object& proc) {
   const std::string shared = siginfos(proc.Get("pendingShared").As<Napi::Array>());
   h.nr_pending_shared = (uint32_t)(shared.size() / 128);
   h.pending_shared_off = b.raw(shared);
+
+  std::vector<vd_lock> locks = fileLocks(proc, fdList, b);
+  h.nr_locks = (uint32_t)locks.size();
+  h.locks_off = b.array(locks);
 
   h.nr_vmas = (uint32_t)vmas.size();
   h.vmas_off = b.array(vmas);

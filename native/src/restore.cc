@@ -31,6 +31,8 @@ namespace vdomain {
 
 namespace {
 
+// how a restore refused for a file lock another process holds begins (supervisor/run.ts: EXIT.LOCKED)
+constexpr const char* kLockConflict = "restore refused: lock conflict: ";
 constexpr int kWakeSignal = 40;  // SIGRTMIN+6: wakes the tracer thread out of waitpid
 
 void onWake(int) {}
@@ -68,8 +70,22 @@ const char* stepName(int step) {
     case VD_STEP_FILTER: return "installing the domain's seccomp filter";
     case VD_STEP_THREAD: return "making a thread";
     case VD_STEP_SEM_UNDO: return "giving back its SEM_UNDO adjustments";
+    case VD_STEP_LOCK: return "taking a file lock";
     default: return "restoring";
   }
+}
+
+// "FILE bytes A-B (POSIX write lock, fd N)" of the plan's lock i.
+std::string lockText(const std::vector<uint8_t>& planBuf, int i) {
+  const vd_plan* plan = reinterpret_cast<const vd_plan*>(planBuf.data());
+  const vd_lock* l = reinterpret_cast<const vd_lock*>(planBuf.data() + plan->locks_off) + i;
+  std::string path = l->path_off && plan->strings_off + l->path_off < planBuf.size()
+                         ? reinterpret_cast<const char*>(planBuf.data() + plan->strings_off + l->path_off) : "?";
+  static const char* const kinds[] = {"POSIX", "OFD", "flock"};
+  std::string range = l->kind == VD_LOCK_FLOCK ? "" : " bytes " + std::to_string(l->start) + "-" +
+                      (l->len ? std::to_string(l->start + l->len - 1) : std::string("EOF"));
+  return path + range + " (" + (l->kind < 3 ? kinds[l->kind] : "?") + (l->write ? " write" : " read") + " lock, fd " +
+         std::to_string(l->fd) + ")";
 }
 
 // What failed, in the user's terms: the file or fd the blob's index points at.
@@ -95,6 +111,7 @@ std::string failureDetail(const std::vector<uint8_t>& planBuf, const vd_failure&
     return " fd " + std::to_string(d->fd) + (p.empty() ? "" : " (" + p + ")");
   }
   if (f.step == VD_STEP_SIGACTION) return " signal " + std::to_string(f.index + 1);
+  if (f.step == VD_STEP_LOCK && (uint32_t)f.index < plan->nr_locks) return " " + lockText(planBuf, f.index);
   return "";
 }
 
@@ -118,6 +135,10 @@ std::string Domain::restoreFailure(const std::string& fallback) {
   }
   std::string why = f.err ? strerror(f.err) : "refused";
   const std::vector<uint8_t>& plan = known && !procs[f.proc].zombie ? procs[f.proc].plan : procs[0].plan;
+  // (the supervisor gives this one an exit status of its own: kLockConflict)
+  if (f.step == VD_STEP_LOCK && f.err == EAGAIN && plan.size() >= sizeof(vd_plan) && f.index >= 0 &&
+      (uint32_t)f.index < reinterpret_cast<const vd_plan*>(plan.data())->nr_locks)
+    return std::string(kLockConflict) + lockText(plan, f.index) + who + " is held by another process now";
   return std::string("restore failed ") + stepName(f.step) + failureDetail(plan, f) + who + ": " + why;
 }
 
@@ -129,6 +150,7 @@ void Domain::restoreFinished(bool ok, const std::string& err, int listener) {
   }
   if (!ok) {
     restoreReported_ = true;
+    for (pid_t t : heldTasks_) kill(t, SIGKILL);  // done with their blobs, held: never to run
     restoreDone_.set_value(err.empty() ? restoreFailure("a restored process died") : err);
     return;
   }
@@ -212,9 +234,23 @@ bool Domain::restoredTaskStopped(pid_t tid, const std::function<void(pid_t)>& le
   int listener = -1;
   ok = ok && finishRestore(mainTid, proc.regs, &listener, err);
   if (!ok) kill(mainTid, SIGKILL);
-  // before the supervisor goes on: a checkpoint right after must be able to trace them
-  for (pid_t t : all.threads) letGo(t);
-  letGo(mainTid);
+  // All are let go together, once the last process is done: a blob that fails
+  // later (a file lock another process took meanwhile) must not find the job
+  // running already. Before the supervisor goes on: a checkpoint right after
+  // must be able to trace them.
+  std::vector<pid_t> release;
+  {
+    std::lock_guard<std::mutex> g(restoreMu_);
+    heldTasks_.insert(heldTasks_.end(), all.threads.begin(), all.threads.end());
+    heldTasks_.push_back(mainTid);
+    if (!ok || restoreReported_) {
+      for (pid_t t : heldTasks_) kill(t, SIGKILL);  // (they die as they are let go)
+      release.swap(heldTasks_);
+    } else if (restoreLeft_ == 1) {
+      release.swap(heldTasks_);
+    }
+  }
+  for (pid_t t : release) letGo(t);
   restoreFinished(ok, err, listener);
   return true;
 }
