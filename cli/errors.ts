@@ -11,6 +11,9 @@ export const EXIT = {
   BAD_IMAGE: 7,        // a damaged image: checksum mismatch, truncated or missing file
   IMAGE_VERSION: 8,    // an image of another format version
   OUTPUT: 9,           // the checkpoint's output directory exists or cannot be written
+  IMAGE_OWNER: 10,     // restore: the image belongs to (or records) another user (docs/decisions/0011)
+  STATE_DIR: 11,       // the state directory is another user's, or cannot be used
+  SUPERVISOR_GONE: 12, // the domain's supervisor ended before it answered
   LOCKED: 13,          // restore: another process holds a file lock the job held (no process of the job is left)
   NO_INHERITED_FD: 14, // restore: the job had a descriptor from outside (run's fd N) and the restoring command has no fd N
   NOT_EXECUTABLE: 126, // the command exists but cannot be executed

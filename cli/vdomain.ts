@@ -92,10 +92,11 @@ function program(): Command {
     .argument('<image>', 'the image directory')
     .option('--name <name>', 'domain name (default: the image\'s, or a new one while that runs)')
     .option('--log-level <level>', `supervisor log level (${LOG_LEVELS.join(', ')})`)
-    .action(async (image: string, o: { name?: string; logLevel?: string }) => {
+    .option('--as-recorded-user', "root only: restore another user's image as that user (never as root)")
+    .action(async (image: string, o: { name?: string; logLevel?: string; asRecordedUser?: boolean }) => {
       checkLogLevel(o.logLevel);
       const { restoreImage } = await import('../supervisor/restore');
-      process.exitCode = await restoreImage({ dir: image, name: o.name, logLevel: o.logLevel });
+      process.exitCode = await restoreImage({ dir: image, name: o.name, logLevel: o.logLevel, asRecordedUser: o.asRecordedUser });
     });
 
   p.command('inspect')

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { EXIT, UserError } from '../cli/errors';
-import { RemoteError, request } from './control';
+import { RemoteError, request, SupervisorGoneError } from './control';
 import { socketPath, validName } from './paths';
 
 /** Where `vdomain checkpoint NAME` writes without -o: ./NAME-YYYYMMDD-HHMMSS.vdimg */
@@ -37,6 +37,8 @@ export async function checkpointDomain(opts: CheckpointOptions): Promise<Checkpo
     return (await request(sock, { op: 'checkpoint', output, kill: !!opts.kill }, 0)) as CheckpointReply;
   } catch (e) {
     if (e instanceof RemoteError) throw new UserError(e.message, e.exitCode ?? EXIT.FAILURE);
+    if (e instanceof SupervisorGoneError)
+      throw new UserError(`domain '${opts.name}': its supervisor ended during the checkpoint (an image is there only if it was complete)`, EXIT.SUPERVISOR_GONE);
     // no socket, or one nobody listens on (its supervisor died)
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ECONNREFUSED') throw new UserError(`no running domain named '${opts.name}'`, EXIT.NO_DOMAIN);

@@ -18,6 +18,24 @@ export class RemoteError extends Error {
   }
 }
 
+/** The domain's supervisor ended (or dropped the connection) before it answered. */
+export class SupervisorGoneError extends Error {}
+
+/**
+ * A Unix socket's path may not exceed 107 bytes (sun_path) and a state directory may
+ * be longer: bind and connect through /proc/self/fd/N, a handle on the socket's
+ * directory, so the path the kernel sees stays short. Both happen synchronously in
+ * `use`, while the handle is open.
+ */
+function viaDirHandle<T>(sockPath: string, use: (shortPath: string) => T): T {
+  const fd = fs.openSync(path.dirname(sockPath), fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  try {
+    return use(`/proc/self/fd/${fd}/${path.basename(sockPath)}`);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 const myUid = () => (process.getuid ? process.getuid() : 0);
 
 function peerUid(sock: net.Socket): number | undefined {
@@ -38,7 +56,12 @@ function socketOwner(sockPath: string): number | undefined {
 export function probe(sockPath: string, timeoutMs = 1000): Promise<'live' | 'stale' | 'absent'> {
   return new Promise((resolve) => {
     if (!fs.existsSync(sockPath)) return resolve('absent');
-    const s = net.connect(sockPath);
+    let s: net.Socket;
+    try {
+      s = viaDirHandle(sockPath, (p) => net.connect(p));
+    } catch {
+      return resolve('stale');
+    }
     const done = (r: 'live' | 'stale' | 'absent') => {
       s.destroy();
       resolve(r);
@@ -65,7 +88,13 @@ export class ControlServer {
     const server = net.createServer((sock) => this.serve(sock));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.path, () => resolve());
+      // made 0600 as it is bound (the directory is 0700 too): no peer ever sees it open
+      const umask = process.umask(0o177);
+      try {
+        viaDirHandle(this.path, (p) => server.listen(p, () => resolve()));
+      } finally {
+        process.umask(umask);
+      }
     });
     fs.chmodSync(this.path, 0o600);
     server.unref(); // the domain, not the socket, keeps the supervisor alive
@@ -109,8 +138,9 @@ export class ControlServer {
 /** Sends one request to a supervisor and returns its answer. */
 export function request(sockPath: string, req: Request, timeoutMs = 5000): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const s = net.connect(sockPath);
+    const s = viaDirHandle(sockPath, (p) => net.connect(p));
     let buf = '';
+    let connected = false;
     s.setEncoding('utf8');
     if (timeoutMs > 0)
       s.setTimeout(timeoutMs, () => {
@@ -118,6 +148,7 @@ export function request(sockPath: string, req: Request, timeoutMs = 5000): Promi
         reject(new Error(`${sockPath}: no answer`));
       });
     s.on('connect', () => {
+      connected = true;
       // the socket is in the user's own state directory; its owner is who bound it
       // (a stat, not SO_PEERCRED: the client need not load the native module)
       if (socketOwner(sockPath) !== myUid()) {
@@ -128,8 +159,11 @@ export function request(sockPath: string, req: Request, timeoutMs = 5000): Promi
       s.write(JSON.stringify(req) + '\n');
     });
     s.on('data', (c: string) => (buf += c));
-    s.on('error', reject);
+    const gone = () => new SupervisorGoneError(`${sockPath}: the domain's supervisor ended before it answered`);
+    // once connected, a reset is the supervisor going away (killed mid-checkpoint)
+    s.on('error', (e) => reject(connected ? gone() : e));
     s.on('end', () => {
+      if (!buf) return reject(gone());
       try {
         const msg = JSON.parse(buf) as { ok: boolean; result?: unknown; error?: string; code?: number; details?: string[] };
         if (msg.ok) resolve(msg.result);

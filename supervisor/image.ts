@@ -9,10 +9,26 @@ import { EXIT, UserError } from '../cli/errors';
 import { IMAGE_FORMAT, ImageManifest, MANIFEST_NAME, READABLE_VERSIONS, SYSV_FILE, SYSV_FILE_HEADER, SYSV_OBJECT_HEADER } from './manifest';
 import { native } from './native';
 
+/** Written first into every temporary image directory: proof that it is one of ours. */
+const PARTIAL_MARKER = '.vdomain-partial';
+
+/** Is anything at p, a dangling symlink included? */
+function entryExists(p: string): boolean {
+  try {
+    fs.lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Checks the output location and makes the hidden temporary directory beside it. */
 export function prepareImageDir(out: string): { tmp: string; final: string } {
   const final = path.resolve(out);
-  if (fs.existsSync(final)) throw new UserError(`${out}: already exists`, EXIT.OUTPUT);
+  if (entryExists(final)) {
+    const link = fs.lstatSync(final).isSymbolicLink() && !fs.existsSync(final);
+    throw new UserError(`${out}: already exists${link ? ' (a dangling symlink)' : ''}`, EXIT.OUTPUT);
+  }
   const parent = path.dirname(final);
   try {
     if (!fs.statSync(parent).isDirectory()) throw new UserError(`${parent}: not a directory`, EXIT.OUTPUT);
@@ -24,16 +40,23 @@ export function prepareImageDir(out: string): { tmp: string; final: string } {
   }
   removeAbandoned(parent);
   // the writer's PID in the name: a later checkpoint can tell an abandoned one
-  const tmp = path.join(parent, `.${path.basename(final)}.partial-${process.pid}-${Math.random().toString(16).slice(2, 10)}`);
+  const tmp = path.join(parent, `.${path.basename(final)}.partial-${process.pid}-${Math.random().toString(16).slice(2, 10).padEnd(8, '0')}`);
   try {
     fs.mkdirSync(tmp, { mode: 0o700 });
+    fs.writeFileSync(path.join(tmp, PARTIAL_MARKER), `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
   } catch (e) {
+    discardImageDir(tmp);
     throw new UserError(`${parent}: cannot create the image there (${(e as Error).message})`, EXIT.OUTPUT);
   }
   return { tmp, final };
 }
 
-/** Temporary image directories here whose writer is gone (a supervisor killed mid-checkpoint). */
+/**
+ * Temporary image directories here whose writer is gone (a supervisor killed
+ * mid-checkpoint). Only those provably ours: a real directory (not a symlink) of
+ * our uid holding our marker file. The parent may be world-writable: anything
+ * else named like one is another user's, and never touched.
+ */
 function removeAbandoned(parent: string) {
   let names: string[] = [];
   try {
@@ -41,13 +64,24 @@ function removeAbandoned(parent: string) {
   } catch {
     return;
   }
+  const uid = process.getuid?.() ?? 0;
+  const ours = (p: string, dir: boolean) => {
+    try {
+      const st = fs.lstatSync(p);
+      return st.uid === uid && (dir ? st.isDirectory() : st.isFile());
+    } catch {
+      return false;
+    }
+  };
   for (const n of names) {
     const pid = Number(/^\..+\.partial-(\d+)-[0-9a-f]{8}$/.exec(n)?.[1]);
     if (!pid || pid === process.pid) continue;
+    const p = path.join(parent, n);
+    if (!ours(p, true) || !ours(path.join(p, PARTIAL_MARKER), false)) continue;
     try {
       process.kill(pid, 0);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ESRCH') discardImageDir(path.join(parent, n));
+      if ((e as NodeJS.ErrnoException).code === 'ESRCH') discardImageDir(p);
     }
   }
 }
@@ -82,6 +116,8 @@ export function encodeManifest(m: ImageManifest): string {
  */
 export function commitImage(tmp: string, final: string, manifest: ImageManifest) {
   const files = { ...(manifest.files ?? {}) };
+  // a whole image is no longer a partial one (and readImage refuses hidden files)
+  fs.rmSync(path.join(tmp, PARTIAL_MARKER), { force: true });
   for (const f of fs.readdirSync(tmp)) {
     const p = path.join(tmp, f);
     if (!fs.statSync(p).isFile() || f === MANIFEST_NAME) continue;
@@ -94,7 +130,7 @@ export function commitImage(tmp: string, final: string, manifest: ImageManifest)
   fs.writeFileSync(mpath, encodeManifest(m), { mode: 0o600 });
   fsyncPath(mpath);
   fsyncPath(tmp);
-  if (fs.existsSync(final)) throw new UserError(`${final}: appeared while the checkpoint was written`, EXIT.OUTPUT);
+  if (entryExists(final)) throw new UserError(`${final}: appeared while the checkpoint was written`, EXIT.OUTPUT);
   fs.renameSync(tmp, final);
   fsyncPath(path.dirname(final));
 }

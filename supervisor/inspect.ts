@@ -83,16 +83,24 @@ export function inspectImage(dir: string): ImageSummary {
   };
 }
 
+// The image's text (names, command lines, paths) is the job's, untrusted: in text
+// output control characters (C0, DEL, C1: terminal escape sequences) and the
+// invisible reordering ones are shown escaped. The JSON output stays exact.
+const UNPRINTABLE = /[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+const hex = (c: string, width: number) => c.charCodeAt(0).toString(16).padStart(width, '0');
+export const printable = (s: unknown) =>
+  String(s).replace(UNPRINTABLE, (c) => (c.charCodeAt(0) < 0x100 ? `\\x${hex(c, 2)}` : `\\u${hex(c, 4)}`));
+
 // one line per command: an argument with spaces, quotes or newlines is shown quoted
-const shellWords = (argv: string[]) => argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' ');
+const shellWords = (argv: string[]) => argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : printable(JSON.stringify(a)))).join(' ');
 
 const mb = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MB` : `${(n / 1024).toFixed(0)} kB`);
 
 export function formatInspect(s: ImageSummary): string {
   const out: string[] = [];
-  out.push(`image      ${s.path}`);
-  out.push(`taken      ${s.createdAt} on ${s.host} (Linux ${s.kernel})`);
-  out.push(`domain     ${s.domain.name} (${s.domain.mode}), uid ${s.domain.uid}: ${shellWords(s.domain.command)}`);
+  out.push(`image      ${printable(s.path)}`);
+  out.push(`taken      ${printable(s.createdAt)} on ${printable(s.host)} (Linux ${printable(s.kernel)})`);
+  out.push(`domain     ${printable(s.domain.name)} (${printable(s.domain.mode)}), uid ${printable(s.domain.uid)}: ${shellWords(s.domain.command)}`);
   out.push(`size       ${mb(s.imageBytes)} of pages and saved files`);
   if (s.timings) out.push(`timings    frozen ${s.timings.frozenMs.toFixed(1)} ms, total ${s.timings.totalMs.toFixed(1)} ms`);
   if (s.processes.length + s.zombies.length > 1) {
@@ -100,8 +108,8 @@ export function formatInspect(s: ImageSummary): string {
     out.push('   VPID   VPPID   VPGID    VSID  COMMAND');
     const row = (vpid: number, vppid: number, vpgid: number, vsid: number, what: string) =>
       out.push(`${[vpid, vppid, vpgid, vsid].map((n) => String(n).padStart(7)).join(' ')}  ${what}`);
-    for (const p of s.processes) row(p.vpid, p.vppid, p.vpgid, p.vsid, p.comm);
-    for (const z of s.zombies) row(z.vpid, z.vppid, z.vpgid, z.vsid, `${z.comm} <zombie, wait status ${z.status}>`);
+    for (const p of s.processes) row(p.vpid, p.vppid, p.vpgid, p.vsid, printable(p.comm));
+    for (const z of s.zombies) row(z.vpid, z.vppid, z.vpgid, z.vsid, `${printable(z.comm)} <zombie, wait status ${z.status}>`);
   }
   if (s.sysv.length) {
     out.push('');
@@ -109,20 +117,20 @@ export function formatInspect(s: ImageSummary): string {
     out.push('  kind  key             id  mode   owner         contents');
     for (const o of s.sysv) {
       const what = o.kind === 'shm' ? `${mb(o.count)}${o.removed ? ', removed (IPC_RMID), still attached' : ''}` : o.kind === 'sem' ? `${o.count} semaphores` : `${o.count} messages, ${o.bytes} bytes`;
-      out.push(`  ${o.kind}   ${o.key.padEnd(12)} ${String(o.id).padStart(5)}  ${o.mode.toString(8).padStart(4, '0')}  ${`${o.uid}:${o.gid}`.padEnd(12)}  ${what}`);
+      out.push(`  ${o.kind}   ${printable(o.key).padEnd(12)} ${String(o.id).padStart(5)}  ${o.mode.toString(8).padStart(4, '0')}  ${`${o.uid}:${o.gid}`.padEnd(12)}  ${what}`);
     }
   }
   for (const p of s.processes) {
     out.push('');
-    out.push(`process ${p.vpid} (was pid ${p.pid}, parent ${p.vppid}) ${p.comm}: ${shellWords(p.cmdline)}`);
-    out.push(`  cwd ${p.cwd}`);
+    out.push(`process ${p.vpid} (was pid ${p.pid}, parent ${p.vppid}) ${printable(p.comm)}: ${shellWords(p.cmdline)}`);
+    out.push(`  cwd ${printable(p.cwd)}`);
     if (p.threads.length)
-      out.push(`  threads    ${p.threads.length + 1}: main, ${p.threads.map((t) => `${t.vtid} ${t.comm}`).join(', ')}`);
+      out.push(`  threads    ${p.threads.length + 1}: main, ${p.threads.map((t) => `${t.vtid} ${printable(t.comm)}`).join(', ')}`);
     out.push('  memory     kind           mappings       size     stored');
     for (const [kind, m] of Object.entries(p.memory))
       out.push(`             ${kind.padEnd(14)} ${String(m.mappings).padStart(8)} ${mb(m.bytes).padStart(10)} ${mb(m.storedBytes).padStart(10)}`);
     out.push('  files');
-    for (const f of p.files) out.push(`    ${String(f.fd).padStart(4)}  ${f.kind.padEnd(6)} ${f.target}${f.pos ? ` @${f.pos}` : ''}`);
+    for (const f of p.files) out.push(`    ${String(f.fd).padStart(4)}  ${printable(f.kind).padEnd(6)} ${printable(f.target)}${f.pos ? ` @${f.pos}` : ''}`);
     if (p.handlers.length) out.push(`  signal handlers: ${p.handlers.join(' ')}`);
     if (p.sysvAttached.length) out.push(`  SysV segments attached: ${p.sysvAttached.join(' ')}`);
     if (p.semUndo.length)

@@ -1,16 +1,25 @@
 // `vdomain list`: asks every supervisor of the user for its domain's state.
 import fs from 'node:fs';
+import { EXIT, UserError } from '../cli/errors';
 import { domainSockets, probe, request } from './control';
+import { checkStateDirOwner } from './paths';
 import type { DomainStatus } from './run';
 
 export async function listDomains(): Promise<DomainStatus[]> {
   const out: DomainStatus[] = [];
+  checkStateDirOwner();
   for (const s of domainSockets()) {
     try {
       out.push((await request(s.path, { op: 'list' })) as DomainStatus);
     } catch {
       // a supervisor that died without cleaning up leaves a dead socket behind
-      if ((await probe(s.path)) === 'stale') fs.rmSync(s.path, { force: true });
+      if ((await probe(s.path)) === 'stale') {
+        try {
+          fs.rmSync(s.path, { force: true });
+        } catch (e) {
+          throw new UserError(`${s.path}: the socket of a supervisor that is gone, which cannot be removed (${(e as NodeJS.ErrnoException).code})`, EXIT.STATE_DIR);
+        }
+      }
     }
   }
   return out.sort((a, b) => a.name.localeCompare(b.name));

@@ -26,6 +26,9 @@ export interface ImageManifest {
     vpidBase: number | null;
     command: string[];
     uid: number;
+    /** the job's gid and groups (those of its supervisor; checkpoint refuses others); absent in older images */
+    gid?: number;
+    groups?: number[];
     /** 'own': the job had an IPC namespace of its own (its SysV objects are in `sysv`); 'host' (--host-ipc); absent before SysV support: 'host' */
     ipc?: 'own' | 'host';
   };

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { EXIT, UserError } from '../cli/errors';
 
 export function stateDir(): string {
   if (process.env.VDOMAIN_DIR) return process.env.VDOMAIN_DIR;
@@ -15,12 +16,28 @@ export function stateDir(): string {
 /** Creates the directory 0700 and refuses one that another user owns. */
 export function ensureStateDir(): string {
   const dir = stateDir();
-  fs.mkdirSync(path.join(dir, 'log'), { recursive: true, mode: 0o700 });
-  const st = fs.statSync(dir);
-  const uid = process.getuid ? process.getuid() : 0;
-  if (st.uid !== uid) throw new Error(`${dir} belongs to uid ${st.uid}, not to you`);
-  if ((st.mode & 0o077) !== 0) fs.chmodSync(dir, 0o700);
+  try {
+    fs.mkdirSync(path.join(dir, 'log'), { recursive: true, mode: 0o700 });
+  } catch (e) {
+    checkStateDirOwner();  // another user's directory: say so rather than EACCES
+    throw new UserError(`state directory ${dir}: cannot be created (${(e as NodeJS.ErrnoException).code})`, EXIT.STATE_DIR);
+  }
+  checkStateDirOwner();
+  if ((fs.statSync(dir).mode & 0o077) !== 0) fs.chmodSync(dir, 0o700);
   return dir;
+}
+
+/** Refuses a state directory that exists and is not the user's own (its sockets could be anyone's). */
+export function checkStateDirOwner() {
+  const dir = stateDir();
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(dir);
+  } catch {
+    return;
+  }
+  const uid = process.getuid ? process.getuid() : 0;
+  if (st.uid !== uid) throw new UserError(`state directory ${dir} belongs to uid ${st.uid}, not to you`, EXIT.STATE_DIR);
 }
 
 export const socketPath = (name: string) => path.join(stateDir(), `${name}.sock`);

@@ -62,3 +62,20 @@ export function descendants(ancestor: number): ProcInfo[] {
   }
   return out;
 }
+
+/** A process's credentials from /proc/PID/status: "real effective saved fs" uids and gids, and its groups. */
+export function readCredentials(pid: number | 'self'): { uids: string; gids: string; groups: string } | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const field = (name: string) => (new RegExp(`^${name}:[ \\t]*(.*)$`, 'm').exec(text)?.[1] ?? '').trim().split(/\s+/).join(' ');
+  return { uids: field('Uid'), gids: field('Gid'), groups: field('Groups') };
+}
+
+/** The supplementary groups of this process as the kernel has them (process.getgroups() adds the egid). */
+export function ownGroups(): number[] {
+  return readCredentials('self')!.groups.split(' ').filter(Boolean).map(Number);
+}

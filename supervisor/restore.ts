@@ -1,15 +1,17 @@
 // `vdomain restore IMAGE`: verify the image whole (supervisor/image.ts), check
 // that what it refers to outside itself is still as it was, then supervise the job
 // brought back, in the foreground, exactly as `vdomain run` supervises a new one.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { EXIT, UserError } from '../cli/errors';
 import { readImage } from './image';
-import { ImageManifest, ProcessImage, SYSV_FILE } from './manifest';
+import { ImageManifest, MANIFEST_NAME, ProcessImage, SYSV_FILE } from './manifest';
 import { planTree } from '../domains/tree';
 import { closePageFiles, native, NativeRestoredProcess } from './native';
 import { ensureStateDir, socketPath, validName } from './paths';
 import { probe } from './control';
+import { ownGroups } from './procfs';
 import { superviseDomain } from './run';
 import { INHERITED_FDS } from './inherited';
 
@@ -17,6 +19,8 @@ export interface RestoreOptions {
   dir: string;
   name?: string;
   logLevel?: string;
+  /** root only: restore another user's image as that user (docs/decisions/0011) */
+  asRecordedUser?: boolean;
 }
 
 /** Files the image maps or opens by path must be those of the checkpoint. */
@@ -73,6 +77,102 @@ function readBytes(dir: string, at: { file: string; off: number; len: number }):
   return buf;
 }
 
+const myUid = () => process.getuid?.() ?? 0;
+
+/** The uid owning the image: its directory's and its manifest file's (not a symlink). */
+function imageOwner(dir: string): number {
+  let dirSt: fs.Stats, mSt: fs.Stats;
+  try {
+    dirSt = fs.statSync(dir);
+  } catch {
+    return myUid();  // missing: readImage says what is wrong
+  }
+  try {
+    mSt = fs.lstatSync(path.join(dir, MANIFEST_NAME));
+  } catch (e) {
+    // another user's image (0700) hides its manifest; a missing one readImage reports
+    return (e as NodeJS.ErrnoException).code === 'EACCES' ? dirSt.uid : myUid();
+  }
+  if (dirSt.uid !== mSt.uid || !mSt.isFile())
+    throw new UserError(`${dir}: the directory (uid ${dirSt.uid}) and its ${MANIFEST_NAME} (uid ${mSt.uid}${mSt.isFile() ? '' : ', not a file'}) disagree on whose image it is`, EXIT.IMAGE_OWNER);
+  return dirSt.uid;
+}
+
+/**
+ * Whose image this is (docs/decisions/0011). An image is a program: it runs with
+ * the rights of whoever restores it. So its owner and the uid it records must be
+ * the restoring user's; only root may restore another user's, when it asks to
+ * (--as-recorded-user), and then as that user, never as root.
+ * Returns the uid to become, or undefined to stay as we are.
+ */
+function checkImageOwner(dir: string, owner: number, manifest: ImageManifest | undefined, asRecordedUser: boolean): number | undefined {
+  const me = myUid();
+  const recorded = manifest?.domain.uid;
+  if (manifest && !isId(recorded)) throw new UserError(`${dir}: bad recorded uid ${JSON.stringify(recorded)}`, EXIT.BAD_IMAGE);
+  if (owner === me && (recorded === undefined || recorded === me)) return undefined;
+  const whose = owner !== me ? `belongs to uid ${owner}` : `was checkpointed by uid ${recorded}`;
+  if (me !== 0) throw new UserError(`${dir}: the image ${whose}, not to you (only root may restore another user's image, as that user)`, EXIT.IMAGE_OWNER);
+  if (!asRecordedUser) throw new UserError(`${dir}: the image ${whose}; restore it as that user with --as-recorded-user`, EXIT.IMAGE_OWNER);
+  if (recorded === undefined) return undefined;  // checked again once the manifest is read
+  // root vouches for an image it owns; another user's image may only name its owner
+  if (owner !== 0 && owner !== recorded)
+    throw new UserError(`${dir}: the image belongs to uid ${owner} but records uid ${recorded}: refused`, EXIT.IMAGE_OWNER);
+  return recorded === 0 ? undefined : recorded;
+}
+
+const isId = (n: unknown): n is number => Number.isInteger(n) && (n as number) >= 0 && (n as number) < 0xffffffff;
+
+/** The recorded gid and groups, range-checked; undefined in images older than them. */
+function recordedGroups(dir: string, m: ImageManifest): { gid: number; groups: number[] } | undefined {
+  const { gid, groups } = m.domain;
+  if (gid === undefined && groups === undefined) return undefined;
+  if (!isId(gid) || !Array.isArray(groups) || groups.length > 65536 || !groups.every(isId))
+    throw new UserError(`${dir}: bad recorded gid or groups`, EXIT.BAD_IMAGE);
+  return { gid, groups };
+}
+
+const sameGroups = (a: number[], b: number[]) => [...new Set(a)].sort().join() === [...new Set(b)].sort().join();
+
+/** The restoring user's own gid and groups must be the job's: a restore never changes them. */
+function checkOwnGroups(dir: string, m: ImageManifest) {
+  const want = recordedGroups(dir, m);
+  const gid = process.getgid?.() ?? 0;
+  const groups = ownGroups();
+  if (want && (want.gid !== gid || !sameGroups(want.groups, groups)))
+    throw new UserError(`${dir}: the job ran with gid ${want.gid} and groups [${want.groups.join(' ')}]; you have gid ${gid} and groups [${groups.join(' ')}]`, EXIT.IMAGE_OWNER);
+}
+
+/**
+ * Root becomes the image's user for good, with the gid and groups the image
+ * records (each one that user has: its login group or one of the group database),
+ * before anything of the image is opened or run: the supervisor, keeper and job are
+ * then those of that user's own restore (unprivileged: no_new_privs, a user namespace).
+ */
+function becomeUser(dir: string, uid: number, m: ImageManifest) {
+  let entry: string[];
+  try {
+    entry = execFileSync('getent', ['passwd', String(uid)], { encoding: 'utf8' }).trim().split(':');
+  } catch {
+    throw new UserError(`uid ${uid} has no account here (getent passwd): cannot restore as that user`, EXIT.IMAGE_OWNER);
+  }
+  const loginGid = Number(entry[3]);
+  const ids = process as unknown as { initgroups(user: string, gid: number): void; setgroups(g: number[]): void; setgid(id: number): void; setuid(id: number): void };
+  ids.initgroups(entry[0], loginGid);
+  const allowed = new Set([loginGid, ...ownGroups()]);
+  const want = recordedGroups(dir, m) ?? { gid: loginGid, groups: ownGroups() };
+  const foreign = [want.gid, ...want.groups].filter((g) => !allowed.has(g));
+  if (foreign.length)
+    throw new UserError(`${dir}: the image records group(s) ${[...new Set(foreign)].join(' ')}, which uid ${uid} (${entry[0]}) is not a member of`, EXIT.IMAGE_OWNER);
+  ids.setgroups(want.groups);
+  ids.setgid(want.gid);
+  ids.setuid(uid);
+  if (process.getuid?.() !== uid || process.geteuid?.() !== uid) throw new UserError(`could not become uid ${uid}`, EXIT.FAILURE);
+  // the state directory is that user's: root's runtime directory is not
+  const runtime = `/run/user/${uid}`;
+  if (fs.existsSync(runtime) && fs.statSync(runtime).uid === uid) process.env.XDG_RUNTIME_DIR = runtime;
+  else delete process.env.XDG_RUNTIME_DIR;
+}
+
 async function pickName(manifest: ImageManifest, asked?: string): Promise<string> {
   if (asked) {
     if (!validName(asked)) throw new UserError(`invalid domain name '${asked}' (letters, digits, . _ -; at most 64)`, EXIT.USAGE);
@@ -80,6 +180,9 @@ async function pickName(manifest: ImageManifest, asked?: string): Promise<string
   }
   // the original may still run under its name: then the copy gets its own
   const base = manifest.domain.name;
+  // it becomes a file name in the state directory: the rule of --name
+  if (typeof base !== 'string' || !validName(base))
+    throw new UserError(`bad domain name ${JSON.stringify(base)} in the image (letters, digits, . _ -; at most 64)`, EXIT.BAD_IMAGE);
   if ((await probe(socketPath(base))) !== 'live') return base;
   const alt = `${base.slice(0, 50)}-r${process.pid}`;
   return alt;
@@ -88,7 +191,12 @@ async function pickName(manifest: ImageManifest, asked?: string): Promise<string
 export async function restoreImage(opts: RestoreOptions): Promise<number> {
   const startedMs = performance.now();
   const dir = path.resolve(opts.dir);
+  const owner = imageOwner(dir);
+  checkImageOwner(dir, owner, undefined, !!opts.asRecordedUser);
   const manifest = readImage(dir);
+  const becomeUid = checkImageOwner(dir, owner, manifest, !!opts.asRecordedUser);
+  if (becomeUid !== undefined) becomeUser(dir, becomeUid, manifest);
+  else checkOwnGroups(dir, manifest);
   const zombies = manifest.zombies ?? [];
   const nodes = [...manifest.processes, ...zombies];
   const tree = planTree(nodes, manifest.root ?? manifest.processes[0].vpid);
