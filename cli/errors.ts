@@ -13,6 +13,7 @@ export const EXIT = {
   OUTPUT: 9,           // the checkpoint's output directory exists or cannot be written
   NOT_EXECUTABLE: 126, // the command exists but cannot be executed
   NOT_FOUND: 127,      // the command does not exist
+  CHECKPOINTED: 137,   // run/restore: the job was ended by checkpoint --kill (128+SIGKILL)
 } as const;
 
 /** An error meant for the user: one line on stderr and a distinct exit status. */
