@@ -3,24 +3,31 @@ import fs from 'node:fs';
 import { domainSockets, probe, request } from './control';
 import type { DomainStatus } from './run';
 
+/** How long one supervisor may take to answer: a busy or hung one must not hold up the list. */
+const ANSWER_MS = 1000;
+
 export async function listDomains(): Promise<DomainStatus[]> {
-  const out: DomainStatus[] = [];
-  for (const s of domainSockets()) {
-    try {
-      out.push((await request(s.path, { op: 'list' })) as DomainStatus);
-    } catch {
-      // a supervisor that died without cleaning up leaves a dead socket behind
-      if ((await probe(s.path)) === 'stale') fs.rmSync(s.path, { force: true });
-    }
-  }
-  return out.sort((a, b) => a.name.localeCompare(b.name));
+  // every supervisor asked at once, each with its own time limit
+  const answers = await Promise.all(
+    domainSockets().map(async (s) => {
+      try {
+        return (await request(s.path, { op: 'list' }, ANSWER_MS)) as DomainStatus;
+      } catch {
+        // a supervisor that died without cleaning up leaves a dead socket behind
+        if ((await probe(s.path, ANSWER_MS)) === 'stale') fs.rmSync(s.path, { force: true });
+        return undefined;
+      }
+    }),
+  );
+  return answers.filter((d): d is DomainStatus => d !== undefined).sort((a, b) => a.name.localeCompare(b.name));
 }
 
 export function formatList(domains: DomainStatus[]): string {
   if (!domains.length) return 'no running domains\n';
   const lines: string[] = [];
   for (const d of domains) {
-    const base = d.vpidBase ? `remapped from ${d.vpidBase}` : 'identity';
+    // the mode as the supervisor reports it (a remapped restore knows no --vpid-base)
+    const base = d.mode === 'identity' ? 'identity' : d.vpidBase ? `remapped from ${d.vpidBase}` : 'remapped';
     const ipc = d.ipc === 'host' ? "  host's IPC" : '';
     lines.push(`${d.name}  ${d.state}  ${base}${ipc}  supervisor ${d.supervisorPid}  ${d.command.join(' ')}`);
     lines.push('    VPID     PID   VPPID   VPGID    VSID  THR  COMMAND');
