@@ -313,6 +313,10 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
   if (req.processes.size() > 1) checkSharedMemory(req.processes, u);
   if (!ownIpc) checkSysvIpc(req.processes, u);
   mapDescriptions(req.processes, req.stdioPid, u);
+  if (req.stdioPid > 0) {
+    std::string why = terminalUnreadable(req.stdioPid);
+    if (!why.empty()) u.items.push_back(why);
+  }
   if (!u.items.empty()) {
     res.unsupported = u.items;
     res.error = kHoldsUnsupported;

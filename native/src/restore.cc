@@ -398,7 +398,12 @@ void Domain::startRestore() {
     throw std::runtime_error("a restored process has no seccomp listener");
   for (int l : restoredListeners_) setupListener(l);
   tellKeeper('A');  // every process has its SysV attachments: the keeper lets go of its own
-  if (terminalTaken_ >= 0) tellNewSize(rc.terminal, fgGroup);  // running now: it can redraw
+  if (rc.terminal.stdio >= 0) {  // running now: it can redraw
+    std::vector<pid_t> live;
+    for (uint32_t i = 0; i < nr; i++)
+      if (!rc.procs[i].zombie) live.push_back(real[i]);
+    tellRedraw(rc.terminal, live);
+  }
   if (identity) tellKeeper('I');
 }
 
