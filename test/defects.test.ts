@@ -34,6 +34,27 @@ for (const { label, uid } of USERS) {
   }
 }
 
+for (const { label, uid } of USERS) {
+  test(`a restore beside the original that holds its named FIFO full is refused at once with one line, and leaves the FIFO as it was (${label})`, async () => {
+    const job = compile('fifofull');
+    const dir = workDir(uid, 'fifofull');
+    const name = `fifofull-${uid}`;
+    const run = vdomainBackground(uid, ['run', '--name', name, '--', job, dir]);
+    const [, bytes] = await run.waitFor(/ready (\d+)/);
+    checkpoint(uid, name, path.join(dir, 'img'), false);
+    const t0 = Date.now();
+    const r = vdomain(uid, ['restore', path.join(dir, 'img')], { timeoutMs: 20_000 });
+    assert.ok(Date.now() - t0 < 15_000, 'the restore ended');
+    assert.is.not(r.status, 0, r.stdout);
+    assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /named FIFO/);
+    // the original's FIFO kept exactly its bytes
+    assert.is(await run.exited, 0, run.stderr);
+    assert.match(run.stdout, `fifo bytes=${bytes}\n`);
+    noStrays();
+  });
+}
+
 if (isRoot)
   test('a job run unprivileged on root\'s terminal, which it cannot reopen, keeps its terminal settings (root only: root owns the terminal)', async () => {
     const uid = 65534;

@@ -68,6 +68,7 @@ const char* stepName(int step) {
     case VD_STEP_FILTER: return "installing the domain's seccomp filter";
     case VD_STEP_THREAD: return "making a thread";
     case VD_STEP_SEM_UNDO: return "giving back its SEM_UNDO adjustments";
+    case VD_STEP_FIFO_CONTENTS: return "putting back a named FIFO's saved bytes (it holds bytes already, or is full: another process, e.g. the original job, has it open)";
     default: return "restoring";
   }
 }
