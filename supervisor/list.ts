@@ -4,7 +4,7 @@ import { domainSockets, probe, request } from './control';
 import type { DomainStatus } from './run';
 
 /** How long one supervisor may take to answer: a busy or hung one must not hold up the list. */
-const ANSWER_MS = 1000;
+const ANSWER_MS = 2000;
 
 export async function listDomains(): Promise<DomainStatus[]> {
   // every supervisor asked at once, each with its own time limit
