@@ -18,6 +18,7 @@ export const EXIT = {
   NO_INHERITED_FD: 14, // restore: the job had a descriptor from outside (run's fd N) and the restoring command has no fd N
   NOT_EXECUTABLE: 126, // the command exists but cannot be executed
   NOT_FOUND: 127,      // the command does not exist
+  CHECKPOINTED: 137,   // run/restore: the job was ended by checkpoint --kill (128+SIGKILL)
 } as const;
 
 /** An error meant for the user: one line on stderr and a distinct exit status. */

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/sem.h>
@@ -255,6 +256,13 @@ static int make_unlinked(char *dir) {
   }
 }
 
+// Whether the image holds bytes for the pipe or FIFO of shared file i.
+static int fifo_has_saved_bytes(uint32_t i) {
+  for (uint32_t k = 0; k < nr_shared; k++)
+    if (same_pipe(k, i) && shared_files[k].data_len) return 1;
+  return 0;
+}
+
 // A file deleted while several fds held it: a new unlinked file in its old
 // directory with its data extents (from a page file; holes stay holes), size,
 // mode and owner, opened as the description was.
@@ -332,8 +340,14 @@ static void make_shared_files(void) {
     const int fifo = f->kind == VD_SHARED_FIFO;
     int p[2];
     if (fifo) {
-      p[0] = p[1] = open(shared_paths[i], O_RDWR | O_CLOEXEC);
+      // non-blocking: a FIFO by path is shared with whoever else has it open (the
+      // original job, beside which we may restore); bytes of theirs in it would mix
+      // with the saved ones, and a full one would block us forever
+      p[0] = p[1] = open(shared_paths[i], O_RDWR | O_NONBLOCK | O_CLOEXEC);
       if (p[0] < 0) refuse(VD_STEP_FD_OPEN, errno, -1);
+      int queued = 0;
+      if (fifo_has_saved_bytes(i) && (ioctl(p[0], FIONREAD, &queued) < 0 || queued > 0))
+        refuse(VD_STEP_FIFO_CONTENTS, EBUSY, -1);
     } else if (pipe2(p, O_CLOEXEC) < 0) {
       refuse(VD_STEP_FD_OPEN, errno, -1);
     }
@@ -345,7 +359,8 @@ static void make_shared_files(void) {
     for (uint32_t k = 0; k < nr_shared; k++) {
       const struct vd_shared_file *e = &shared_files[k];
       if (!same_pipe(k, i)) continue;
-      if (e->data_len && write(p[1], shared_data[k], e->data_len) != (ssize_t)e->data_len) refuse(VD_STEP_FD_COPY, errno ? errno : EIO, -1);
+      if (e->data_len && write(p[1], shared_data[k], e->data_len) != (ssize_t)e->data_len)
+        refuse(fifo ? VD_STEP_FIFO_CONTENTS : VD_STEP_FD_COPY, errno ? errno : EIO, -1);
       int end = e->write_end ? p[1] : p[0];
       if (fifo) {
         end = open(shared_paths[k], (e->write_end ? O_WRONLY : O_RDONLY) | O_NONBLOCK | O_CLOEXEC);

@@ -25,6 +25,8 @@ export interface CheckpointsContext {
   native: NativeDomain;
   snapshot: () => DomainStatus;
   log: DomainLog;
+  /** checkpoint --kill: the image is written and the job is being ended */
+  onKilled?: (image: string) => void;
 }
 
 interface TakeOptions {
@@ -143,6 +145,7 @@ export class Checkpoints {
       if (held) {
         held = false;
         native.release(true);
+        this.ctx.onKilled?.(final);
         native.terminate();
       }
       log.info({ image: final, frozenMs: r.frozenMs, dumpMs: r.dumpMs, writtenMs, totalMs, kill: opts.kill }, 'checkpoint written');

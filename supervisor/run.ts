@@ -163,6 +163,8 @@ export async function superviseDomain(spec: DomainSpec): Promise<number> {
   const log = new DomainLog({ name, level: spec.logLevel ?? process.env.VDOMAIN_LOG_LEVEL ?? 'info', file: logPath(name) });
   const events = new DomainEvents();
   let rootWaitStatus: number | null = null;
+  // set by checkpoint --kill: the job was ended on purpose, once its image was written
+  let killedInto: string | undefined;
   const ended = new Promise<void>((resolve) => events.once('empty', resolve));
   events.on('root-exit', (ws) => {
     rootWaitStatus = ws;
@@ -285,7 +287,8 @@ export async function superviseDomain(spec: DomainSpec): Promise<number> {
     log.error({ err: startError.message }, 'start failed');
     nativeDomain.terminate();
   } else {
-    checkpoints = new Checkpoints({ name, mode, vpidBase, command: spec.command, native: nativeDomain, snapshot, log, ipc: status!.ipc });
+    checkpoints = new Checkpoints({ name, mode, vpidBase, command: spec.command, native: nativeDomain, snapshot, log, ipc: status!.ipc,
+      onKilled: (image) => (killedInto = image) });
     if (spec.interval) checkpoints.every(spec.interval, spec.keep ?? 3, spec.checkpointDir);
   }
   // Without a root the keeper never started a domain: nothing will end.
@@ -304,6 +307,12 @@ export async function superviseDomain(spec: DomainSpec): Promise<number> {
     if (startError.exec && e === 2) throw new UserError(`${spec.command[0]}: bad interpreter or loader: no such file`, EXIT.NOT_EXECUTABLE);
     if (startError.exec) throw new UserError(`${spec.command[0]}: cannot execute (${startError.message})`, EXIT.NOT_EXECUTABLE);
     throw new UserError(`cannot start the domain: ${startError.message}`, EXIT.FAILURE);
+  }
+  // The same status every time, whether or not the root's own exit was seen before
+  // the domain emptied: that of a root ended by SIGKILL (128+9).
+  if (killedInto !== undefined) {
+    fs.writeSync(2, `vdomain: checkpointed into ${killedInto} and ended\n`);
+    return EXIT.CHECKPOINTED;
   }
   return rootWaitStatus === null ? EXIT.FAILURE : shellStatus(rootWaitStatus);
 }

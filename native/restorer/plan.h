@@ -314,6 +314,7 @@ enum vd_step {
   VD_STEP_SIGACTION, VD_STEP_ALTSTACK, VD_STEP_ITIMER, VD_STEP_RSEQ, VD_STEP_ROBUST,
   VD_STEP_PENDING, VD_STEP_FILTER, VD_STEP_TREE, VD_STEP_THREAD, VD_STEP_SEM_UNDO,
   VD_STEP_LOCK,  // index: which vd_lock; EAGAIN: another process holds a conflicting lock
+  VD_STEP_FIFO_CONTENTS,
 };
 
 // Each thread of vd_thread[] stops on its own int3 first, rax = its index there.

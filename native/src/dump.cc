@@ -314,6 +314,10 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
   if (!ownIpc) checkSysvIpc(req.processes, u);
   Descriptions listed = mapDescriptions(req.processes, req.stdioPid, u);
   for (auto& p : req.processes) collectLocks(p, listed, u);
+  if (req.stdioPid > 0) {
+    std::string why = terminalUnreadable(req.stdioPid);
+    if (!why.empty()) u.items.push_back(why);
+  }
   if (!u.items.empty()) {
     res.unsupported = u.items;
     res.error = kHoldsUnsupported;

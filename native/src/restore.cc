@@ -71,6 +71,7 @@ const char* stepName(int step) {
     case VD_STEP_THREAD: return "making a thread";
     case VD_STEP_SEM_UNDO: return "giving back its SEM_UNDO adjustments";
     case VD_STEP_LOCK: return "taking a file lock";
+    case VD_STEP_FIFO_CONTENTS: return "putting back a named FIFO's saved bytes (it holds bytes already, or is full: another process, e.g. the original job, has it open)";
     default: return "restoring";
   }
 }
@@ -441,7 +442,12 @@ void Domain::startRestore() {
     throw std::runtime_error("a restored process has no seccomp listener");
   for (int l : restoredListeners_) setupListener(l);
   tellKeeper('A');  // every process has its SysV attachments: the keeper lets go of its own
-  if (terminalTaken_ >= 0) tellNewSize(rc.terminal, fgGroup);  // running now: it can redraw
+  if (rc.terminal.stdio >= 0) {  // running now: it can redraw
+    std::vector<pid_t> live;
+    for (uint32_t i = 0; i < nr; i++)
+      if (!rc.procs[i].zombie) live.push_back(real[i]);
+    tellRedraw(rc.terminal, live);
+  }
   if (identity) tellKeeper('I');
 }
 

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 namespace vdomain {
 
@@ -23,8 +24,15 @@ TerminalState readTerminal(pid_t holder);
 bool applyTerminal(const TerminalState& t, pid_t pgid, std::string& err);
 // The foreground back to our own group (the job ended).
 void takeTerminalBack(int stdio);
-// After a restore onto a terminal of another size: the job's foreground group
-// pgid is told, as a resize would tell it (SIGWINCH).
-void tellNewSize(const TerminalState& t, pid_t pgid);
+// After every restore onto a terminal (of another size or not, a full-screen program
+// must redraw): SIGWINCH to the terminal's foreground group if a process of the job
+// (real PIDs) is in it: the job's own group, or vdomain's that the job's root shares.
+void tellRedraw(const TerminalState& t, const std::vector<pid_t>& job);
+// Why the terminal among holder's standard streams cannot be read ("" when it can,
+// or when none is a terminal): checked before the job is stopped.
+std::string terminalUnreadable(pid_t holder);
+// holder's stream k if it is a terminal, as a descriptor of ours (ours: our own fd k,
+// which the caller must not close); -1 if it is none, or with why when it cannot be opened.
+int openHolderStream(pid_t holder, int k, bool& ours, std::string& why);
 
 }  // namespace vdomain
