@@ -18,7 +18,7 @@ export const EXIT = {
   NO_INHERITED_FD: 14, // restore: the job had a descriptor from outside (run's fd N) and the restoring command has no fd N
   NOT_EXECUTABLE: 126, // the command exists but cannot be executed
   NOT_FOUND: 127,      // the command does not exist
-  CHECKPOINTED: 137,   // run/restore: the job was ended by checkpoint --kill (128+SIGKILL)
+  CHECKPOINTED: 75,    // run/restore: `checkpoint --kill` ended the job once its image was whole (EX_TEMPFAIL: restore it to go on; not 137, which any SIGKILL gives)
 } as const;
 
 /** An error meant for the user: one line on stderr and a distinct exit status. */

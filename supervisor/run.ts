@@ -309,9 +309,9 @@ export async function superviseDomain(spec: DomainSpec): Promise<number> {
     throw new UserError(`cannot start the domain: ${startError.message}`, EXIT.FAILURE);
   }
   // The same status every time, whether or not the root's own exit was seen before
-  // the domain emptied: that of a root ended by SIGKILL (128+9).
+  // the domain emptied; one a job script can tell from a SIGKILL (137) and requeue on.
   if (killedInto !== undefined) {
-    fs.writeSync(2, `vdomain: checkpointed into ${killedInto} and ended\n`);
+    fs.writeSync(2, `vdomain: checkpointed into ${killedInto} and ended; restore it to go on\n`);
     return EXIT.CHECKPOINTED;
   }
   return rootWaitStatus === null ? EXIT.FAILURE : shellStatus(rootWaitStatus);

@@ -222,7 +222,7 @@ export async function runCheckpointRestore(uid: number, name: string, argv: stri
   assert.ok(await modeOf(uid, name), 'the domain is up');
   await sleep(randomMs(pause[0], pause[1]));
   checkpoint(uid, name, path.join(dir, 'img'), true);
-  await job.exited;
+  assert.is(await job.exited, 75, `run ended by checkpoint --kill: ${job.stderr}`);  // EXIT.CHECKPOINTED
   const r = vdomain(uid, ['restore', path.join(dir, 'img')]);
   assert.is(r.status, 0, r.stderr);
   return r;
