@@ -1,5 +1,8 @@
-// The image manifest, version 3 (2 had no threads, 1 no zombies either; older
-// images are read as version-3 ones without them): what `vdomain checkpoint` writes next to the page
+// The image manifest, version 4 (3 had no file locks, fd status flags beyond the
+// access mode, holes of deleted files, memory advice or process attributes; 2 no
+// threads; 1 no zombies either; older images are read as version-4 ones without
+// them, and a vdomain that knows only version 3 refuses a version-4 image rather
+// than restore it without its locks): what `vdomain checkpoint` writes next to the page
 // files and what `vdomain restore` and `vdomain inspect` read. The per-process part
 // is produced by the native dumper (native/src/dump.cc) and read back by the plan
 // builder (native/src/plan_builder.cc): keep the three in step, and bump IMAGE_VERSION when
@@ -9,8 +12,8 @@
 // limits that may not fit a double are strings (hex masks, decimal limits).
 
 export const IMAGE_FORMAT = 'vdomain-image';
-export const IMAGE_VERSION = 3;
-export const READABLE_VERSIONS = [1, 2, 3];
+export const IMAGE_VERSION = 4;
+export const READABLE_VERSIONS = [1, 2, 3, 4];
 export const MANIFEST_NAME = 'manifest.json';
 
 export interface ImageManifest {

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #define VD_PLAN_MAGIC 0x314e414c50445600ULL  // "\0VDPLAN1"
-#define VD_PLAN_VERSION 4
+#define VD_PLAN_VERSION 5
 
 // A mapping of the image, restored at its old address.
 enum vd_vma_kind {
