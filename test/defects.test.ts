@@ -47,7 +47,7 @@ for (const { label, uid } of USERS) {
     assert.ok(Date.now() - t0 < 15_000, 'the restore ended');
     assert.is.not(r.status, 0, r.stdout);
     assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
-    assert.match(r.stderr, /named FIFO/);
+    assert.match(r.stderr, /named FIFO/, r.stderr);
     // the original's FIFO kept exactly its bytes
     assert.is(await run.exited, 0, run.stderr);
     assert.match(run.stdout, `fifo bytes=${bytes}\n`);
