@@ -7,6 +7,20 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// The tests' jobs inherit only the standard streams: a descriptor this runner
+// itself inherited (a shell or IDE leaks some, e.g. fd 251) would otherwise reach
+// every job below it. Node's own descriptors are close-on-exec; inherited ones are not.
+for (const name of fs.readdirSync('/proc/self/fd')) {
+  const fd = Number(name);
+  if (fd < 3) continue;
+  try {
+    const flags = parseInt(/flags:\s+(\d+)/.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1] ?? '0', 8);
+    if (!(flags & 0o2000000)) fs.closeSync(fd);
+  } catch {
+    // gone already (the directory listing's own fd)
+  }
+}
+
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const build = spawnSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', root], { stdio: 'inherit' });
 if (build.status !== 0) {

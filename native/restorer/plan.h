@@ -36,7 +36,20 @@ struct vd_vma {
   uint64_t pgoff;      // file VMAs: offset in the file, bytes; sysv-shm: in the segment
   uint32_t first_run;  // its page runs: runs[first_run .. first_run + nr_runs)
   uint32_t nr_runs;
+  uint32_t advice;     // VD_ADVISE_* bits (its VmFlags), madvised once its pages are in
+  uint32_t lock;       // VD_LOCK_*: mlock2 once the rlimits are set
 };
+
+// madvise advice a VMA keeps (VmFlags dc dd wf hg nh)
+#define VD_ADVISE_DONTFORK (1u << 0)
+#define VD_ADVISE_DONTDUMP (1u << 1)
+#define VD_ADVISE_WIPEONFORK (1u << 2)
+#define VD_ADVISE_HUGEPAGE (1u << 3)
+#define VD_ADVISE_NOHUGEPAGE (1u << 4)
+// memory locking (VmFlags lo, lf); also vd_plan.mlock_future
+#define VD_LOCK_NONE 0
+#define VD_LOCK_LOCKED 1   // mlock
+#define VD_LOCK_ONFAULT 2  // mlock2 MLOCK_ONFAULT
 
 // len bytes at file offset off of the page file go to addr (inside one VMA).
 struct vd_run {
@@ -182,6 +195,12 @@ struct vd_plan {
   uint32_t filter_len, filter_off;  // bytes of struct sock_filter[]
   uint32_t filter_flags;            // SECCOMP_FILTER_FLAG_*
   uint32_t no_new_privs;            // PR_SET_NO_NEW_PRIVS: the job had it, or the filter needs it
+
+  // memory policy (restorer.c set_memory_policy, after the rlimits)
+  uint32_t thp_disable;   // PR_GET_THP_DISABLE's answer: bit 0 disabled, the rest its flags << 1
+  uint32_t mdwe;          // PR_GET_MDWE's answer (PR_MDWE_* bits)
+  uint32_t mlock_future;  // VD_LOCK_*: mlockall(MCL_FUTURE [| MCL_ONFAULT])
+  uint32_t pad3;
 };
 
 // How every filter of a domain is installed, on a first run (native/keeper.c) and
@@ -266,6 +285,7 @@ enum vd_step {
   VD_STEP_FD_OPEN, VD_STEP_FD_SEEK, VD_STEP_FD_COPY, VD_STEP_CWD, VD_STEP_RLIMIT, VD_STEP_MM,
   VD_STEP_SIGACTION, VD_STEP_ALTSTACK, VD_STEP_ITIMER, VD_STEP_RSEQ, VD_STEP_ROBUST,
   VD_STEP_PENDING, VD_STEP_FILTER, VD_STEP_TREE, VD_STEP_THREAD, VD_STEP_SEM_UNDO,
+  VD_STEP_ADVISE, VD_STEP_LOCK, VD_STEP_MEMORY_POLICY,
 };
 
 // Each thread of vd_thread[] stops on its own int3 first, rax = its index there.

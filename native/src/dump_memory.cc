@@ -4,6 +4,7 @@
 // native/restorer/restorer.c.
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 
 #include "dump.h"
 #include "procfs.h"
+#include "task_regs.h"
 
 namespace vdomain {
 
@@ -114,7 +116,52 @@ bool storedRuns(int pagemap, const MapsEntry& m, Kind k, std::vector<uint64_t>& 
   return true;
 }
 
+// Each mapping's VmFlags line of /proc/PID/smaps ("rd wr mr mw me ac dc lo ..."),
+// by start address: its advice, locking and may-write bits, which maps lacks.
+std::map<uint64_t, std::string> vmFlagsByStart(pid_t pid) {
+  std::map<uint64_t, std::string> out;
+  const std::string s = readProcFile(pid, "smaps");
+  uint64_t start = 0;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t e = s.find('\n', i);
+    if (e == std::string::npos) e = s.size();
+    const std::string line = s.substr(i, e - i);
+    i = e + 1;
+    unsigned long lo, hi;
+    if (line.compare(0, 8, "VmFlags:") == 0) {
+      size_t a = line.find_first_not_of(' ', 8), b = line.find_last_not_of(' ');
+      out[start] = a == std::string::npos ? "" : line.substr(a, b - a + 1);
+    } else if (sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2 && line.find('-') < line.find(' ')) {
+      start = lo;
+    }
+  }
+  return out;
+}
+
 }  // namespace
+
+bool dumpMemoryPolicy(FrozenTask& t, uint64_t insn, uint64_t scratch, Json& j, std::string& err) {
+  auto failed = [&](const char* what, long rc) {
+    err = "pid " + std::to_string(t.tid) + ": cannot read its " + what + ": " + strerror((int)-rc);
+    return false;
+  };
+  long thp = injectSyscall(t.tid, insn, t.regs, SYS_prctl, 42 /* PR_GET_THP_DISABLE */);
+  if (thp < 0) return failed("THP setting", thp);
+  long mdwe = injectSyscall(t.tid, insn, t.regs, SYS_prctl, 66 /* PR_GET_MDWE */);
+  if (mdwe == -EINVAL) mdwe = 0;  // a kernel without MDWE
+  if (mdwe < 0) return failed("memory-deny-write-execute setting", mdwe);
+  // mlockall(MCL_FUTURE) shows nowhere but in new mappings: the scratch page,
+  // mapped by an injected mmap, was locked (and on fault) if the job's are
+  // (the page may have merged with a neighbour of the same flags: the VMA holding it)
+  const std::map<uint64_t, std::string> flags = vmFlagsByStart(t.tid);
+  auto holding = flags.upper_bound(scratch);
+  const std::string scratchFlags = holding == flags.begin() ? "" : std::prev(holding)->second;
+  auto has = [&](const char* f) { return (" " + scratchFlags + " ").find(std::string(" ") + f + " ") != std::string::npos; };
+  j.field("thpDisable", (uint64_t)thp).field("mdwe", (uint64_t)mdwe);
+  j.field("mlockFuture", has("lf") ? "onfault" : has("lo") ? "locked" : "none");
+  return true;
+}
 
 uint64_t checkMemory(const ProcessIds& ids, bool ownIpc, Unsupported& u) {
   uint64_t total = 0;
@@ -157,6 +204,7 @@ bool dumpMemory(const ProcessIds& ids, bool ownIpc, PagesWriter& w, Json& j, Uns
   }
   std::vector<uint64_t> entries;
   uint64_t prevEnd = 0, prevInode = 0;  // the last sysv-shm mapping
+  std::map<uint64_t, std::string> vmFlags = vmFlagsByStart(pid);
   j.key("vmas").beginArray();
   for (auto& m : readMaps(pid)) {
     std::string why;
@@ -178,7 +226,7 @@ bool dumpMemory(const ProcessIds& ids, bool ownIpc, PagesWriter& w, Json& j, Uns
     }
     j.beginObject();
     j.field("start", m.start).field("end", m.end).field("prot", m.perms).field("kind", kindName(k));
-    j.field("growsdown", m.name == "[stack]").field("name", m.name);
+    j.field("growsdown", m.name == "[stack]").field("name", m.name).field("vmFlags", vmFlags[m.start]);
     if (k == Kind::FilePrivate || k == Kind::FileShared) {
       j.field("path", m.name).field("offset", m.offset).field("fileSize", (uint64_t)st.st_size);
       j.key("fileMtimeNs").dec((uint64_t)st.st_mtim.tv_sec * 1000000000ULL + (uint64_t)st.st_mtim.tv_nsec);

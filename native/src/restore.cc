@@ -68,6 +68,9 @@ const char* stepName(int step) {
     case VD_STEP_FILTER: return "installing the domain's seccomp filter";
     case VD_STEP_THREAD: return "making a thread";
     case VD_STEP_SEM_UNDO: return "giving back its SEM_UNDO adjustments";
+    case VD_STEP_ADVISE: return "giving memory its madvise advice";
+    case VD_STEP_LOCK: return "locking memory (mlock; RLIMIT_MEMLOCK too low?)";
+    case VD_STEP_MEMORY_POLICY: return "setting the THP or memory-deny-write-execute policy";
     default: return "restoring";
   }
 }
@@ -80,7 +83,8 @@ std::string failureDetail(const std::vector<uint8_t>& planBuf, const vd_failure&
     if (off == 0 || plan->strings_off + off >= planBuf.size()) return "";
     return reinterpret_cast<const char*>(planBuf.data() + plan->strings_off + off);
   };
-  if ((f.step == VD_STEP_MAP || f.step == VD_STEP_PAGES || f.step == VD_STEP_PROTECT) &&
+  if ((f.step == VD_STEP_MAP || f.step == VD_STEP_PAGES || f.step == VD_STEP_PROTECT || f.step == VD_STEP_ADVISE ||
+       f.step == VD_STEP_LOCK) &&
       (uint32_t)f.index < plan->nr_vmas) {
     const vd_vma* v = reinterpret_cast<const vd_vma*>(planBuf.data() + plan->vmas_off) + f.index;
     char b[64];
