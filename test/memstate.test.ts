@@ -1,8 +1,10 @@
 // Memory state beyond contents (issue 14): madvise advice, a shared file mapping
 // that may become writable, /dev/zero shared mappings, mappings past the end of
 // their file, mlock, THP and MDWE prctls. Each workload (test/workloads/*.c, see
-// memcheck.h) sets its state, says "ready", is checkpointed --kill, restored, and
+// memcheck.h) sets its state, says "ready", is checkpointed --kill, restored (its
+// stdin ends: it goes on), and
 // prints PASS or what changed; identity and remapped, root and unprivileged.
+import fs from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -15,7 +17,7 @@ const base = vpidBaseAbovePidMax();
 async function restoredLine(uid: number, name: string, argv: string[], dir: string, remapped: boolean): Promise<string> {
   const mode = remapped ? ['--vpid-base', String(base)] : [];
   const job = vdomainBackground(uid, ['run', '--name', name, ...mode, '--', ...argv]);
-  await job.waitFor(/^ready$/m);
+  await job.waitFor(/^ready$/m);  // (it waits for the end of its stdin: the restore's)
   assert.ok(await modeOf(uid, name), 'the domain is up');
   const img = path.join(dir, `img-${remapped ? 'remapped' : 'identity'}`);
   checkpoint(uid, name, img, true);
@@ -26,7 +28,7 @@ async function restoredLine(uid: number, name: string, argv: string[], dir: stri
 }
 
 const workloads: { what: string; name: string; args: (dir: string) => string[] }[] = [
-  { what: 'madvise advice (dontfork, dontdump, wipeonfork, hugepage, nohugepage)', name: 'madvise', args: () => [] },
+  { what: 'madvise advice (dontfork, dontdump, wipeonfork, hugepage, nohugepage, sequential, random, mergeable), MAP_NORESERVE, mseal', name: 'madvise', args: () => [] },
   { what: 'a r--s mapping of a file open O_RDWR becomes writable; a /dev/zero shared mapping keeps its bytes', name: 'shmap', args: (d) => [d] },
   { what: 'mappings past the end of their file keep SIGBUS there and their in-file pages', name: 'pasteof', args: (d) => [d] },
   { what: 'mlock and mlock2 MLOCK_ONFAULT regions', name: 'mlock', args: () => [] },
@@ -45,6 +47,32 @@ for (const { label, uid } of USERS)
         const line = await restoredLine(uid, `${w.name}-${uid}`, [prog, ...w.args(dir)], dir, remapped);
         assert.is(line, 'PASS', remapped ? 'remapped' : 'identity');
       }
+      noStrays();
+    });
+
+const refused: { what: string; arg: string; reason: RegExp }[] = [
+  { what: 'a protection key (pkey_mprotect)', arg: 'pkey', reason: /protection key \d+ \(pkey_mprotect\)/ },
+  { what: 'a MAP_GROWSDOWN mapping besides the stack', arg: 'growsdown', reason: /MAP_GROWSDOWN mapping besides the stack/ },
+];
+
+for (const { label, uid } of USERS)
+  for (const r of refused)
+    test(`${r.what} is refused at checkpoint (exit 5, one line), and the job runs on untouched (${label})`, async () => {
+      const prog = compile('memrefuse');
+      const dir = workDir(uid, 'memrefuse');
+      const name = `memrefuse-${uid}`;
+      const job = vdomainBackground(uid, ['run', '--name', name, '--', prog, r.arg]);
+      await job.waitFor(/^ready$/m);
+      const img = path.join(dir, 'img');
+      const c = vdomain(uid, ['checkpoint', name, '-o', img, '--kill']);
+      assert.is(c.status, 5, c.stderr);
+      const lines = c.stderr.trim().split('\n').filter((l) => r.reason.test(l));
+      assert.is(lines.length, 1, c.stderr);
+      assert.match(lines[0], /pid \d+/);
+      assert.not.ok(fs.existsSync(path.join(img, 'manifest.json')), 'no image');
+      job.child.stdin.end();
+      assert.is(await job.exited, 0, job.stderr);
+      assert.is(job.stdout.trim().split('\n').pop(), 'PASS', 'the job ran on untouched');
       noStrays();
     });
 

@@ -38,14 +38,19 @@ struct vd_vma {
   uint32_t nr_runs;
   uint32_t advice;     // VD_ADVISE_* bits (its VmFlags), madvised once its pages are in
   uint32_t lock;       // VD_LOCK_*: mlock2 once the rlimits are set
+  uint32_t noreserve;  // MAP_NORESERVE (VmFlags nr: no swap space accounted)
+  uint32_t sealed;     // mseal (VmFlags sl), last of all
 };
 
-// madvise advice a VMA keeps (VmFlags dc dd wf hg nh)
+// madvise advice a VMA keeps (VmFlags dc dd wf hg nh sr rr mg)
 #define VD_ADVISE_DONTFORK (1u << 0)
 #define VD_ADVISE_DONTDUMP (1u << 1)
 #define VD_ADVISE_WIPEONFORK (1u << 2)
 #define VD_ADVISE_HUGEPAGE (1u << 3)
 #define VD_ADVISE_NOHUGEPAGE (1u << 4)
+#define VD_ADVISE_SEQUENTIAL (1u << 5)  // sr
+#define VD_ADVISE_RANDOM (1u << 6)      // rr
+#define VD_ADVISE_MERGEABLE (1u << 7)   // mg (KSM)
 // memory locking (VmFlags lo, lf); also vd_plan.mlock_future
 #define VD_LOCK_NONE 0
 #define VD_LOCK_LOCKED 1   // mlock

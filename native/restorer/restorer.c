@@ -52,6 +52,12 @@
 #ifndef MLOCK_ONFAULT
 #define MLOCK_ONFAULT 1
 #endif
+#ifndef MADV_MERGEABLE
+#define MADV_MERGEABLE 12
+#endif
+#ifndef __NR_mseal
+#define __NR_mseal 462
+#endif
 #ifndef MCL_FUTURE
 #define MCL_FUTURE 2
 #endif
@@ -267,7 +273,8 @@ static void advise_memory(const struct vd_plan* p) {
   static const struct { uint32_t bit; int advice; } kinds[] = {
       {VD_ADVISE_DONTFORK, MADV_DONTFORK},   {VD_ADVISE_DONTDUMP, MADV_DONTDUMP},
       {VD_ADVISE_WIPEONFORK, MADV_WIPEONFORK}, {VD_ADVISE_HUGEPAGE, MADV_HUGEPAGE},
-      {VD_ADVISE_NOHUGEPAGE, MADV_NOHUGEPAGE},
+      {VD_ADVISE_NOHUGEPAGE, MADV_NOHUGEPAGE}, {VD_ADVISE_SEQUENTIAL, MADV_SEQUENTIAL},
+      {VD_ADVISE_RANDOM, MADV_RANDOM},         {VD_ADVISE_MERGEABLE, MADV_MERGEABLE},
   };
   const struct vd_vma* v = AT(p, p->vmas_off, const struct vd_vma);
   for (uint32_t i = 0; i < p->nr_vmas; i++)
@@ -285,7 +292,7 @@ static void map_memory(const struct vd_plan* p) {
     const struct vd_vma* m = &v[i];
     uint64_t len = m->end - m->start;
     uint32_t prot = m->nr_runs ? (m->prot | PROT_READ | PROT_WRITE) : m->prot;
-    long flags = MAP_FIXED | (m->growsdown ? MAP_GROWSDOWN : 0);
+    long flags = MAP_FIXED | (m->growsdown ? MAP_GROWSDOWN : 0) | (m->noreserve ? MAP_NORESERVE : 0);
     long fd = -1, off = 0;
     switch (m->kind) {
       case VD_VMA_ANON: flags |= MAP_PRIVATE | MAP_ANONYMOUS; break;
@@ -324,7 +331,7 @@ static void map_memory(const struct vd_plan* p) {
 }
 
 // Locks as the image had them (mlock, mlock2 MLOCK_ONFAULT, mlockall MCL_FUTURE),
-// then THP and MDWE. After the rlimits: RLIMIT_MEMLOCK bounds what an
+// then THP and MDWE, then seals (mseal). After the rlimits: RLIMIT_MEMLOCK bounds what an
 // unprivileged job may lock, as it did when the job locked it. MDWE last of all:
 // once on it cannot be switched off.
 static void set_memory_policy(const struct vd_plan* p) {
@@ -341,6 +348,9 @@ static void set_memory_policy(const struct vd_plan* p) {
   if ((p->thp_disable & 1) && (rc = sys5(__NR_prctl, PR_SET_THP_DISABLE, 1, p->thp_disable >> 1, 0, 0)) < 0)
     fail(p, VD_STEP_MEMORY_POLICY, rc, 0);
   if (p->mdwe && (rc = sys5(__NR_prctl, PR_SET_MDWE, p->mdwe, 0, 0, 0)) < 0) fail(p, VD_STEP_MEMORY_POLICY, rc, 1);
+  // sealed mappings last: nothing may change them after
+  for (uint32_t i = 0; i < p->nr_vmas; i++)
+    if (v[i].sealed && (rc = sys3(__NR_mseal, v[i].start, v[i].end - v[i].start, 0)) < 0) fail(p, VD_STEP_LOCK, rc, (int)i);
 }
 
 // ---- files -----------------------------------------------------------------------------

@@ -64,6 +64,11 @@ void vmFlagsInto(const std::string& flags, vd_vma& m) {
     else if (f == "wf") m.advice |= VD_ADVISE_WIPEONFORK;
     else if (f == "hg") m.advice |= VD_ADVISE_HUGEPAGE;
     else if (f == "nh") m.advice |= VD_ADVISE_NOHUGEPAGE;
+    else if (f == "sr") m.advice |= VD_ADVISE_SEQUENTIAL;
+    else if (f == "rr") m.advice |= VD_ADVISE_RANDOM;
+    else if (f == "mg") m.advice |= VD_ADVISE_MERGEABLE;
+    else if (f == "nr") m.noreserve = 1;
+    else if (f == "sl") m.sealed = 1;
     else if (f == "lo" && m.lock == VD_LOCK_NONE) m.lock = VD_LOCK_LOCKED;
     else if (f == "lf") m.lock = VD_LOCK_ONFAULT;
     else if (f == "mw") m.open_flags = O_RDWR;  // (file-shared only, see the caller)

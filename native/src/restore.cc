@@ -69,7 +69,7 @@ const char* stepName(int step) {
     case VD_STEP_THREAD: return "making a thread";
     case VD_STEP_SEM_UNDO: return "giving back its SEM_UNDO adjustments";
     case VD_STEP_ADVISE: return "giving memory its madvise advice";
-    case VD_STEP_LOCK: return "locking memory (mlock; RLIMIT_MEMLOCK too low?)";
+    case VD_STEP_LOCK: return "locking or sealing memory (mlock, mseal; RLIMIT_MEMLOCK too low?)";
     case VD_STEP_MEMORY_POLICY: return "setting the THP or memory-deny-write-execute policy";
     default: return "restoring";
   }

@@ -1,25 +1,32 @@
-// Each madvise advice on its own region (filled with a pattern); after restore
-// each region's VmFlags and contents must be the same.  madvise
+// Each madvise advice on its own region (filled with a pattern), and regions
+// made MAP_NORESERVE and sealed (mseal); after restore each region's VmFlags and
+// contents must be the same.  madvise
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include "memcheck.h"
+#define NORESERVE (-1)  // not advice: mmap MAP_NORESERVE
+#define SEAL (-2)       // not advice: mseal
 
 #define LEN (8 * 4096UL)
 
 int main(void) {
   const struct { int advice; const char* flag; } advice[] = {
     {MADV_DONTFORK, "dc"}, {MADV_DONTDUMP, "dd"}, {MADV_WIPEONFORK, "wf"},
-    {MADV_HUGEPAGE, "hg"}, {MADV_NOHUGEPAGE, "nh"},
+    {MADV_HUGEPAGE, "hg"}, {MADV_NOHUGEPAGE, "nh"}, {MADV_SEQUENTIAL, "sr"}, {MADV_RANDOM, "rr"},
+    {MADV_MERGEABLE, "mg"}, {NORESERVE, "nr"}, {SEAL, "sl"},
   };
   enum { N = sizeof advice / sizeof advice[0] };
   char* region[N];
   char before[N][256];
   for (int i = 0; i < N; i++) {
-    region[i] = mmap(0, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (region[i] == MAP_FAILED || madvise(region[i], LEN, advice[i].advice) < 0) {
-      perror("madvise");
+    int a = advice[i].advice;
+    region[i] = mmap(0, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | (a == NORESERVE ? MAP_NORESERVE : 0), -1, 0);
+    memset(region[i], 'a' + i, LEN);
+    if (region[i] == MAP_FAILED || (a >= 0 && madvise(region[i], LEN, a) < 0) ||
+        (a == SEAL && syscall(462 /* mseal */, region[i], LEN, 0) < 0)) {
+      perror(advice[i].flag);
       return 1;
     }
-    memset(region[i], 'a' + i, LEN);
     vmflags_of(region[i], before[i], sizeof before[i]);
     if (!has_flag(before[i], advice[i].flag)) changed("%s not shown before: %s", advice[i].flag, before[i]);
   }

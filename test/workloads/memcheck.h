@@ -1,6 +1,7 @@
 // Shared by the memory-state workloads (madvise.c, shmap.c, pasteof.c, mlock.c,
 // thp.c): the VmFlags of a mapping, the wait for the checkpoint, the report.
 #define _GNU_SOURCE
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -39,14 +40,15 @@ __attribute__((unused)) static int has_flag(const char* flags, const char* flag)
   return 0;
 }
 
-// "ready", then ~2 s in short sleeps: the test checkpoints (--kill) meanwhile
-// and the restored job goes on from here.
+// "ready", then waits for the end of stdin (at most 60 s): the test checkpoints
+// the job (--kill) while it waits on the pipe vdomain run gave it, and the
+// restore's stdin is at its end already (as is a plain run's from the test).
 static void wait_for_checkpoint(void) {
   printf("ready\n");
   fflush(stdout);
-  for (int i = 0; i < 100; i++) {
-    struct timespec ts = {0, 20 * 1000 * 1000};
-    nanosleep(&ts, 0);
+  char buf[64];
+  struct pollfd in = {0, POLLIN, 0};
+  while (poll(&in, 1, 60 * 1000) > 0 && read(0, buf, sizeof buf) > 0) {
   }
 }
 
