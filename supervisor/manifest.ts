@@ -84,6 +84,8 @@ export interface VmaImage {
   shmid?: number;             // sysv-shm: the segment (an id of the image's sysv list)
   fileSize?: number;          // file VMAs: its size at checkpoint (restore checks it)
   fileMtimeNs?: string;       // file VMAs: its mtime at checkpoint, ns (restore checks it)
+  /** its VmFlags (/proc/PID/smaps): the advice (dc dd wf hg nh), locks (lo lf) and may-write (mw) come back; absent: none */
+  vmFlags?: string;
   /** stored pages: [address, length, offset in the process's page file] */
   runs: [number, number, number][];
 }
@@ -214,6 +216,12 @@ export interface ProcessImage {
   /** its other threads (absent before version 3: none) */
   threads?: ThreadImage[];
   vmas: VmaImage[];
+  /** PR_GET_THP_DISABLE's answer (absent: 0, THP as the system has it) */
+  thpDisable?: number;
+  /** PR_GET_MDWE's answer (absent: 0) */
+  mdwe?: number;
+  /** mlockall(MCL_FUTURE): new mappings come locked (absent: 'none') */
+  mlockFuture?: 'none' | 'locked' | 'onfault';
   fds: FdImage[];
   /** file locks it holds (absent: none): its POSIX ones, and the OFD/flock ones of descriptions it is the first holder of */
   locks?: LockImage[];

@@ -36,7 +36,25 @@ struct vd_vma {
   uint64_t pgoff;      // file VMAs: offset in the file, bytes; sysv-shm: in the segment
   uint32_t first_run;  // its page runs: runs[first_run .. first_run + nr_runs)
   uint32_t nr_runs;
+  uint32_t advice;     // VD_ADVISE_* bits (its VmFlags), madvised once its pages are in
+  uint32_t lock;       // VD_MLOCK_*: mlock2 once the rlimits are set
+  uint32_t noreserve;  // MAP_NORESERVE (VmFlags nr: no swap space accounted)
+  uint32_t sealed;     // mseal (VmFlags sl), last of all
 };
+
+// madvise advice a VMA keeps (VmFlags dc dd wf hg nh sr rr mg)
+#define VD_ADVISE_DONTFORK (1u << 0)
+#define VD_ADVISE_DONTDUMP (1u << 1)
+#define VD_ADVISE_WIPEONFORK (1u << 2)
+#define VD_ADVISE_HUGEPAGE (1u << 3)
+#define VD_ADVISE_NOHUGEPAGE (1u << 4)
+#define VD_ADVISE_SEQUENTIAL (1u << 5)  // sr
+#define VD_ADVISE_RANDOM (1u << 6)      // rr
+#define VD_ADVISE_MERGEABLE (1u << 7)   // mg (KSM)
+// memory locking (VmFlags lo, lf); also vd_plan.mlock_future
+#define VD_MLOCK_NONE 0
+#define VD_MLOCK_LOCKED 1   // mlock
+#define VD_MLOCK_ONFAULT 2  // mlock2 MLOCK_ONFAULT
 
 // len bytes at file offset off of the page file go to addr (inside one VMA).
 struct vd_run {
@@ -208,6 +226,11 @@ struct vd_plan {
   uint32_t filter_flags;            // SECCOMP_FILTER_FLAG_*
   uint32_t no_new_privs;            // PR_SET_NO_NEW_PRIVS: the job had it, or the filter needs it
 
+  // memory policy (restorer.c set_memory_policy, after the rlimits)
+  uint32_t thp_disable;   // PR_GET_THP_DISABLE's answer: bit 0 disabled, the rest its flags << 1
+  uint32_t mdwe;          // PR_GET_MDWE's answer (PR_MDWE_* bits)
+  uint32_t mlock_future;  // VD_MLOCK_*: mlockall(MCL_FUTURE [| MCL_ONFAULT])
+  uint32_t pad3;
   // file locks (struct vd_lock[]), taken by set_locks once the fds are in place
   uint32_t nr_locks, locks_off;
 };
@@ -315,6 +338,7 @@ enum vd_step {
   VD_STEP_PENDING, VD_STEP_FILTER, VD_STEP_TREE, VD_STEP_THREAD, VD_STEP_SEM_UNDO,
   VD_STEP_LOCK,  // index: which vd_lock; EAGAIN: another process holds a conflicting lock
   VD_STEP_FIFO_CONTENTS,
+  VD_STEP_ADVISE, VD_STEP_MLOCK, VD_STEP_MEMORY_POLICY,
 };
 
 // Each thread of vd_thread[] stops on its own int3 first, rax = its index there.

@@ -34,6 +34,39 @@
 #define EEXIST 17
 #define PRIO_PROCESS 0
 #define MADV_POPULATE_WRITE 23
+#ifndef MADV_DONTFORK
+#define MADV_DONTFORK 10
+#endif
+#ifndef MADV_DONTDUMP
+#define MADV_DONTDUMP 16
+#endif
+#ifndef MADV_WIPEONFORK
+#define MADV_WIPEONFORK 18
+#endif
+#ifndef MADV_HUGEPAGE
+#define MADV_HUGEPAGE 14
+#endif
+#ifndef MADV_NOHUGEPAGE
+#define MADV_NOHUGEPAGE 15
+#endif
+#ifndef MLOCK_ONFAULT
+#define MLOCK_ONFAULT 1
+#endif
+#ifndef MADV_MERGEABLE
+#define MADV_MERGEABLE 12
+#endif
+#ifndef __NR_mseal
+#define __NR_mseal 462
+#endif
+#ifndef MCL_FUTURE
+#define MCL_FUTURE 2
+#endif
+#ifndef MCL_ONFAULT
+#define MCL_ONFAULT 4
+#endif
+#ifndef PR_SET_MDWE
+#define PR_SET_MDWE 65
+#endif
 #define FUTEX_WAIT 0
 #define CLONE_VM 0x100
 #define CLONE_FS 0x200
@@ -236,6 +269,24 @@ static void read_pages(const struct vd_plan* p) {
   if (other.err) fail(p, VD_STEP_PAGES, other.err, other.index);
 }
 
+// Each VMA's madvise advice, once its pages are in (WIPEONFORK, DONTFORK only
+// matter at fork; HUGEPAGE after the fill lets khugepaged collapse it as before).
+static void advise_memory(const struct vd_plan* p) {
+  static const struct { uint32_t bit; int advice; } kinds[] = {
+      {VD_ADVISE_DONTFORK, MADV_DONTFORK},   {VD_ADVISE_DONTDUMP, MADV_DONTDUMP},
+      {VD_ADVISE_WIPEONFORK, MADV_WIPEONFORK}, {VD_ADVISE_HUGEPAGE, MADV_HUGEPAGE},
+      {VD_ADVISE_NOHUGEPAGE, MADV_NOHUGEPAGE}, {VD_ADVISE_SEQUENTIAL, MADV_SEQUENTIAL},
+      {VD_ADVISE_RANDOM, MADV_RANDOM},         {VD_ADVISE_MERGEABLE, MADV_MERGEABLE},
+  };
+  const struct vd_vma* v = AT(p, p->vmas_off, const struct vd_vma);
+  for (uint32_t i = 0; i < p->nr_vmas; i++)
+    for (uint32_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+      if (!(v[i].advice & kinds[k].bit)) continue;
+      long rc = sys3(__NR_madvise, v[i].start, v[i].end - v[i].start, kinds[k].advice);
+      if (rc < 0) fail(p, VD_STEP_ADVISE, rc, (int)i);
+    }
+}
+
 static void map_memory(const struct vd_plan* p) {
   const struct vd_vma* v = AT(p, p->vmas_off, const struct vd_vma);
   // all mappings first (writable where pages come), then the pages, then protections
@@ -243,7 +294,7 @@ static void map_memory(const struct vd_plan* p) {
     const struct vd_vma* m = &v[i];
     uint64_t len = m->end - m->start;
     uint32_t prot = m->nr_runs ? (m->prot | PROT_READ | PROT_WRITE) : m->prot;
-    long flags = MAP_FIXED | (m->growsdown ? MAP_GROWSDOWN : 0);
+    long flags = MAP_FIXED | (m->growsdown ? MAP_GROWSDOWN : 0) | (m->noreserve ? MAP_NORESERVE : 0);
     long fd = -1, off = 0;
     switch (m->kind) {
       case VD_VMA_ANON: flags |= MAP_PRIVATE | MAP_ANONYMOUS; break;
@@ -278,6 +329,30 @@ static void map_memory(const struct vd_plan* p) {
     long rc = sys3(__NR_mprotect, m->start, m->end - m->start, m->prot);
     if (rc < 0) fail(p, VD_STEP_PROTECT, rc, (int)i);
   }
+  advise_memory(p);
+}
+
+// Locks as the image had them (mlock, mlock2 MLOCK_ONFAULT, mlockall MCL_FUTURE),
+// then THP and MDWE, then seals (mseal). After the rlimits: RLIMIT_MEMLOCK bounds what an
+// unprivileged job may lock, as it did when the job locked it. MDWE last of all:
+// once on it cannot be switched off.
+static void set_memory_policy(const struct vd_plan* p) {
+  const struct vd_vma* v = AT(p, p->vmas_off, const struct vd_vma);
+  for (uint32_t i = 0; i < p->nr_vmas; i++) {
+    if (v[i].lock == VD_MLOCK_NONE) continue;
+    long rc = sys3(__NR_mlock2, v[i].start, v[i].end - v[i].start, v[i].lock == VD_MLOCK_ONFAULT ? MLOCK_ONFAULT : 0);
+    if (rc < 0) fail(p, VD_STEP_MLOCK, rc, (int)i);
+  }
+  long rc;
+  if (p->mlock_future != VD_MLOCK_NONE &&
+      (rc = sys1(__NR_mlockall, MCL_FUTURE | (p->mlock_future == VD_MLOCK_ONFAULT ? MCL_ONFAULT : 0))) < 0)
+    fail(p, VD_STEP_MLOCK, rc, -1);
+  if ((p->thp_disable & 1) && (rc = sys5(__NR_prctl, PR_SET_THP_DISABLE, 1, p->thp_disable >> 1, 0, 0)) < 0)
+    fail(p, VD_STEP_MEMORY_POLICY, rc, 0);
+  if (p->mdwe && (rc = sys5(__NR_prctl, PR_SET_MDWE, p->mdwe, 0, 0, 0)) < 0) fail(p, VD_STEP_MEMORY_POLICY, rc, 1);
+  // sealed mappings last: nothing may change them after
+  for (uint32_t i = 0; i < p->nr_vmas; i++)
+    if (v[i].sealed && (rc = sys3(__NR_mseal, v[i].start, v[i].end - v[i].start, 0)) < 0) fail(p, VD_STEP_MLOCK, rc, (int)i);
 }
 
 // ---- files -----------------------------------------------------------------------------
@@ -642,6 +717,7 @@ __attribute__((noreturn, used)) void vd_restore(struct vd_plan* p) {
   map_memory(p);
   open_files(p);
   set_process_state(p);
+  set_memory_policy(p);
   // the blob's own descriptors: the stdio copies and the page file
   for (int fd = p->stdio_base; fd < p->stdio_base + 3; fd++) sys1(__NR_close, fd);
   for (uint32_t i = 0; i < p->nr_shared; i++) sys1(__NR_close, p->shared_base + (int)i);

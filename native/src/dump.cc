@@ -394,7 +394,7 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
     auto alteringSignals = [&](FrozenTask& task, uint64_t at) {
       if (req.altering) req.altering(true);
       bool r = dumpSignals(task, threads, at, j, err, [&](uint64_t scratch) {
-        return dumpSemUndo(task, threads, req.hold, p.vpid, at, scratch, sysv.semSets, j, u, err);
+        return dumpMemoryPolicy(task, at, scratch, j, err) && dumpSemUndo(task, threads, req.hold, p.vpid, at, scratch, sysv.semSets, j, u, err);
       });
       if (req.altering) req.altering(false);
       return r;

@@ -47,6 +47,11 @@ struct ProcessIds {
   pid_t real, vpid, vppid, vpgid, vsid;
 };
 
+// The process's memory policy (THP disable, MDWE, mlockall MCL_FUTURE), read by
+// syscalls injected into its main thread (see dumpSignals: scratch is a page the
+// dump mapped there, whose VmFlags show what new mappings get).
+bool dumpMemoryPolicy(FrozenTask& t, uint64_t insn, uint64_t scratch, Json& j, std::string& err);
+
 // Per kind; each appends its fields to the process's JSON object.
 bool dumpTask(const ProcessIds& ids, int domainFilters, Json& j, Unsupported& u, std::string& err);
 bool dumpRegisters(FrozenTask& t, Json& j, std::string& err);

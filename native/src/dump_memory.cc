@@ -4,15 +4,18 @@
 // native/restorer/restorer.c.
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <vector>
 
 #include "dump.h"
 #include "procfs.h"
+#include "task_regs.h"
 
 namespace vdomain {
 
@@ -114,17 +117,110 @@ bool storedRuns(int pagemap, const MapsEntry& m, Kind k, std::vector<uint64_t>& 
   return true;
 }
 
+// What /proc/PID/smaps adds to maps for one mapping: its VmFlags ("rd wr mr mw
+// me ac dc lo ..." — advice, locks, may-write) and its x86 protection key.
+struct VmaFlags {
+  std::string flags;
+  int pkey = 0;
+  bool has(const char* f) const { return (" " + flags + " ").find(std::string(" ") + f + " ") != std::string::npos; }
+};
+
+// Every mapping's, by start address.
+std::map<uint64_t, VmaFlags> vmFlagsByStart(pid_t pid) {
+  std::map<uint64_t, VmaFlags> out;
+  const std::string s = readProcFile(pid, "smaps");
+  uint64_t start = 0;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t e = s.find('\n', i);
+    if (e == std::string::npos) e = s.size();
+    const std::string line = s.substr(i, e - i);
+    i = e + 1;
+    unsigned long lo, hi;
+    if (line.compare(0, 8, "VmFlags:") == 0) {
+      size_t a = line.find_first_not_of(' ', 8), b = line.find_last_not_of(' ');
+      out[start].flags = a == std::string::npos ? "" : line.substr(a, b - a + 1);
+    } else if (line.compare(0, 14, "ProtectionKey:") == 0) {
+      out[start].pkey = atoi(line.c_str() + 14);
+    } else if (sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2 && line.find('-') < line.find(' ')) {
+      start = lo;
+    }
+  }
+  return out;
+}
+
+// Why a mapping's VmFlags cannot come back ("" when they all can: the advice,
+// locks, seals, MAP_NORESERVE and may-write are restored; the rest follow from
+// the kind and protection, or mean nothing to the job: ac, sd).
+std::string unrestorableFlags(const MapsEntry& m, const VmaFlags& f) {
+  if (f.pkey) return "protection key " + std::to_string(f.pkey) + " (pkey_mprotect) — not supported";
+  static const std::map<std::string, std::string> refused = {
+      {"ht", "a hugetlb mapping"}, {"ss", "a shadow stack"}, {"um", "registered with userfaultfd"},
+      {"uw", "registered with userfaultfd"}, {"ui", "registered with userfaultfd"}, {"sf", "MAP_SYNC"},
+      {"dp", "MAP_DROPPABLE"}, {"gu", "with guard regions (MADV_GUARD_INSTALL)"}, {"pf", "a special mapping"},
+      {"io", "a special mapping"}, {"mm", "a special mapping"}, {"de", "a special mapping"}, {"ar", "a special mapping"},
+  };
+  static const char* restored[] = {"rd", "wr", "ex", "sh", "mr", "mw", "me", "ms", "gd", "lo", "lf", "dc", "dd",
+                                   "wf", "hg", "nh", "sr", "rr", "mg", "nr", "sl", "ac", "sd"};
+  size_t i = 0;
+  while (i < f.flags.size()) {
+    size_t e = f.flags.find(' ', i);
+    if (e == std::string::npos) e = f.flags.size();
+    const std::string flag = f.flags.substr(i, e - i);
+    i = e + 1;
+    if (flag.empty() || std::find(std::begin(restored), std::end(restored), flag) != std::end(restored)) continue;
+    auto r = refused.find(flag);
+    return (r != refused.end() ? r->second : "VmFlags " + flag) + " (" + f.flags + ") — not supported";
+  }
+  if (f.has("gd") && m.name != "[stack]") return "a MAP_GROWSDOWN mapping besides the stack — not supported";
+  return "";
+}
+
+// classify, and refuse what the mapping's VmFlags cannot bring back (kernel-made
+// mappings aside: the kernel makes them again as they were).
+Kind classifyWithFlags(const MapsEntry& m, const VmaFlags& f, bool ownIpc, std::string& why, struct stat* st) {
+  Kind k = classify(m, ownIpc, why, st);
+  if (k == Kind::Skip || k == Kind::Vdso || k == Kind::Vvar || k == Kind::VvarVclock) return k;
+  std::string flagsWhy = unrestorableFlags(m, f);
+  if (flagsWhy.empty()) return k;
+  why = "mapping " + (m.name.empty() ? std::string("(anonymous)") : m.name) + ": " + flagsWhy;
+  return Kind::Unsupported;
+}
+
 }  // namespace
+
+bool dumpMemoryPolicy(FrozenTask& t, uint64_t insn, uint64_t scratch, Json& j, std::string& err) {
+  auto failed = [&](const char* what, long rc) {
+    err = "pid " + std::to_string(t.tid) + ": cannot read its " + what + ": " + strerror((int)-rc);
+    return false;
+  };
+  long thp = injectSyscall(t.tid, insn, t.regs, SYS_prctl, 42 /* PR_GET_THP_DISABLE */);
+  if (thp < 0) return failed("THP setting", thp);
+  long mdwe = injectSyscall(t.tid, insn, t.regs, SYS_prctl, 66 /* PR_GET_MDWE */);
+  if (mdwe == -EINVAL) mdwe = 0;  // a kernel without MDWE
+  if (mdwe < 0) return failed("memory-deny-write-execute setting", mdwe);
+  // mlockall(MCL_FUTURE) shows nowhere but in new mappings: the scratch page,
+  // mapped by an injected mmap, was locked (and on fault) if the job's are
+  // (the page may have merged with a neighbour of the same flags: the VMA holding it)
+  const std::map<uint64_t, VmaFlags> flags = vmFlagsByStart(t.tid);
+  auto holding = flags.upper_bound(scratch);
+  const VmaFlags scratchFlags = holding == flags.begin() ? VmaFlags{} : std::prev(holding)->second;
+  auto has = [&](const char* f) { return scratchFlags.has(f); };
+  j.field("thpDisable", (uint64_t)thp).field("mdwe", (uint64_t)mdwe);
+  j.field("mlockFuture", has("lf") ? "onfault" : has("lo") ? "locked" : "none");
+  return true;
+}
 
 uint64_t checkMemory(const ProcessIds& ids, bool ownIpc, Unsupported& u) {
   uint64_t total = 0;
   const std::string pmPath = "/proc/" + std::to_string(ids.real) + "/pagemap";
   int pm = open(pmPath.c_str(), O_RDONLY | O_CLOEXEC);
   std::vector<uint64_t> entries;
+  std::map<uint64_t, VmaFlags> vmFlags = vmFlagsByStart(ids.real);
   for (auto& m : readMaps(ids.real)) {
     std::string why;
     struct stat st;
-    Kind k = classify(m, ownIpc, why, &st);
+    Kind k = classifyWithFlags(m, vmFlags[m.start], ownIpc, why, &st);
     if (k == Kind::Unsupported) u.add(ids.vpid, "at " + hexAddr(m.start) + ": " + why);
     if (pm >= 0 && storesPages(k))
       storedRuns(pm, m, k, entries, [&](uint64_t, uint64_t len) { return (total += len), true; });
@@ -157,11 +253,12 @@ bool dumpMemory(const ProcessIds& ids, bool ownIpc, PagesWriter& w, Json& j, Uns
   }
   std::vector<uint64_t> entries;
   uint64_t prevEnd = 0, prevInode = 0;  // the last sysv-shm mapping
+  std::map<uint64_t, VmaFlags> vmFlags = vmFlagsByStart(pid);
   j.key("vmas").beginArray();
   for (auto& m : readMaps(pid)) {
     std::string why;
     struct stat st{};
-    Kind k = classify(m, ownIpc, why, &st);
+    Kind k = classifyWithFlags(m, vmFlags[m.start], ownIpc, why, &st);
     if (k == Kind::Skip) continue;
     if (k == Kind::SysvShm) {
       // restored by one shmat of the whole segment at its first page
@@ -178,7 +275,7 @@ bool dumpMemory(const ProcessIds& ids, bool ownIpc, PagesWriter& w, Json& j, Uns
     }
     j.beginObject();
     j.field("start", m.start).field("end", m.end).field("prot", m.perms).field("kind", kindName(k));
-    j.field("growsdown", m.name == "[stack]").field("name", m.name);
+    j.field("growsdown", m.name == "[stack]").field("name", m.name).field("vmFlags", vmFlags[m.start].flags);
     if (k == Kind::FilePrivate || k == Kind::FileShared) {
       j.field("path", m.name).field("offset", m.offset).field("fileSize", (uint64_t)st.st_size);
       j.key("fileMtimeNs").dec((uint64_t)st.st_mtim.tv_sec * 1000000000ULL + (uint64_t)st.st_mtim.tv_nsec);

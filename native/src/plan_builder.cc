@@ -52,6 +52,30 @@ std::string fromBase64(const std::string& in) {
   return out;
 }
 
+// The advice and locking a VMA's VmFlags (/proc/PID/smaps) show, as the plan's bits.
+void vmFlagsInto(const std::string& flags, vd_vma& m) {
+  size_t i = 0;
+  while (i < flags.size()) {
+    size_t e = flags.find(' ', i);
+    if (e == std::string::npos) e = flags.size();
+    const std::string f = flags.substr(i, e - i);
+    i = e + 1;
+    if (f == "dc") m.advice |= VD_ADVISE_DONTFORK;
+    else if (f == "dd") m.advice |= VD_ADVISE_DONTDUMP;
+    else if (f == "wf") m.advice |= VD_ADVISE_WIPEONFORK;
+    else if (f == "hg") m.advice |= VD_ADVISE_HUGEPAGE;
+    else if (f == "nh") m.advice |= VD_ADVISE_NOHUGEPAGE;
+    else if (f == "sr") m.advice |= VD_ADVISE_SEQUENTIAL;
+    else if (f == "rr") m.advice |= VD_ADVISE_RANDOM;
+    else if (f == "mg") m.advice |= VD_ADVISE_MERGEABLE;
+    else if (f == "nr") m.noreserve = 1;
+    else if (f == "sl") m.sealed = 1;
+    else if (f == "lo" && m.lock == VD_MLOCK_NONE) m.lock = VD_MLOCK_LOCKED;
+    else if (f == "lf") m.lock = VD_MLOCK_ONFAULT;
+    else if (f == "mw") m.open_flags = O_RDWR;  // (file-shared only, see the caller)
+  }
+}
+
 class Builder {
  public:
   template <class T>
@@ -272,6 +296,13 @@ std::vector<uint8_t> buildPlan(const Napi::Object& proc) {
       m.pgoff = num(v, "offset");
       m.open_flags = m.kind == VD_VMA_FILE_SHARED && (m.prot & PROT_WRITE) ? O_RDWR : O_RDONLY;
     }
+    // (images before VmFlags were saved have none: no advice, no locks)
+    vmFlagsInto(str(v, "vmFlags"), m);
+    // a shared file mapping that may become writable (mw: the file was open for
+    // writing) needs the file open for writing again; a private one never does
+    if (m.kind != VD_VMA_FILE_SHARED) m.open_flags = O_RDONLY;
+    if ((m.advice & VD_ADVISE_WIPEONFORK) && m.kind != VD_VMA_ANON)
+      throw std::runtime_error("manifest: MADV_WIPEONFORK on a mapping that is not private anonymous");
     if (m.kind == VD_VMA_SYSV_SHM) {
       m.shmid = (int32_t)num(v, "shmid");
       m.pgoff = num(v, "offset");
@@ -356,6 +387,14 @@ std::vector<uint8_t> buildPlan(const Napi::Object& proc) {
   h.nice = (int32_t)(int64_t)num(proc, "nice");
   h.personality = (uint32_t)num(proc, "personality");
   h.no_new_privs = proc.Get("noNewPrivs").ToBoolean().Value() ? 1 : 0;
+  // memory policy (absent in older images: none)
+  if (proc.Get("thpDisable").IsNumber()) h.thp_disable = (uint32_t)num(proc, "thpDisable");
+  if (proc.Get("mdwe").IsNumber()) h.mdwe = (uint32_t)num(proc, "mdwe");
+  if (h.thp_disable > 0xff || h.mdwe > 3) throw std::runtime_error("manifest: a bad THP or MDWE setting");
+  const std::string future = str(proc, "mlockFuture");
+  if (!future.empty() && future != "none" && future != "locked" && future != "onfault")
+    throw std::runtime_error("manifest: a bad mlockFuture");
+  h.mlock_future = future == "onfault" ? VD_MLOCK_ONFAULT : future == "locked" ? VD_MLOCK_LOCKED : VD_MLOCK_NONE;
   Napi::Array lim = proc.Get("rlimits").As<Napi::Array>();
   h.has_rlimits = lim.Length() == 16;
   for (uint32_t r = 0; r < lim.Length() && r < 16; r++) {

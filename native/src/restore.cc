@@ -72,6 +72,9 @@ const char* stepName(int step) {
     case VD_STEP_SEM_UNDO: return "giving back its SEM_UNDO adjustments";
     case VD_STEP_LOCK: return "taking a file lock";
     case VD_STEP_FIFO_CONTENTS: return "putting back a named FIFO's saved bytes (it holds bytes already, or is full: another process, e.g. the original job, has it open)";
+    case VD_STEP_ADVISE: return "giving memory its madvise advice";
+    case VD_STEP_MLOCK: return "locking or sealing memory (mlock, mseal; RLIMIT_MEMLOCK too low?)";
+    case VD_STEP_MEMORY_POLICY: return "setting the THP or memory-deny-write-execute policy";
     default: return "restoring";
   }
 }
@@ -97,7 +100,8 @@ std::string failureDetail(const std::vector<uint8_t>& planBuf, const vd_failure&
     if (off == 0 || plan->strings_off + off >= planBuf.size()) return "";
     return reinterpret_cast<const char*>(planBuf.data() + plan->strings_off + off);
   };
-  if ((f.step == VD_STEP_MAP || f.step == VD_STEP_PAGES || f.step == VD_STEP_PROTECT) &&
+  if ((f.step == VD_STEP_MAP || f.step == VD_STEP_PAGES || f.step == VD_STEP_PROTECT || f.step == VD_STEP_ADVISE ||
+       f.step == VD_STEP_MLOCK) &&
       (uint32_t)f.index < plan->nr_vmas) {
     const vd_vma* v = reinterpret_cast<const vd_vma*>(planBuf.data() + plan->vmas_off) + f.index;
     char b[64];
