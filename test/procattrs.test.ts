@@ -43,4 +43,49 @@ for (const { label, uid } of USERS)
     });
   }
 
+// Only root can start a job as root that then drops to another user, or give a
+// thread credentials of its own; the unprivileged side of it is the refusal below.
+if (isRoot)
+  for (const remapped of [false, true]) {
+    const how = remapped ? 'remapped' : 'identity';
+    test(`a job that dropped from root to uid 65534 after start comes back as 65534, working (${how}; root only: only root can drop from root)`, async () => {
+      const setuid = compile('setuid');
+      const dir = workDir(0, 'setuid');
+      const { ready, r } = await checkpointAndRestore(0, `setuid-${how}`, [setuid], dir, remapped ? vpidBaseAbovePidMax() : undefined);
+      assert.match(ready, /uid=65534,65534,65534 gid=65534,65534,65534 groups=1 dumpable=0 CapInh:\s+0+ CapPrm:\s+0+ CapEff:\s+0+/);
+      assert.is(r.status, 0, r.stderr);
+      assert.is(r.stdout.trim(), 'setuid PASS');
+      noStrays();
+    });
+
+    test(`a thread with other uids and gids than its process comes back with its own (${how}; root only: only root can change a thread's uid)`, async () => {
+      const tcreds = compile('tcreds');
+      const dir = workDir(0, 'tcreds');
+      const { ready, r } = await checkpointAndRestore(0, `tcreds-${how}`, [tcreds], dir, remapped ? vpidBaseAbovePidMax() : undefined);
+      assert.match(ready, /thread: Uid:\s+2000\s+2001\s+0\s+2001\s+Gid:\s+1000\s+1001\s+0\s+1001/);
+      assert.is(r.status, 0, r.stderr);
+      assert.is(r.stdout.trim(), 'tcreds PASS');
+      noStrays();
+    });
+  }
+
+if (isRoot)
+  test('an image of a job with credentials not the user\'s: an unprivileged restore refuses it with one line, exit 5 (root checkpoints: only root can make one)', async () => {
+    const tcreds = compile('tcreds');
+    const dir = workDir(0, 'tcreds-refused');
+    const name = 'tcreds-refused';
+    const job = vdomainBackground(0, ['run', '--name', name, '--', tcreds, path.join(dir, 'go')]);
+    await job.waitFor(/^ready/m, 60_000);
+    const img = path.join(dir, 'img');
+    checkpoint(0, name, img, true);
+    await job.exited;
+    fs.chmodSync(img, 0o755);
+    for (const f of fs.readdirSync(img)) fs.chmodSync(path.join(img, f), 0o644);
+    const r = vdomain(65534, ['restore', img]);
+    assert.is(r.status, 5, r.stderr);
+    assert.match(r.stderr.trim(), /^vdomain: cannot restore: pid \d+: ran with uids 0 0 0 0, not the restoring user's \(only root can restore that\)/);
+    assert.is(r.stderr.trim().split('\n').length, 1);
+    noStrays();
+  });
+
 test.run();
