@@ -43,6 +43,24 @@ for (const { label, uid } of USERS)
     });
   }
 
+for (const { label, uid } of USERS.filter((u) => u.uid !== 0))
+  test(`a job that is not dumpable: an unprivileged checkpoint refuses it with one line, exit 5, and it runs on (${label})`, async () => {
+    const attrs = compile('attrs');
+    const dir = workDir(uid, 'nodump');
+    const go = path.join(dir, 'go');
+    const name = `nodump-${uid}`;
+    const job = vdomainBackground(uid, ['run', '--name', name, '--', attrs, go, 'nodump']);
+    await job.waitFor(/^ready .*dumpable=0 /m, 60_000);
+    const r = vdomain(uid, ['checkpoint', name, '-o', path.join(dir, 'img'), '--kill']);
+    assert.is(r.status, 5, r.stderr);
+    assert.match(r.stderr.trim(), /^vdomain: cannot checkpoint: pid \d+ is not dumpable \(PR_SET_DUMPABLE 0, or its credentials changed\) — only root can checkpoint it$/);
+    assert.not.ok(fs.existsSync(path.join(dir, 'img')), 'no image');
+    fs.writeFileSync(go, '');
+    assert.is(await job.exited, 0);
+    assert.match(job.stdout, /attrs PASS/);
+    noStrays();
+  });
+
 // Only root can start a job as root that then drops to another user, or give a
 // thread credentials of its own; the unprivileged side of it is the refusal below.
 if (isRoot)

@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <sys/syscall.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -78,6 +79,15 @@ void dumpCreds(pid_t tid, Json& j) {
 // gives it back there.)
 static void checkCreds(const ProcessIds& ids, Unsupported& u) {
   if (geteuid() == 0) return;
+  // a process that is not dumpable has its /proc/PID files (not the directory) owned by root: its memory
+  // cannot be read, nor could a restore trace it again
+  struct stat st;
+  char self[32];
+  snprintf(self, sizeof self, "/proc/%d/mem", ids.real);
+  if (stat(self, &st) == 0 && st.st_uid != geteuid()) {
+    u.add(ids.vpid, "is not dumpable (PR_SET_DUMPABLE 0, or its credentials changed) — only root can checkpoint it");
+    return;
+  }
   std::vector<pid_t> tids;
   char dir[64];
   snprintf(dir, sizeof dir, "/proc/%d/task", ids.real);
