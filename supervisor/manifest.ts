@@ -162,6 +162,25 @@ export interface SchedImage {
   ioprio: number;
 }
 
+/** A thread's prctl attributes (native/src/dump_signals.cc dumpThreadAttrs); absent in older images: left as the restoring process has them. */
+export interface ThreadAttrsImage {
+  pdeathsig: number;          // PR_SET_PDEATHSIG, 0: none
+  timerslack: number;         // ns
+  securebits: number;         // PR_GET_SECUREBITS (SECBIT_KEEP_CAPS = PR_SET_KEEPCAPS)
+  mceKill: number;            // PR_MCE_KILL_GET: 0 late, 1 early, 2 the system's default
+  specStoreBypass: number;    // PR_GET_SPECULATION_CTRL (negative: an errno, not controllable)
+  specIndirectBranch: number;
+  ioFlusher: boolean;         // PR_SET_IO_FLUSHER
+}
+
+/** A task's credentials as /proc/PID/task/TID/status shows them (native/src/dump_task.cc dumpCreds); absent in older images. */
+export interface CredsImage {
+  uid: [number, number, number, number];  // real, effective, saved, filesystem
+  gid: [number, number, number, number];
+  groups: number[];
+  CapInh: string; CapPrm: string; CapEff: string; CapBnd: string; CapAmb: string;  // hex
+}
+
 /** A thread other than the main one (whose state is the process's own fields). */
 export interface ThreadImage {
   vtid: number;               // its TID as the job sees it
@@ -176,6 +195,8 @@ export interface ThreadImage {
   clearChildTid: number;
   altstack: { sp: number; size: number; flags: number };
   sched?: SchedImage;
+  attrs?: ThreadAttrsImage;
+  creds?: CredsImage;
 }
 
 export interface ProcessImage {
@@ -213,6 +234,15 @@ export interface ProcessImage {
   rseq: { addr: number; len: number; sig: number } | null;
   robustList: { head: number; len: number } | null;
   clearChildTid: number;
+  /** the main thread's attributes and credentials (each other thread has its own) */
+  attrs?: ThreadAttrsImage;
+  creds?: CredsImage;
+  /** process attributes; all absent in older images (left as the restoring process has them) */
+  oomScoreAdj?: number;
+  loginuid?: number;          // /proc/PID/loginuid (4294967295: unset); absent without audit
+  subreaper?: boolean;        // PR_SET_CHILD_SUBREAPER
+  dumpable?: number;          // PR_GET_DUMPABLE
+  membarrier?: number;        // MEMBARRIER_CMD_GET_REGISTRATIONS
   /** its other threads (absent before version 3: none) */
   threads?: ThreadImage[];
   vmas: VmaImage[];

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { EXIT, UserError } from '../cli/errors';
 import { readImage } from './image';
-import { ImageManifest, MANIFEST_NAME, ProcessImage, SYSV_FILE } from './manifest';
+import { CredsImage, ImageManifest, MANIFEST_NAME, ProcessImage, SYSV_FILE } from './manifest';
 import { planTree } from '../domains/tree';
 import { closePageFiles, native, NativeRestoredProcess } from './native';
 import { ensureStateDir, socketPath, validName } from './paths';
@@ -188,6 +188,45 @@ async function pickName(manifest: ImageManifest, asked?: string): Promise<string
   return alt;
 }
 
+const CAP_LINES = ['CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb'] as const;
+
+/** This process's credentials in the image's form (/proc/self/status, as native/src/dump_task.cc dumpCreds reads a task's). */
+export function ownCreds(): CredsImage {
+  const status = fs.readFileSync('/proc/self/status', 'utf8');
+  const line = (k: string) => (new RegExp(`^${k}:[ \\t]*(.*)$`, "m").exec(status)?.[1] ?? '').trim();
+  const nums = (k: string) => line(k).split(/\s+/).filter(Boolean).map(Number);
+  const caps = Object.fromEntries(CAP_LINES.map((k) => [k, line(k)]));
+  return { uid: nums('Uid') as CredsImage['uid'], gid: nums('Gid') as CredsImage['gid'], groups: nums('Groups'), ...caps } as CredsImage;
+}
+
+/**
+ * Without root a restored task can have only the restoring user's credentials
+ * (ids, groups, capabilities; the bounding set is its user namespace's, given back
+ * there by the blob), and must stay dumpable for the supervisor to
+ * trace it and take its listener: what else the image holds is refused here.
+ */
+export function credentialProblems(proc: ProcessImage, own: CredsImage): string[] {
+  const problems: string[] = [];
+  const same = (a: number[], b: number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
+  const differs = (c: CredsImage) =>
+    !same(c.uid, own.uid) ? `uids ${c.uid.join(' ')}` : !same(c.gid, own.gid) ? `gids ${c.gid.join(' ')}`
+      : !same([...c.groups].sort((x, y) => x - y), [...own.groups].sort((x, y) => x - y)) ? `groups ${c.groups.join(' ') || '(none)'}`
+        : CAP_LINES.find((k) => k !== 'CapBnd' && BigInt(`0x${c[k]}`) !== BigInt(`0x${own[k]}`));
+  for (const [who, c] of [['', proc.creds], ...(proc.threads ?? []).map((t) => [`thread ${t.vtid} `, t.creds])] as [string, CredsImage | undefined][]) {
+    const d = c && differs(c);
+    if (d) problems.push(`pid ${proc.vpid}: ${who}ran with ${d.startsWith('Cap') ? `${d} ${c![d as keyof CredsImage]}` : d}, not the restoring user's (only root can restore that)`);
+  }
+  if (proc.dumpable === 0) problems.push(`pid ${proc.vpid}: not dumpable (PR_SET_DUMPABLE 0): only root can restore it`);
+  return problems;
+}
+
+/** The process as the plan builder takes it: without root the groups stay the user's (its user namespace cannot set them). */
+function planInput(proc: ProcessImage, root: boolean): ProcessImage {
+  if (root) return proc;
+  const keepGroups = <T extends { creds?: CredsImage }>(t: T): T => (t.creds ? { ...t, creds: { ...t.creds, groups: undefined as unknown as number[] } } : t);
+  return { ...keepGroups(proc), threads: proc.threads?.map(keepGroups) };
+}
+
 export async function restoreImage(opts: RestoreOptions): Promise<number> {
   const startedMs = performance.now();
   const dir = path.resolve(opts.dir);
@@ -208,6 +247,11 @@ export async function restoreImage(opts: RestoreOptions): Promise<number> {
     const where = f.kind === 'path' ? f.path : f.fifo;
     if (where && !fs.existsSync(where)) problems.push(`${where} (open in ${f.holders.join(', ')}) no longer exists`);
   }
+  const privileged = process.getuid?.() === 0;
+  if (!privileged) {
+    const own = ownCreds();
+    for (const p of manifest.processes) problems.push(...credentialProblems(p, own));
+  }
   if (problems.length) throw new UserError(`cannot restore: ${problems.join('; ')}`, EXIT.UNSUPPORTED);
   const missing = missingInheritedFd(manifest.processes);
   if (missing) throw new UserError(missing, EXIT.NO_INHERITED_FD);
@@ -215,7 +259,7 @@ export async function restoreImage(opts: RestoreOptions): Promise<number> {
   const plans = new Map<number, Buffer>();
   for (const p of manifest.processes) {
     try {
-      plans.set(p.vpid, native().buildPlan(p));
+      plans.set(p.vpid, native().buildPlan(planInput(p, privileged)));
     } catch (e) {
       throw new UserError(`${dir}: ${(e as Error).message}`, EXIT.BAD_IMAGE);
     }

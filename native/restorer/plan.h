@@ -146,7 +146,27 @@ struct vd_thread {
   int32_t ioprio;                    // 0: none was set
   uint32_t cpus_len;                 // bytes of cpus; 0: every CPU (leave it)
   uint64_t cpus[16];                 // CPU affinity mask (up to 1024 CPUs)
+  // its attributes (native/src/dump_signals.cc dumpThreadAttrs); has_attrs 0: leave them
+  uint32_t has_attrs;
+  int32_t pdeathsig;                 // PR_SET_PDEATHSIG (set after the credentials, which clear it)
+  uint64_t timerslack;               // PR_SET_TIMERSLACK, ns
+  uint32_t securebits;               // PR_SET_SECUREBITS (SECBIT_KEEP_CAPS is PR_SET_KEEPCAPS)
+  int32_t mce_kill;                  // PR_MCE_KILL_GET's answer: PR_MCE_KILL_DEFAULT/EARLY/LATE
+  int32_t spec_ssb, spec_ib;         // PR_GET_SPECULATION_CTRL of store bypass, indirect branch
+  int32_t io_flusher;                // PR_SET_IO_FLUSHER
+  // its credentials (/proc/PID/task/TID/status), set last; has_creds 0: keep the restoring process's
+  uint32_t has_creds;                // VD_CREDS_* bits
+  uint32_t uid[4], gid[4];           // real, effective, saved, filesystem
+  uint32_t nr_groups, groups_off;    // supplementary groups (uint32_t[])
+  uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
 };
+
+// A thread's own pending SIGTRAP is queued by the supervisor at its int3, not by
+// the blob: the int3's own SIGTRAP would merge with it (restore.cc requeueTraps).
+#define VD_SIGTRAP 5
+
+#define VD_CREDS_IDS 1u     // uids, gids, capabilities
+#define VD_CREDS_GROUPS 2u  // and the supplementary groups (not in an unprivileged restore's user namespace)
 
 struct vd_itimer {
   int64_t interval_sec, interval_usec, value_sec, value_usec;
@@ -230,6 +250,15 @@ struct vd_plan {
   uint32_t thp_disable;   // PR_GET_THP_DISABLE's answer: bit 0 disabled, the rest its flags << 1
   uint32_t mdwe;          // PR_GET_MDWE's answer (PR_MDWE_* bits)
   uint32_t mlock_future;  // VD_MLOCK_*: mlockall(MCL_FUTURE [| MCL_ONFAULT])
+  uint32_t pad3;
+  // process attributes (native/src/dump_task.cc, dump_signals.cc); has_attrs 0: leave them
+  uint32_t has_attrs;
+  int32_t subreaper;                // PR_SET_CHILD_SUBREAPER
+  int32_t dumpable;                 // PR_SET_DUMPABLE 0 or 1, set after every thread's credentials
+  int32_t oom_score_adj;            // /proc/self/oom_score_adj
+  uint32_t membarrier;              // MEMBARRIER_CMD_GET_REGISTRATIONS: the registrations to make again
+  uint32_t has_loginuid;            // 1: /proc/self/loginuid must read loginuid
+  uint32_t loginuid;
   uint32_t pad3;
   // file locks (struct vd_lock[]), taken by set_locks once the fds are in place
   uint32_t nr_locks, locks_off;
@@ -339,6 +368,7 @@ enum vd_step {
   VD_STEP_LOCK,  // index: which vd_lock; EAGAIN: another process holds a conflicting lock
   VD_STEP_FIFO_CONTENTS,
   VD_STEP_ADVISE, VD_STEP_MLOCK, VD_STEP_MEMORY_POLICY,
+  VD_STEP_ATTRS, VD_STEP_OOM, VD_STEP_LOGINUID, VD_STEP_MEMBARRIER, VD_STEP_CREDS,
 };
 
 // Each thread of vd_thread[] stops on its own int3 first, rax = its index there.

@@ -58,6 +58,7 @@ bool dumpRegisters(FrozenTask& t, Json& j, std::string& err);
 // A task's scheduling ("sched": affinity, policy, priority, ioprio), read from
 // outside. Restored by set_thread_state in native/restorer/restorer.c.
 void dumpScheduling(pid_t tid, Json& j);
+void dumpCreds(pid_t tid, Json& j);
 // A thread other than the main one, frozen with its process.
 struct ThreadToDump {
   FrozenTask* task;

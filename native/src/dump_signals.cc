@@ -1,6 +1,6 @@
 // Signals and the per-task state only the task itself can read: handlers,
-// sigaltstack, interval timers, clear_child_tid (through single injected
-// syscalls), mask and pending queues, rseq and the robust-futex list (through
+// sigaltstack, interval timers, clear_child_tid, the prctl attributes and
+// membarrier registrations (through single injected syscalls), mask and pending queues, rseq and the robust-futex list (through
 // ptrace and get_robust_list). Restored by set_process_state in
 // native/restorer/restorer.c; the mask by native/src/registers.cc.
 #include <errno.h>
@@ -10,7 +10,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "dump.h"
 #include "memory.h"
@@ -49,6 +52,8 @@ void pendingQueue(pid_t tid, bool shared, Json& j) {
   j.endArray();
 }
 
+
+bool dumpThreadAttrs(FrozenTask& t, uint64_t insn, uint64_t scratch, Json& j, std::string& err);
 
 // What each thread has of its own: mask, private queue, rseq, robust list (read
 // from outside), sigaltstack and clear_child_tid (injected into it, answers in the
@@ -92,7 +97,7 @@ bool dumpThreadState(FrozenTask& t, uint64_t insn, uint64_t scratch, uint64_t ma
   r = injectSyscall(tid, insn, base, SYS_prctl, 40 /* PR_GET_TID_ADDRESS */, scratch);
   if (r < 0 || !readMem(tid, scratch, &ctid, sizeof ctid)) return failed("clear_child_tid", r);
   j.field("clearChildTid", ctid);
-  return true;
+  return dumpThreadAttrs(t, insn, scratch, j, err);
 }
 
 // The process-wide part: handlers and interval timers (injected into the main thread).
@@ -117,6 +122,17 @@ bool dumpProcessSignals(FrozenTask& t, uint64_t insn, uint64_t scratch, Json& j,
         .field("restorer", ka.restorer).key("mask").hex(ka.mask).endObject();
   }
   j.endArray();
+  int32_t subreaper = 0;
+  long r = injectSyscall(tid, insn, t.regs, SYS_prctl, 37 /* PR_GET_CHILD_SUBREAPER */, scratch);
+  if (r < 0 || !readMem(tid, scratch, &subreaper, sizeof subreaper)) return failed("child subreaper flag", r);
+  j.field("subreaper", subreaper != 0);
+  r = injectSyscall(tid, insn, t.regs, SYS_prctl, 3 /* PR_GET_DUMPABLE */);
+  if (r < 0) return failed("dumpable flag", r);
+  j.field("dumpable", r);
+  // which membarrier commands the process registered for (Linux 6.3+; older kernels: not recorded)
+  r = injectSyscall(tid, insn, t.regs, SYS_membarrier, 1 << 9 /* MEMBARRIER_CMD_GET_REGISTRATIONS */, 0, 0);
+  if (r >= 0) j.field("membarrier", r);
+  else if (r != -EINVAL) return failed("membarrier registrations", r);
   j.key("itimers").beginArray();
   for (int which = 0; which < 3; which++) {
     struct { int64_t is, ius, vs, vus; } it{};
@@ -128,6 +144,37 @@ bool dumpProcessSignals(FrozenTask& t, uint64_t insn, uint64_t scratch, Json& j,
     j.endObject();
   }
   j.endArray();
+  return true;
+}
+
+// A thread's prctl attributes (restorer.c set_thread_attrs). All but the I/O
+// flusher flag are asked of it (PR_GET_IO_FLUSHER needs CAP_SYS_RESOURCE: that
+// one is the PF_MEMALLOC_NOIO|PF_LOCAL_THROTTLE pair of /proc/TID/stat's flags).
+bool dumpThreadAttrs(FrozenTask& t, uint64_t insn, uint64_t scratch, Json& j, std::string& err) {
+  const pid_t tid = t.tid;
+  auto ask = [&](const char* what, long& out, long option, long arg2 = 0) {
+    out = injectSyscall(tid, insn, t.regs, SYS_prctl, option, arg2, 0, 0, 0);
+    if (out >= 0 || (option == 52 /* PR_GET_SPECULATION_CTRL */ && (out == -EINVAL || out == -ENODEV))) return true;
+    err = std::string("task ") + std::to_string(tid) + ": cannot read its " + what + ": " + strerror((int)-out);
+    return false;
+  };
+  long pdeathsig = 0, slack, securebits, mce, ssb, ib;
+  int32_t sig = 0;
+  if (!ask("parent death signal", pdeathsig, 2 /* PR_GET_PDEATHSIG */, (long)scratch) ||
+      !readMem(tid, scratch, &sig, sizeof sig) || !ask("timer slack", slack, 30 /* PR_GET_TIMERSLACK */) ||
+      !ask("securebits", securebits, 27 /* PR_GET_SECUREBITS */) || !ask("MCE kill policy", mce, 34 /* PR_MCE_KILL_GET */) ||
+      !ask("speculation control", ssb, 52, 0 /* PR_SPEC_STORE_BYPASS */) || !ask("speculation control", ib, 52, 1 /* PR_SPEC_INDIRECT_BRANCH */)) {
+    if (err.empty()) err = "task " + std::to_string(tid) + ": cannot read its parent death signal";
+    return false;
+  }
+  std::string comm;
+  std::vector<std::string> stat;
+  const uint64_t pf = readStat(tid, comm, stat) && stat.size() > 6 ? strtoull(stat[6].c_str(), nullptr, 10) : 0;
+  const uint64_t ioFlusher = 0x00080000 /* PF_MEMALLOC_NOIO */ | 0x00100000 /* PF_LOCAL_THROTTLE */;
+  j.key("attrs").beginObject().field("pdeathsig", (long)sig).field("timerslack", slack).field("securebits", securebits)
+      .field("mceKill", mce).field("specStoreBypass", ssb).field("specIndirectBranch", ib)
+      .field("ioFlusher", (pf & ioFlusher) == ioFlusher).endObject();
+  dumpCreds(tid, j);
   return true;
 }
 

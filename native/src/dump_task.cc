@@ -1,11 +1,14 @@
 // The process as a whole: identity, command line, mm layout, cwd, umask, nice,
-// rlimits, personality, no_new_privs. Restored by set_process_state in
-// native/restorer/restorer.c. And each task's scheduling (dumpScheduling).
+// rlimits, personality, no_new_privs, oom_score_adj, loginuid. Restored by
+// set_process_state in native/restorer/restorer.c. And each task's scheduling
+// (dumpScheduling) and credentials (dumpCreds).
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/syscall.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -39,6 +42,69 @@ void dumpScheduling(pid_t tid, Json& j) {
   j.endObject();
 }
 
+// The credential lines of /proc/PID/status, in the order dumpCreds writes them.
+static const char* const kCredLines[] = {"Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"};
+
+// A task's credentials, read from outside (no capability needed): real,
+// effective, saved and filesystem uid and gid, supplementary groups, capability sets.
+void dumpCreds(pid_t tid, Json& j) {
+  auto ids = [&](const char* line) {
+    j.key(line[0] == 'U' ? "uid" : "gid").beginArray();
+    std::string v = procStatusValue(tid, line);
+    char* at = &v[0];
+    for (int k = 0; k < 4; k++) j.num(strtoul(at, &at, 10));
+    j.endArray();
+  };
+  j.key("creds").beginObject();
+  ids("Uid");
+  ids("Gid");
+  j.key("groups").beginArray();
+  std::string g = procStatusValue(tid, "Groups");
+  for (char* at = &g[0]; *at;) {
+    char* end;
+    unsigned long v = strtoul(at, &end, 10);
+    if (end == at) break;
+    j.num(v);
+    at = end;
+  }
+  j.endArray();
+  for (int k = 3; k < 8; k++) j.key(kCredLines[k]).hex(procStatusHex(tid, kCredLines[k]));
+  j.endObject();
+}
+
+// Unprivileged, a restore can only give a task the restoring user's own
+// credentials: a task of the job with others (say, the job was started by root
+// and dropped some) could not be restored by this user either. (Not the bounding
+// set: in the domain's user namespace it is that namespace's, and the blob
+// gives it back there.)
+static void checkCreds(const ProcessIds& ids, Unsupported& u) {
+  if (geteuid() == 0) return;
+  // a process that is not dumpable has its /proc/PID files (not the directory) owned by root: its memory
+  // cannot be read, nor could a restore trace it again
+  struct stat st;
+  char self[32];
+  snprintf(self, sizeof self, "/proc/%d/mem", ids.real);
+  if (stat(self, &st) == 0 && st.st_uid != geteuid()) {
+    u.add(ids.vpid, "is not dumpable (PR_SET_DUMPABLE 0, or its credentials changed) — only root can checkpoint it");
+    return;
+  }
+  std::vector<pid_t> tids;
+  char dir[64];
+  snprintf(dir, sizeof dir, "/proc/%d/task", ids.real);
+  if (DIR* d = opendir(dir)) {
+    while (dirent* e = readdir(d))
+      if (e->d_name[0] != '.') tids.push_back((pid_t)atoi(e->d_name));
+    closedir(d);
+  }
+  for (pid_t tid : tids)
+    for (const char* line : kCredLines)
+      if (strcmp(line, "CapBnd") && procStatusValue(tid, line) != procStatusValue(getpid(), line)) {
+        u.add(ids.vpid, std::string(tid == ids.real ? "" : "(a thread of it) ") + "runs with " + line +
+                            " " + procStatusValue(tid, line) + ", not the checkpointing user's — only root can restore that");
+        return;
+      }
+}
+
 void checkTask(const ProcessIds& ids, int domainFilters, Unsupported& u) {
   std::string cwd = readLink(ids.real, "cwd");
   if (endsWith(cwd, " (deleted)")) u.add(ids.vpid, "cwd " + cwd + " — a deleted working directory is not supported");
@@ -57,6 +123,35 @@ void checkTask(const ProcessIds& ids, int domainFilters, Unsupported& u) {
   long filters = procStatusField(ids.real, "Seccomp_filters");
   if (filters > procStatusField(getpid(), "Seccomp_filters") + domainFilters)
     u.add(ids.vpid, "a seccomp filter of its own — not supported yet");
+  checkCreds(ids, u);
+}
+
+// /proc/PID/limits, readable without the CAP_SYS_RESOURCE that prlimit64 needs
+// over a task with other credentials: one line per RLIMIT_*, in their order,
+// soft and hard limit in the columns after the 26-character name.
+static bool readLimits(pid_t pid, uint64_t (&lim)[16][2]) {
+  std::string text = readProcFile(pid, "limits");
+  size_t at = text.find('\n');  // past the heading
+  for (int r = 0; r < 16; r++) {
+    if (at == std::string::npos || at + 27 > text.size()) return false;
+    size_t end = text.find('\n', at + 1);
+    std::string line = text.substr(at + 27, end == std::string::npos ? std::string::npos : end - at - 27);
+    char* p = &line[0];
+    for (int k = 0; k < 2; k++) {
+      while (*p == ' ') p++;
+      if (!strncmp(p, "unlimited", 9)) {
+        lim[r][k] = RLIM64_INFINITY;
+        p += 9;
+      } else {
+        char* e;
+        lim[r][k] = strtoull(p, &e, 10);
+        if (e == p) return false;
+        p = e;
+      }
+    }
+    at = end;
+  }
+  return true;
 }
 
 bool dumpTask(const ProcessIds& ids, int domainFilters, Json& j, Unsupported& u, std::string& err) {
@@ -88,16 +183,18 @@ bool dumpTask(const ProcessIds& ids, int domainFilters, Json& j, Unsupported& u,
   std::string pers = readProcFile(pid, "personality");
   j.field("personality", strtoul(pers.c_str(), nullptr, 16));
   j.field("noNewPrivs", procStatusField(pid, "NoNewPrivs") == 1);
-  j.key("rlimits").beginArray();
-  for (int r = 0; r < 16; r++) {
-    rlimit64 lim{};
-    if (prlimit64(pid, (__rlimit_resource)r, nullptr, &lim) < 0) {
-      err = "cannot read the limits of pid " + std::to_string(ids.vpid) + ": " + strerror(errno);
-      return false;
-    }
-    j.beginArray().dec(lim.rlim_cur).dec(lim.rlim_max).endArray();
+  uint64_t lim[16][2];
+  if (!readLimits(pid, lim)) {
+    err = "cannot read the limits of pid " + std::to_string(ids.vpid) + " (/proc/" + std::to_string(pid) + "/limits)";
+    return false;
   }
+  j.key("rlimits").beginArray();
+  for (auto& l : lim) j.beginArray().dec(l[0]).dec(l[1]).endArray();
   j.endArray();
+  j.field("oomScoreAdj", strtol(readProcFile(pid, "oom_score_adj").c_str(), nullptr, 10));
+  // absent where the kernel has no audit (no /proc/PID/loginuid)
+  std::string loginuid = readProcFile(pid, "loginuid");
+  if (!loginuid.empty()) j.field("loginuid", strtoul(loginuid.c_str(), nullptr, 10));
   j.key("mm").beginObject();
   j.field("startCode", field(26)).field("endCode", field(27)).field("startStack", field(28));
   j.field("startData", field(45)).field("endData", field(46)).field("startBrk", field(47));

@@ -26,6 +26,12 @@ std::string str(const Napi::Object& o, const char* k) {
   return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
 }
 uint64_t hexStr(const Napi::Object& o, const char* k) { return strtoull(str(o, k).c_str(), nullptr, 16); }
+// A number of the image that must lie in [lo, hi] (an image is untrusted input).
+int64_t numIn(const Napi::Object& o, const char* k, int64_t lo, int64_t hi) {
+  int64_t v = (int64_t)num(o, k);
+  if (v < lo || v > hi) throw std::runtime_error(std::string("manifest: '") + k + "' is out of range");
+  return v;
+}
 
 std::string fromBase64(const std::string& in) {
   auto val = [](char c) -> int {
@@ -140,6 +146,49 @@ std::string siginfos(const Napi::Array& list) {
   return out;
 }
 
+// A thread's prctl attributes and credentials (absent in older images: left as
+// the restoring process has them).
+void threadAttrs(const Napi::Object& t, vd_thread& th, Builder& b) {
+  if (t.Get("attrs").IsObject()) {
+    Napi::Object a = t.Get("attrs").As<Napi::Object>();
+    th.has_attrs = 1;
+    th.pdeathsig = (int32_t)numIn(a, "pdeathsig", 0, VD_NSIG);
+    th.timerslack = (uint64_t)numIn(a, "timerslack", 0, INT64_MAX);
+    th.securebits = (uint32_t)numIn(a, "securebits", 0, 0xffff);
+    th.mce_kill = (int32_t)numIn(a, "mceKill", 0, 3);
+    th.spec_ssb = (int32_t)numIn(a, "specStoreBypass", -4095, 0xff);
+    th.spec_ib = (int32_t)numIn(a, "specIndirectBranch", -4095, 0xff);
+    th.io_flusher = a.Get("ioFlusher").ToBoolean().Value() ? 1 : 0;
+  }
+  if (!t.Get("creds").IsObject()) return;
+  Napi::Object c = t.Get("creds").As<Napi::Object>();
+  Napi::Value uid = c.Get("uid"), gid = c.Get("gid"), groups = c.Get("groups");
+  // without groups (an unprivileged restore: its user namespace cannot set them) the process's stay
+  const bool hasGroups = groups.IsArray();
+  if (!uid.IsArray() || !gid.IsArray() || uid.As<Napi::Array>().Length() != 4 || gid.As<Napi::Array>().Length() != 4 ||
+      (hasGroups && groups.As<Napi::Array>().Length() > 65536))
+    throw std::runtime_error("manifest: bad credentials");
+  th.has_creds = VD_CREDS_IDS | (hasGroups ? VD_CREDS_GROUPS : 0);
+  auto id = [](Napi::Value v) {
+    int64_t n = v.IsNumber() ? v.As<Napi::Number>().Int64Value() : -1;
+    if (n < 0 || n > 0xfffffffe) throw std::runtime_error("manifest: a bad uid or gid");
+    return (uint32_t)n;
+  };
+  for (uint32_t k = 0; k < 4; k++) {
+    th.uid[k] = id(uid.As<Napi::Array>().Get(k));
+    th.gid[k] = id(gid.As<Napi::Array>().Get(k));
+  }
+  std::vector<uint32_t> list;
+  for (uint32_t k = 0; hasGroups && k < groups.As<Napi::Array>().Length(); k++) list.push_back(id(groups.As<Napi::Array>().Get(k)));
+  th.nr_groups = (uint32_t)list.size();
+  th.groups_off = b.array(list);
+  th.cap_inh = hexStr(c, "CapInh");
+  th.cap_prm = hexStr(c, "CapPrm");
+  th.cap_eff = hexStr(c, "CapEff");
+  th.cap_bnd = hexStr(c, "CapBnd");
+  th.cap_amb = hexStr(c, "CapAmb");
+}
+
 // A thread's own state (ProcessImage's fields for the main thread, a ThreadImage
 // for the others) as the blob's set_thread_state takes it.
 vd_thread threadState(const Napi::Object& t, Builder& b) {
@@ -178,6 +227,7 @@ vd_thread threadState(const Napi::Object& t, Builder& b) {
   const std::string own = siginfos(t.Get("pending").As<Napi::Array>());
   th.nr_pending = (uint32_t)(own.size() / 128);
   th.pending_off = b.raw(own);
+  threadAttrs(t, th, b);
   return th;
 }
 
@@ -395,6 +445,19 @@ std::vector<uint8_t> buildPlan(const Napi::Object& proc) {
   if (!future.empty() && future != "none" && future != "locked" && future != "onfault")
     throw std::runtime_error("manifest: a bad mlockFuture");
   h.mlock_future = future == "onfault" ? VD_MLOCK_ONFAULT : future == "locked" ? VD_MLOCK_LOCKED : VD_MLOCK_NONE;
+  if (proc.Get("subreaper").IsBoolean()) {  // (absent in older images: leave them)
+    h.has_attrs = 1;
+    h.subreaper = proc.Get("subreaper").ToBoolean().Value() ? 1 : 0;
+    // 2 (suid_dumpable's "root only") cannot be asked for with prctl
+    h.dumpable = (int32_t)numIn(proc, "dumpable", 0, 1);
+    h.oom_score_adj = (int32_t)numIn(proc, "oomScoreAdj", -1000, 1000);
+    // the register commands of MEMBARRIER_CMD_GET_REGISTRATIONS's answer
+    h.membarrier = proc.Get("membarrier").IsNumber() ? (uint32_t)numIn(proc, "membarrier", 0, 0x3ff) & 0x154 : 0;
+    if (proc.Get("loginuid").IsNumber()) {
+      h.has_loginuid = 1;
+      h.loginuid = (uint32_t)numIn(proc, "loginuid", 0, 0xffffffffLL);
+    }
+  }
   Napi::Array lim = proc.Get("rlimits").As<Napi::Array>();
   h.has_rlimits = lim.Length() == 16;
   for (uint32_t r = 0; r < lim.Length() && r < 16; r++) {

@@ -37,7 +37,7 @@ std::string readLink(pid_t pid, const std::string& name) {
   return n < 0 ? std::string() : std::string(buf, (size_t)n);
 }
 
-static std::string statusValue(pid_t pid, const char* name) {
+std::string procStatusValue(pid_t pid, const char* name) {
   std::string s = readProcFile(pid, "status");
   std::string key = std::string("\n") + name + ":";
   size_t at = s.find(key);
@@ -50,11 +50,11 @@ static std::string statusValue(pid_t pid, const char* name) {
 }
 
 long procStatusField(pid_t pid, const char* name, int base) {
-  std::string v = statusValue(pid, name);
+  std::string v = procStatusValue(pid, name);
   return v.empty() ? -1 : strtol(v.c_str(), nullptr, base);
 }
 
-uint64_t procStatusHex(pid_t pid, const char* name) { return strtoull(statusValue(pid, name).c_str(), nullptr, 16); }
+uint64_t procStatusHex(pid_t pid, const char* name) { return strtoull(procStatusValue(pid, name).c_str(), nullptr, 16); }
 
 bool readStat(pid_t pid, std::string& comm, std::vector<std::string>& fields) {
   std::string s = readProcFile(pid, "stat");

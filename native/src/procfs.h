@@ -11,7 +11,9 @@ namespace vdomain {
 std::string readProcFile(pid_t pid, const char* name);  // whole file; "" when unreadable
 std::string readWholeFile(const char* path);            // any file, the same way
 std::string readLink(pid_t pid, const std::string& name);
-// A "Name:\tvalue" line of /proc/PID/status as a number; -1 when missing.
+// The value of a "Name:\tvalue" line of /proc/PID/status, as it is; "" when missing.
+std::string procStatusValue(pid_t pid, const char* name);
+// The same as a number; -1 when missing.
 long procStatusField(pid_t pid, const char* name, int base = 10);
 uint64_t procStatusHex(pid_t pid, const char* name);
 // The command name and the fields after it (stat[0] is field 3, the state).

@@ -75,6 +75,11 @@ const char* stepName(int step) {
     case VD_STEP_ADVISE: return "giving memory its madvise advice";
     case VD_STEP_MLOCK: return "locking or sealing memory (mlock, mseal; RLIMIT_MEMLOCK too low?)";
     case VD_STEP_MEMORY_POLICY: return "setting the THP or memory-deny-write-execute policy";
+    case VD_STEP_ATTRS: return "setting";
+    case VD_STEP_OOM: return "setting its oom_score_adj (lowering it needs CAP_SYS_RESOURCE)";
+    case VD_STEP_LOGINUID: return "setting its login uid (/proc/self/loginuid needs CAP_AUDIT_CONTROL)";
+    case VD_STEP_MEMBARRIER: return "registering for membarrier";
+    case VD_STEP_CREDS: return "setting its credentials:";
     default: return "restoring";
   }
 }
@@ -117,7 +122,45 @@ std::string failureDetail(const std::vector<uint8_t>& planBuf, const vd_failure&
   }
   if (f.step == VD_STEP_SIGACTION) return " signal " + std::to_string(f.index + 1);
   if (f.step == VD_STEP_LOCK && (uint32_t)f.index < plan->nr_locks) return " " + lockText(planBuf, f.index);
+  // the index enums of restorer.c's attributes and credentials
+  static const char* const attrs[] = {"timer slack", "MCE kill policy", "speculation control (store bypass)",
+                                      "speculation control (indirect branch)", "the I/O flusher flag (needs CAP_SYS_RESOURCE)",
+                                      "securebits", "parent death signal", "child subreaper flag", "dumpable flag"};
+  static const char* const creds[] = {"bounding set", "groups", "gids", "uids", "filesystem uid/gid", "capabilities",
+                                      "ambient capabilities"};
+  if (f.step == VD_STEP_ATTRS && (size_t)f.index < sizeof attrs / sizeof *attrs) return std::string(" ") + attrs[f.index];
+  if (f.step == VD_STEP_CREDS && (size_t)f.index < sizeof creds / sizeof *creds) return std::string(" ") + creds[f.index];
   return "";
+}
+
+// A thread's own pending SIGTRAPs (the blob left them, plan.h VD_SIGTRAP), queued
+// by the thread itself now that it is past its int3: each siginfo is copied to
+// `scratch` (in the blob's region, unmapped after) and sent with an injected
+// rt_tgsigqueueinfo, which lets a task queue any si_code to itself.
+bool requeueTraps(pid_t tgid, pid_t tid, const std::vector<uint8_t>& planBuf, const vd_thread& t,
+                  const user_regs_struct& at, uint64_t insn, uint64_t scratch, std::string& err) {
+  const uint64_t end = (uint64_t)t.pending_off + (uint64_t)t.nr_pending * 128;
+  if (end > planBuf.size()) {
+    err = "a restore plan's pending signals lie outside it";
+    return false;
+  }
+  // every signal blocked until its own mask is loaded: none may stop it before
+  // (its int3 unblocked SIGTRAP)
+  const uint64_t all = ~0ULL;
+  ptrace(PTRACE_SETSIGMASK, tid, sizeof all, &all);
+  for (uint32_t k = 0; k < t.nr_pending; k++) {
+    const uint8_t* si = planBuf.data() + t.pending_off + 128 * k;
+    int32_t sig;
+    memcpy(&sig, si, sizeof sig);
+    if (sig != VD_SIGTRAP) continue;
+    long rc = writeMem(tid, scratch, si, 128) ? injectSyscall(tid, insn, at, SYS_rt_tgsigqueueinfo, tgid, tid, sig, (long)scratch) : -EFAULT;
+    if (rc < 0) {
+      err = "cannot queue a pending SIGTRAP again in task " + std::to_string(tid) + ": " + strerror((int)-rc);
+      return false;
+    }
+  }
+  // back as it stopped at its int3: the main thread's registers there are the blob's last word (plan.h)
+  return setRegs(tid, at);
 }
 
 }  // namespace
@@ -219,7 +262,12 @@ bool Domain::restoredTaskStopped(pid_t tid, const std::function<void(pid_t)>& le
   // Each thread said which of the image's it is (rax at its int3).
   std::string err;
   std::vector<bool> seen(proc.threads.size());
-  bool ok = all.threads.size() == proc.threads.size();
+  // the main thread's int3 (plan.h): rbx, rcx the blob's region, rdx a syscall instruction in it
+  const vd_plan* plan = reinterpret_cast<const vd_plan*>(proc.plan.data());
+  user_regs_struct mainAt;
+  bool ok = all.threads.size() == proc.threads.size() && getRegs(mainTid, mainAt);
+  const uint64_t insn = mainAt.rdx, scratch = mainAt.rbx + mainAt.rcx - 4096;
+  const vd_thread* planThreads = reinterpret_cast<const vd_thread*>(proc.plan.data() + plan->threads_off);
   for (pid_t t : all.threads) {
     user_regs_struct at;
     if (!ok || !getRegs(t, at) || at.rax >= proc.threads.size() || seen[at.rax]) {
@@ -229,13 +277,14 @@ bool Domain::restoredTaskStopped(pid_t tid, const std::function<void(pid_t)>& le
     }
     seen[at.rax] = true;
     const RestoredProcess::Thread& image = proc.threads[at.rax];
-    ok = loadRegisters(t, image.regs, err);
+    ok = requeueTraps(mainTid, t, proc.plan, planThreads[at.rax], at, insn, scratch, err) && loadRegisters(t, image.regs, err);
     if (ok && !identity()) {
       table_.addWithVirt(t, mainTid, image.vtid);
       noteStaleTid(t, image.clearChildTid);
     }
   }
   if (ok && !identity()) noteStaleTid(mainTid, reinterpret_cast<const vd_plan*>(proc.plan.data())->main_thread.clear_child_tid);
+  ok = ok && requeueTraps(mainTid, mainTid, proc.plan, plan->main_thread, mainAt, insn, scratch, err);
   int listener = -1;
   ok = ok && finishRestore(mainTid, proc.regs, &listener, err);
   if (!ok) kill(mainTid, SIGKILL);

@@ -107,7 +107,9 @@ static bool waitSyscallStop(pid_t tid) {
     int st;
     pid_t r = waitStop(tid, &st);
     if (r < 0 && errno == EINTR) continue;
-    if (r == tid && WIFSTOPPED(st) && (st >> 16) == PTRACE_EVENT_STOP && WSTOPSIG(st) == SIGTRAP) {
+    // (a seccomp stop: an injected call the domain's filter traces runs as it is, arguments real)
+    if (r == tid && WIFSTOPPED(st) && ((st >> 16) == PTRACE_EVENT_STOP || (st >> 16) == PTRACE_EVENT_SECCOMP) &&
+        WSTOPSIG(st) == SIGTRAP) {
       if (ptrace(PTRACE_SYSCALL, tid, 0, 0L) < 0) return false;
       continue;
     }
