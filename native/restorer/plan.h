@@ -259,7 +259,7 @@ struct vd_plan {
   uint32_t membarrier;              // MEMBARRIER_CMD_GET_REGISTRATIONS: the registrations to make again
   uint32_t has_loginuid;            // 1: /proc/self/loginuid must read loginuid
   uint32_t loginuid;
-  uint32_t pad3;
+  uint32_t pad4;
   // file locks (struct vd_lock[]), taken by set_locks once the fds are in place
   uint32_t nr_locks, locks_off;
 };
