@@ -12,7 +12,7 @@ import { shareDescriptions } from '../domains/descriptions';
 import { planTree } from '../domains/tree';
 import { IMAGE_FORMAT, IMAGE_VERSION, ImageManifest, ProcessImage, SysvObjectImage, ZombieImage } from './manifest';
 import type { DomainLog } from './log';
-import { ownGroups, readCredentials } from './procfs';
+import { ownGroups } from './procfs';
 import type { NativeDomain } from './native';
 import type { DomainStatus } from './run';
 
@@ -74,9 +74,6 @@ export class Checkpoints {
     // refused before the job is even stopped if the tree as listed could not be made again
     const listed = planTree(status.processes, status.root.vpid);
     if (!listed.ok) throw refusal(listed.problems);
-    // a restore runs the job with the credentials the image records, the supervisor's
-    const changedIds = otherCredentials(status.processes);
-    if (changedIds.length) throw refusal(changedIds);
     const root = status.root.vpid;
 
     const { tmp, final } = prepareImageDir(opts.output);
@@ -181,20 +178,6 @@ export class Checkpoints {
   stop() {
     if (this.timer) clearInterval(this.timer);
   }
-}
-
-/** Processes whose uids, gids or groups are not the supervisor's (a root job that changed its own). */
-function otherCredentials(processes: { vpid: number; pid: number; state: string }[]): string[] {
-  const mine = readCredentials('self')!;
-  const sorted = (g: string) => g.split(' ').filter(Boolean).map(Number).sort((a, b) => a - b).join(' ');
-  const problems: string[] = [];
-  for (const p of processes) {
-    const c = p.state === 'Z' ? undefined : readCredentials(p.pid);
-    if (!c) continue;  // gone, or a zombie: nothing runs with them
-    if (c.uids !== mine.uids || c.gids !== mine.gids || sorted(c.groups) !== sorted(mine.groups))
-      problems.push(`pid ${p.vpid} runs as uids ${c.uids}, gids ${c.gids}, groups [${c.groups}], not those of its supervisor (uids ${mine.uids}, gids ${mine.gids}, groups [${mine.groups}]): changed credentials are not restored`);
-  }
-  return problems;
 }
 
 function refusal(items: string[]): UserError & { details: string[] } {
