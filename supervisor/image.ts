@@ -8,6 +8,7 @@ import path from 'node:path';
 import { EXIT, UserError } from '../cli/errors';
 import { IMAGE_FORMAT, ImageManifest, MANIFEST_NAME, READABLE_VERSIONS, SYSV_FILE, SYSV_FILE_HEADER, SYSV_OBJECT_HEADER } from './manifest';
 import { native } from './native';
+import { InvalidManifest, validateManifest } from './validate';
 
 /** Checks the output location and makes the hidden temporary directory beside it. */
 export function prepareImageDir(out: string): { tmp: string; final: string } {
@@ -141,9 +142,6 @@ export function listedFile(m: ImageManifest, name: unknown): { size: number; crc
   return typeof name === 'string' && Object.hasOwn(m.files, name) ? m.files[name] : undefined;
 }
 
-/** A page file's name: a plain name in the image directory. */
-export const plainFileName = (name: string) => /^[^/\0]+$/.test(name) && name !== '.' && name !== '..' && !name.startsWith('.') && name.length <= 255;
-
 /** Reads and verifies an image; throws a one-line UserError naming what is wrong. */
 export function readImage(dir: string): ImageManifest {
   if (!fs.existsSync(dir)) throw new UserError(`${dir}: no such image`, EXIT.NO_IMAGE);
@@ -181,12 +179,16 @@ export function readImage(dir: string): ImageManifest {
   } catch {
     throw bad(`${mpath}: damaged (not JSON)`);
   }
-  if (!m || typeof m !== 'object' || Array.isArray(m)) throw bad(`${mpath}: damaged (not an object)`);
+  try {
+    validateManifest(m);
+  } catch (e) {
+    if (e instanceof InvalidManifest) throw bad(`${mpath}: damaged (${e.message})`);
+    throw e;
+  }
   checkShape(m, mpath);
   // from here on a lookup by an image's name finds only what the image lists
   m.files = Object.assign(Object.create(null) as ImageManifest['files'], m.files);
   for (const [name, want] of Object.entries(m.files)) {
-    if (!plainFileName(name)) throw bad(`${mpath}: bad file name ${JSON.stringify(name)}`);
     let opened: { fd: number; size: number };
     try {
       opened = openImageFile(dir, name, want.size);
