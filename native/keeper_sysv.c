@@ -23,6 +23,7 @@
 #include <sys/sem.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "keeper.h"
@@ -306,8 +307,14 @@ static int make_msg(const struct vd_sysv_object *o, int in) {
 
 int sysv_restore(const char *path, int *failed_index) {
   *failed_index = -1;
-  int in = open(path, O_RDONLY | O_CLOEXEC);
+  // (checked by the supervisor already; a swap since then must not block nor follow a link)
+  int in = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (in < 0) return errno;
+  struct stat st;
+  if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode)) {
+    close(in);
+    return EINVAL;
+  }
   struct vd_sysv_header h;
   if (read_full(in, &h, sizeof h) < 0 || h.magic != VD_SYSV_MAGIC || h.version != VD_SYSV_VERSION) {
     close(in);

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { EXIT, UserError } from '../cli/errors';
 import { IMAGE_FORMAT, ImageManifest, MANIFEST_NAME, READABLE_VERSIONS, SYSV_FILE, SYSV_FILE_HEADER, SYSV_OBJECT_HEADER } from './manifest';
 import { native } from './native';
+import { InvalidManifest, validateManifest } from './validate';
 
 /** Written first into every temporary image directory: proof that it is one of ours. */
 const PARTIAL_MARKER = '.vdomain-partial';
@@ -137,14 +138,60 @@ export function commitImage(tmp: string, final: string, manifest: ImageManifest)
 
 const bad = (msg: string) => new UserError(msg, EXIT.BAD_IMAGE);
 
+/** A manifest larger than this is refused unread (the biggest real ones are a few MB). */
+export const MANIFEST_MAX_BYTES = 256 << 20;
+
+/**
+ * Opens a file of an image, which is untrusted: never through a symlink (O_NOFOLLOW),
+ * never blocking on a FIFO (O_NONBLOCK), and only a regular file no bigger than
+ * maxBytes. The caller closes the descriptor.
+ */
+export function openImageFile(dir: string, name: string, maxBytes: number): { fd: number; size: number } {
+  const p = path.join(dir, name);
+  let fd: number;
+  try {
+    fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') throw bad(`${p}: not a regular file (a symbolic link)`);
+    throw e;
+  }
+  const st = fs.fstatSync(fd);
+  const what = st.isFile() ? '' : st.isFIFO() ? 'a FIFO' : st.isDirectory() ? 'a directory' : st.isSocket() ? 'a socket' : 'a device';
+  if (what || st.size > maxBytes) {
+    fs.closeSync(fd);
+    throw bad(what ? `${p}: not a regular file (${what})` : `${p}: ${st.size} bytes, more than the ${maxBytes} it may have`);
+  }
+  return { fd, size: st.size };
+}
+
+/** The whole of an open image file, at most `size` bytes (what fstat said). */
+function readWhole(fd: number, size: number): Buffer {
+  const buf = Buffer.alloc(size);
+  let got = 0;
+  for (let n; got < size && (n = fs.readSync(fd, buf, got, size - got, got)) > 0; ) got += n;
+  return buf.subarray(0, got);
+}
+
+/** manifest.files[name], only if the image lists it (never an inherited property such as "constructor"). */
+export function listedFile(m: ImageManifest, name: unknown): { size: number; crc32c: string } | undefined {
+  return typeof name === 'string' && Object.hasOwn(m.files, name) ? m.files[name] : undefined;
+}
+
 /** Reads and verifies an image; throws a one-line UserError naming what is wrong. */
 export function readImage(dir: string): ImageManifest {
-  const mpath = path.join(dir, MANIFEST_NAME);
   if (!fs.existsSync(dir)) throw new UserError(`${dir}: no such image`, EXIT.NO_IMAGE);
+  const mpath = path.join(dir, MANIFEST_NAME);
   let text: string;
   try {
-    text = fs.readFileSync(mpath, 'utf8');
+    const { fd, size } = openImageFile(dir, MANIFEST_NAME, MANIFEST_MAX_BYTES);
+    try {
+      text = readWhole(fd, size).toString('utf8');
+    } finally {
+      fs.closeSync(fd);
+    }
   } catch (e) {
+    if (e instanceof UserError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new UserError(`${dir}: not a vdomain image (no ${MANIFEST_NAME})`, EXIT.NO_IMAGE);
     // images are 0600: another user's cannot be read
@@ -168,13 +215,28 @@ export function readImage(dir: string): ImageManifest {
   } catch {
     throw bad(`${mpath}: damaged (not JSON)`);
   }
+  try {
+    validateManifest(m);
+  } catch (e) {
+    if (e instanceof InvalidManifest) throw bad(`${mpath}: damaged (${e.message})`);
+    throw e;
+  }
   checkShape(m, mpath);
+  // from here on a lookup by an image's name finds only what the image lists
+  m.files = Object.assign(Object.create(null) as ImageManifest['files'], m.files);
   for (const [name, want] of Object.entries(m.files)) {
-    if (name.includes('/') || name.startsWith('.')) throw bad(`${mpath}: bad file name '${name}'`);
-    const p = path.join(dir, name);
+    let opened: { fd: number; size: number };
+    try {
+      opened = openImageFile(dir, name, want.size);
+    } catch (e) {
+      if (e instanceof UserError) throw e;
+      throw bad(`${name}: missing or unreadable (${(e as Error).message.replace(/^.*: /, '')})`);
+    }
+    fs.closeSync(opened.fd);
+    if (opened.size !== want.size) throw bad(`${name}: truncated (${opened.size} of ${want.size} bytes)`);
     let got: { size: number; crc32c: string };
     try {
-      got = native().checksumFile(p);
+      got = native().checksumFile(path.join(dir, name));
     } catch (e) {
       throw bad(`${name}: missing or unreadable (${(e as Error).message.replace(/^.*: /, '')})`);
     }
@@ -189,20 +251,22 @@ export function checkShape(m: ImageManifest, where: string) {
   if (!READABLE_VERSIONS.includes(m.version) || m.format !== IMAGE_FORMAT) throw bad(`${where}: header and body disagree`);
   if (!Array.isArray(m.processes) || !m.processes.length) throw bad(`${where}: no processes`);
   if (m.zombies !== undefined && !Array.isArray(m.zombies)) throw bad(`${where}: bad zombie list`);
-  if (!m.files || typeof m.files !== 'object') throw bad(`${where}: no file list`);
+  if (!m.files || typeof m.files !== 'object' || Array.isArray(m.files)) throw bad(`${where}: no file list`);
   if (m.sysv !== undefined) {
     if (!Array.isArray(m.sysv)) throw bad(`${where}: bad SysV object list`);
     const size = m.sysv.reduce((n, o) => n + SYSV_OBJECT_HEADER + o.bytes, SYSV_FILE_HEADER);
-    if (m.sysv.length && m.files[SYSV_FILE]?.size !== size) throw bad(`${where}: ${SYSV_FILE} not listed or of the wrong size`);
+    if (m.sysv.length && listedFile(m, SYSV_FILE)?.size !== size) throw bad(`${where}: ${SYSV_FILE} not listed or of the wrong size`);
   }
   for (const f of m.shared ?? []) {
-    const file = f.content && m.files[f.content.file];
-    if (f.content && (!file || f.content.off + f.content.len > file.size))
+    if (!f.content) continue;
+    const file = listedFile(m, f.content.file);
+    if (!file) throw bad(`${where}: shared ${f.kind} ${f.path ?? f.pipe}: page file ${f.content.file} not listed`);
+    if (f.content.off + f.content.len > file.size)
       throw bad(`${where}: shared ${f.kind} ${f.path ?? f.pipe}: saved contents outside the page file`);
   }
   const shmids = new Set((m.sysv ?? []).filter((o) => o.kind === 'shm').map((o) => o.id));
   for (const p of m.processes) {
-    const file = m.files[p.pagesFile];
+    const file = listedFile(m, p.pagesFile);
     if (!file) throw bad(`${where}: pid ${p.vpid}: page file ${p.pagesFile} not listed`);
     if (!Array.isArray(p.vmas) || !Array.isArray(p.fds)) throw bad(`${where}: pid ${p.vpid}: incomplete`);
     for (const v of p.vmas) {

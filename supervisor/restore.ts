@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { EXIT, UserError } from '../cli/errors';
-import { readImage } from './image';
+import { openImageFile, readImage } from './image';
 import { CredsImage, ImageManifest, MANIFEST_NAME, ProcessImage, SYSV_FILE } from './manifest';
 import { planTree } from '../domains/tree';
 import { closePageFiles, native, NativeRestoredProcess } from './native';
@@ -66,9 +66,9 @@ export function missingInheritedFd(processes: ProcessImage[]): string | undefine
 }
 
 /** Bytes of a page file (verified whole by readImage): a pipe's contents. */
-function readBytes(dir: string, at: { file: string; off: number; len: number }): Buffer {
+function readBytes(dir: string, at: { file: string; off: number; len: number }, fileSize: number): Buffer {
   const buf = Buffer.alloc(at.len);
-  const fd = fs.openSync(path.join(dir, at.file), 'r');
+  const { fd } = openImageFile(dir, at.file, fileSize);
   try {
     if (fs.readSync(fd, buf, 0, at.len, at.off) !== at.len) throw new UserError(`${dir}: ${at.file} is short`, EXIT.BAD_IMAGE);
   } finally {
@@ -285,7 +285,7 @@ export async function restoreImage(opts: RestoreOptions): Promise<number> {
         zombie: false,
         status: 0,
         plan: plans.get(p.vpid),
-        pagesFd: fs.openSync(path.join(dir, p.pagesFile), fs.constants.O_RDONLY),
+        pagesFd: openImageFile(dir, p.pagesFile, manifest.files[p.pagesFile].size).fd,
         regs: Buffer.from(p.regs, 'base64'),
         xstate: Buffer.from(p.xstate, 'base64'),
         sigmask: p.sigmask,
@@ -303,7 +303,7 @@ export async function restoreImage(opts: RestoreOptions): Promise<number> {
     throw new UserError(`${dir}: ${(e as Error).message}`, EXIT.BAD_IMAGE);
   }
   const shared = (manifest.shared ?? []).map((f) => {
-    if (f.kind !== 'deleted') return { ...f, data: f.content ? readBytes(dir, f.content) : undefined };
+    if (f.kind !== 'deleted') return { ...f, data: f.content ? readBytes(dir, f.content, manifest.files[f.content.file].size) : undefined };
     // the keeper's child copies the contents from that process's page file
     return { ...f, contentProc: indexOfPages.get(f.content!.file) ?? -1, contentOff: f.content!.off, contentLen: f.content!.len };
   });

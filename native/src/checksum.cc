@@ -107,13 +107,15 @@ __attribute__((target("sse4.2"))) uint32_t crc32c(uint32_t crc, const void* data
 uint32_t crc32cCombine(uint32_t crc1, uint32_t crc2, size_t len2) { return combine(crc1, crc2, len2); }
 
 bool crc32cFile(const std::string& path, uint32_t& crc, uint64_t& size) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // an image file is untrusted: never follow a symlink, never block on a FIFO,
+  // and take only a regular file (a device or /proc file has no honest size)
+  int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return false;
   struct stat st;
-  if (fstat(fd, &st) < 0) {
-    int e = errno;
+  int bad = fstat(fd, &st) < 0 ? errno : !S_ISREG(st.st_mode) ? EINVAL : 0;
+  if (bad) {
     close(fd);
-    errno = e;
+    errno = bad;
     return false;
   }
   size = (uint64_t)st.st_size;

@@ -16,10 +16,27 @@ namespace vdomain {
 
 namespace {
 
-uint64_t num(const Napi::Object& o, const char* k) {
-  Napi::Value v = o.Get(k);
-  if (!v.IsNumber()) throw std::runtime_error(std::string("manifest: '") + k + "' is not a number");
-  return (uint64_t)v.As<Napi::Number>().Int64Value();
+// Checked access: the validator (supervisor/validate.ts) came first, but a wrong
+// type here must be an error, never a crash.
+[[noreturn]] void wrongType(const char* k, const char* what) {
+  throw std::runtime_error(std::string("manifest: '") + k + "' is not " + what);
+}
+int64_t numOf(const Napi::Value& v, const char* k) {
+  if (!v.IsNumber()) wrongType(k, "a number");
+  return v.As<Napi::Number>().Int64Value();
+}
+uint64_t num(const Napi::Object& o, const char* k) { return (uint64_t)numOf(o.Get(k), k); }
+Napi::Object objOf(const Napi::Value& v, const char* k) {
+  if (!v.IsObject() || v.IsArray()) wrongType(k, "an object");
+  return v.As<Napi::Object>();
+}
+Napi::Array arrOf(const Napi::Value& v, const char* k) {
+  if (!v.IsArray()) wrongType(k, "a list");
+  return v.As<Napi::Array>();
+}
+std::string strOf(const Napi::Value& v, const char* k) {
+  if (!v.IsString()) wrongType(k, "a string");
+  return v.As<Napi::String>().Utf8Value();
 }
 std::string str(const Napi::Object& o, const char* k) {
   Napi::Value v = o.Get(k);
@@ -139,7 +156,7 @@ uint32_t protOf(const std::string& perms) {
 std::string siginfos(const Napi::Array& list) {
   std::string out;
   for (uint32_t i = 0; i < list.Length(); i++) {
-    std::string si = fromBase64(list.Get(i).As<Napi::String>().Utf8Value());
+    std::string si = fromBase64(strOf(list.Get(i), "pending"));
     si.resize(128, '\0');
     out += si;
   }
@@ -195,28 +212,28 @@ vd_thread threadState(const Napi::Object& t, Builder& b) {
   vd_thread th{};
   if (t.Get("vtid").IsNumber()) th.vtid = (int32_t)num(t, "vtid");
   if (t.Get("rseq").IsObject()) {
-    Napi::Object r = t.Get("rseq").As<Napi::Object>();
+    Napi::Object r = objOf(t.Get("rseq"), "rseq");
     th.rseq_addr = num(r, "addr");
     th.rseq_len = (uint32_t)num(r, "len");
     th.rseq_sig = (uint32_t)num(r, "sig");
   }
   if (t.Get("robustList").IsObject()) {
-    Napi::Object r = t.Get("robustList").As<Napi::Object>();
+    Napi::Object r = objOf(t.Get("robustList"), "robustList");
     th.robust_head = num(r, "head");
     th.robust_len = num(r, "len");
   }
   th.clear_child_tid = num(t, "clearChildTid");
-  Napi::Object a = t.Get("altstack").As<Napi::Object>();
+  Napi::Object a = objOf(t.Get("altstack"), "altstack");
   th.altstack_sp = num(a, "sp");
   th.altstack_size = num(a, "size");
   th.altstack_flags = (int32_t)num(a, "flags");
   strncpy(th.comm, str(t, "comm").c_str(), sizeof th.comm - 1);
   th.sched_policy = -1;
   if (t.Get("sched").IsObject()) {  // (images before scheduling was saved have none)
-    Napi::Object s = t.Get("sched").As<Napi::Object>();
-    th.sched_policy = (int32_t)s.Get("policy").As<Napi::Number>().Int32Value();
-    th.sched_priority = (int32_t)s.Get("priority").As<Napi::Number>().Int32Value();
-    th.ioprio = (int32_t)s.Get("ioprio").As<Napi::Number>().Int32Value();
+    Napi::Object s = objOf(t.Get("sched"), "sched");
+    th.sched_policy = (int32_t)num(s, "policy");
+    th.sched_priority = (int32_t)num(s, "priority");
+    th.ioprio = (int32_t)num(s, "ioprio");
     if (s.Get("cpus").IsString()) {
       std::string mask = fromBase64(s.Get("cpus").As<Napi::String>().Utf8Value());
       if (mask.empty() || mask.size() > sizeof th.cpus) throw std::runtime_error("manifest: a bad CPU affinity mask");
@@ -224,7 +241,7 @@ vd_thread threadState(const Napi::Object& t, Builder& b) {
       th.cpus_len = (uint32_t)mask.size();
     }
   }
-  const std::string own = siginfos(t.Get("pending").As<Napi::Array>());
+  const std::string own = siginfos(arrOf(t.Get("pending"), "pending"));
   th.nr_pending = (uint32_t)(own.size() / 128);
   th.pending_off = b.raw(own);
   threadAttrs(t, th, b);
@@ -239,7 +256,7 @@ std::vector<vd_lock> fileLocks(const Napi::Object& proc, const Napi::Array& fdLi
   Napi::Array list = proc.Get("locks").As<Napi::Array>();
   const uint64_t maxOff = (uint64_t)INT64_MAX;
   for (uint32_t i = 0; i < list.Length(); i++) {
-    Napi::Object l = list.Get(i).As<Napi::Object>();
+    Napi::Object l = objOf(list.Get(i), "locks[]");
     vd_lock k{};
     k.fd = (int32_t)num(l, "fd");
     std::string kind = str(l, "kind"), type = str(l, "type"), start = str(l, "start"), len = str(l, "len");
@@ -259,7 +276,7 @@ std::vector<vd_lock> fileLocks(const Napi::Object& proc, const Napi::Array& fdLi
     if (k.kind == VD_LOCK_FLOCK && (k.start || k.len)) throw std::runtime_error("manifest: a flock lock with a range");
     std::string path;
     for (uint32_t f = 0; f < fdList.Length() && path.empty(); f++) {
-      Napi::Object o = fdList.Get(f).As<Napi::Object>();
+      Napi::Object o = objOf(fdList.Get(f), "fds[]");
       if ((int32_t)num(o, "fd") != k.fd) continue;
       if (str(o, "kind") == "stdio") throw std::runtime_error("manifest: a lock on a standard stream");
       path = str(o, "target").empty() ? "?" : str(o, "target");
@@ -285,8 +302,8 @@ DeletedFile deletedFile(const Napi::Object& f, uint64_t contentLen) {
     del.size = num(f, "size");
     uint64_t end = 0, total = 0;
     for (uint32_t i = 0; i < list.Length(); i++) {
-      Napi::Array e = list.Get(i).As<Napi::Array>();
-      vd_extent x{(uint64_t)e.Get(0u).As<Napi::Number>().Int64Value(), (uint64_t)e.Get(1u).As<Napi::Number>().Int64Value()};
+      Napi::Array e = arrOf(list.Get(i), "extents[]");
+      vd_extent x{(uint64_t)numOf(e.Get(0u), "extents[][0]"), (uint64_t)numOf(e.Get(1u), "extents[][1]")};
       // in order, not overlapping, inside the file, adding up to the saved bytes
       if (x.file_off < end || x.len == 0 || x.len > del.size || x.file_off > del.size - x.len)
         throw std::runtime_error("manifest: a bad extent of a deleted file");
@@ -317,9 +334,9 @@ std::vector<uint8_t> buildPlan(const Napi::Object& proc) {
   std::vector<vd_vma> vmas;
   std::vector<vd_run> runs;
   std::vector<vd_special> specials;
-  Napi::Array vmaList = proc.Get("vmas").As<Napi::Array>();
+  Napi::Array vmaList = arrOf(proc.Get("vmas"), "vmas");
   for (uint32_t i = 0; i < vmaList.Length(); i++) {
-    Napi::Object v = vmaList.Get(i).As<Napi::Object>();
+    Napi::Object v = objOf(vmaList.Get(i), "vmas[]");
     std::string kind = str(v, "kind");
     if (kind == "vdso" || kind == "vvar" || kind == "vvar_vclock") {
       vd_special s{};
@@ -357,16 +374,18 @@ std::vector<uint8_t> buildPlan(const Napi::Object& proc) {
       m.shmid = (int32_t)num(v, "shmid");
       m.pgoff = num(v, "offset");
     }
-    Napi::Array r = v.Get("runs").As<Napi::Array>();
+    if (m.end <= m.start) throw std::runtime_error("manifest: an empty or reversed mapping");
+    Napi::Array r = arrOf(v.Get("runs"), "runs");
     m.first_run = (uint32_t)runs.size();
     m.nr_runs = r.Length();
     for (uint32_t k = 0; k < r.Length(); k++) {
-      Napi::Array t = r.Get(k).As<Napi::Array>();
+      Napi::Array t = arrOf(r.Get(k), "runs[]");
+      if (t.Length() != 3) throw std::runtime_error("manifest: a page run is not [address, length, offset]");
       vd_run run{};
-      run.addr = (uint64_t)t.Get(0u).As<Napi::Number>().Int64Value();
-      run.len = (uint64_t)t.Get(1u).As<Napi::Number>().Int64Value();
-      run.off = (uint64_t)t.Get(2u).As<Napi::Number>().Int64Value();
-      if (run.addr < m.start || run.addr + run.len > m.end) throw std::runtime_error("manifest: a page run lies outside its mapping");
+      run.addr = (uint64_t)numOf(t.Get(0u), "runs[][0]");
+      run.len = (uint64_t)numOf(t.Get(1u), "runs[][1]");
+      run.off = (uint64_t)numOf(t.Get(2u), "runs[][2]");
+      if (run.addr < m.start || run.addr > m.end || run.len > m.end - run.addr) throw std::runtime_error("manifest: a page run lies outside its mapping");
       runs.push_back(run);
     }
     vmas.push_back(m);
@@ -374,9 +393,9 @@ std::vector<uint8_t> buildPlan(const Napi::Object& proc) {
 
   std::vector<vd_fd> fds;
   std::vector<vd_extent> extents;  // the deleted files', each fd's its own slice
-  Napi::Array fdList = proc.Get("fds").As<Napi::Array>();
+  Napi::Array fdList = arrOf(proc.Get("fds"), "fds");
   for (uint32_t i = 0; i < fdList.Length(); i++) {
-    Napi::Object f = fdList.Get(i).As<Napi::Object>();
+    Napi::Object f = objOf(fdList.Get(i), "fds[]");
     vd_fd d{};
     d.fd = (int32_t)num(f, "fd");
     std::string kind = str(f, "kind");
@@ -393,7 +412,7 @@ std::vector<uint8_t> buildPlan(const Napi::Object& proc) {
     } else if (kind == "copy") {
       d.kind = VD_FD_COPY;
       d.path_off = b.string(str(f, "path"));
-      Napi::Object c = f.Get("content").As<Napi::Object>();
+      Napi::Object c = objOf(f.Get("content"), "content");
       d.content_off = num(c, "off");
       d.content_len = num(c, "len");
       DeletedFile del = deletedFile(f, d.content_len);
@@ -414,7 +433,7 @@ std::vector<uint8_t> buildPlan(const Napi::Object& proc) {
     fds.push_back(d);
   }
 
-  Napi::Object mm = proc.Get("mm").As<Napi::Object>();
+  Napi::Object mm = objOf(proc.Get("mm"), "mm");
   h.mm.start_code = num(mm, "startCode");
   h.mm.end_code = num(mm, "endCode");
   h.mm.start_data = num(mm, "startData");
@@ -458,27 +477,27 @@ std::vector<uint8_t> buildPlan(const Napi::Object& proc) {
       h.loginuid = (uint32_t)numIn(proc, "loginuid", 0, 0xffffffffLL);
     }
   }
-  Napi::Array lim = proc.Get("rlimits").As<Napi::Array>();
+  Napi::Array lim = arrOf(proc.Get("rlimits"), "rlimits");
   h.has_rlimits = lim.Length() == 16;
   for (uint32_t r = 0; r < lim.Length() && r < 16; r++) {
-    Napi::Array pair = lim.Get(r).As<Napi::Array>();
-    h.rlimits[r][0] = strtoull(pair.Get(0u).As<Napi::String>().Utf8Value().c_str(), nullptr, 10);
-    h.rlimits[r][1] = strtoull(pair.Get(1u).As<Napi::String>().Utf8Value().c_str(), nullptr, 10);
+    Napi::Array pair = arrOf(lim.Get(r), "rlimits[]");
+    h.rlimits[r][0] = strtoull(strOf(pair.Get(0u), "rlimits[][0]").c_str(), nullptr, 10);
+    h.rlimits[r][1] = strtoull(strOf(pair.Get(1u), "rlimits[][1]").c_str(), nullptr, 10);
   }
-  Napi::Array acts = proc.Get("sigactions").As<Napi::Array>();
+  Napi::Array acts = arrOf(proc.Get("sigactions"), "sigactions");
   for (uint32_t i = 0; i < acts.Length(); i++) {
-    Napi::Object a = acts.Get(i).As<Napi::Object>();
+    Napi::Object a = objOf(acts.Get(i), "sigactions[]");
     int sig = (int)num(a, "sig");
     if (sig < 1 || sig > VD_NSIG) continue;
     h.sigaction_set |= 1ULL << (sig - 1);
     h.sigactions[sig - 1] = {num(a, "handler"), num(a, "flags"), num(a, "restorer"), hexStr(a, "mask")};
   }
-  Napi::Array timers = proc.Get("itimers").As<Napi::Array>();
+  Napi::Array timers = arrOf(proc.Get("itimers"), "itimers");
   for (uint32_t i = 0; i < timers.Length() && i < 3; i++) {
-    Napi::Object t = timers.Get(i).As<Napi::Object>();
-    Napi::Array iv = t.Get("interval").As<Napi::Array>(), va = t.Get("value").As<Napi::Array>();
-    h.itimers[i] = {iv.Get(0u).As<Napi::Number>().Int64Value(), iv.Get(1u).As<Napi::Number>().Int64Value(),
-                    va.Get(0u).As<Napi::Number>().Int64Value(), va.Get(1u).As<Napi::Number>().Int64Value()};
+    Napi::Object t = objOf(timers.Get(i), "itimers[]");
+    Napi::Array iv = arrOf(t.Get("interval"), "interval"), va = arrOf(t.Get("value"), "value");
+    h.itimers[i] = {numOf(iv.Get(0u), "interval[0]"), numOf(iv.Get(1u), "interval[1]"), numOf(va.Get(0u), "value[0]"),
+                    numOf(va.Get(1u), "value[1]")};
   }
   // what each thread sets for itself: the main thread's (its fields are the
   // process's own), then the others' (registers: the supervisor)
@@ -488,14 +507,14 @@ std::vector<uint8_t> buildPlan(const Napi::Object& proc) {
   if (threadList.IsArray()) {
     Napi::Array list = threadList.As<Napi::Array>();
     if (list.Length() > VD_MAX_THREADS) throw std::runtime_error("manifest: more threads than a restore can make");
-    for (uint32_t i = 0; i < list.Length(); i++) threads.push_back(threadState(list.Get(i).As<Napi::Object>(), b));
+    for (uint32_t i = 0; i < list.Length(); i++) threads.push_back(threadState(objOf(list.Get(i), "threads[]"), b));
   }
   std::vector<vd_sem_undo> semUndo;
   if (proc.Get("semUndo").IsArray()) {
     Napi::Array list = proc.Get("semUndo").As<Napi::Array>();
     for (uint32_t i = 0; i < list.Length(); i++) {
-      Napi::Array e = list.Get(i).As<Napi::Array>();
-      auto at = [&](uint32_t k) { return e.Get(k).As<Napi::Number>().Int32Value(); };
+      Napi::Array e = arrOf(list.Get(i), "semUndo[]");
+      auto at = [&](uint32_t k) { return (int32_t)numOf(e.Get(k), "semUndo[][]"); };
       if (e.Length() != 3 || at(1) < 0 || at(2) == 0 || at(2) < -32767 || at(2) > 32767)
         throw std::runtime_error("manifest: a bad SEM_UNDO adjustment");
       semUndo.push_back({at(0), at(1), at(2), 0});
@@ -503,7 +522,7 @@ std::vector<uint8_t> buildPlan(const Napi::Object& proc) {
   }
   h.nr_sem_undo = (uint32_t)semUndo.size();
   h.sem_undo_off = b.array(semUndo);
-  const std::string shared = siginfos(proc.Get("pendingShared").As<Napi::Array>());
+  const std::string shared = siginfos(arrOf(proc.Get("pendingShared"), "pendingShared"));
   h.nr_pending_shared = (uint32_t)(shared.size() / 128);
   h.pending_shared_off = b.raw(shared);
 

@@ -1,0 +1,278 @@
+// The whole manifest checked against its format (supervisor/manifest.ts) before
+// anything of it is used: an image is untrusted input, and a valid checksum proves
+// nothing (anyone can compute one). Types, ranges, lengths and the links between
+// parts (parents, shared descriptions, page runs inside their mapping and their
+// page file). Pure: no file system, no kernel. Keys it does not know are ignored,
+// so an image with newer optional fields still passes what is checked here.
+import { ImageManifest, SYSV_FILE, SYSV_FILE_HEADER, SYSV_OBJECT_HEADER } from './manifest';
+
+/** A manifest that breaks the format: the message names the field and what is wrong. */
+export class InvalidManifest extends Error {}
+
+const PAGE = 4096;
+/** x86-64 user space ends here (TASK_SIZE with 4-level paging, the guard page below it). */
+export const USER_END = 0x7ffffffff000;
+/** fs/file.c sysctl_nr_open_max on 64-bit: no fd number reaches it. */
+const FD_LIMIT = 1 << 30;
+const PATH_MAX = 4096;
+const STRING_MAX = 1 << 16;
+const LIST_MAX = 1 << 20;
+const U32 = 0xffffffff;
+const REGS_BYTES = 27 * 8;        // struct user_regs_struct
+const SIGINFO_BYTES = 128;
+const AUXV_MAX_BYTES = 128 * 8;   // plan.h VD_AUXV_WORDS
+const CPUSET_MAX_BYTES = 16 * 8;  // plan.h vd_thread.cpus
+const TERMIOS_BYTES = 60;         // glibc struct termios
+const MAX_THREADS = 4096;         // plan.h VD_MAX_THREADS
+
+type Check = (v: unknown, at: string) => void;
+
+function fail(at: string, what: string): never {
+  throw new InvalidManifest(`${at}: ${what}`);
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const int = (min: number, max: number): Check => (v, at) => {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) fail(at, `not an integer (${JSON.stringify(v)})`);
+  if (v < min || v > max) fail(at, `${v} out of range ${min}..${max}`);
+};
+const finite: Check = (v, at) => {
+  if (typeof v !== 'number' || !Number.isFinite(v)) fail(at, 'not a number');
+};
+const bool: Check = (v, at) => {
+  if (typeof v !== 'boolean') fail(at, 'not true or false');
+};
+const str = (max = STRING_MAX): Check => (v, at) => {
+  if (typeof v !== 'string') fail(at, 'not a string');
+  if (v.length > max) fail(at, `longer than ${max}`);
+};
+const oneOf = (...values: string[]): Check => (v, at) => {
+  if (typeof v !== 'string' || !values.includes(v)) fail(at, `not one of ${values.join(', ')}`);
+};
+const matches = (re: RegExp, what: string): Check => (v, at) => {
+  if (typeof v !== 'string' || v.length > 256 || !re.test(v)) fail(at, `not ${what}`);
+};
+const absPath: Check = (v, at) => {
+  str(PATH_MAX)(v, at);
+  if (!(v as string).startsWith('/') || (v as string).includes('\0')) fail(at, 'not an absolute path without NUL');
+};
+const noNul = (max = STRING_MAX): Check => (v, at) => {
+  str(max)(v, at);
+  if ((v as string).includes('\0')) fail(at, 'holds a NUL');
+};
+const nullable = (c: Check): Check => (v, at) => {
+  if (v !== null) c(v, at);
+};
+const list = (item: Check, max = LIST_MAX): Check => (v, at) => {
+  if (!Array.isArray(v)) fail(at, 'not a list');
+  if (v.length > max) fail(at, `more than ${max} entries`);
+  v.forEach((x, i) => item(x, `${at}[${i}]`));
+};
+const tuple = (...items: Check[]): Check => (v, at) => {
+  if (!Array.isArray(v) || v.length !== items.length) fail(at, `not a list of ${items.length}`);
+  items.forEach((c, i) => c(v[i], `${at}[${i}]`));
+};
+/** An object with these fields (a key ending in '?' may be absent); other keys are ignored. */
+const obj = (fields: Record<string, Check>): Check => (v, at) => {
+  if (!isObject(v)) fail(at, 'not an object');
+  for (const [key, c] of Object.entries(fields)) {
+    const optional = key.endsWith('?');
+    const k = optional ? key.slice(0, -1) : key;
+    if (!Object.hasOwn(v, k) || v[k] === undefined) {
+      if (!optional) fail(at, `no '${k}'`);
+      continue;
+    }
+    c(v[k], `${at}.${k}`);
+  }
+};
+const base64 = (min: number, max: number): Check => (v, at) => {
+  if (typeof v !== 'string' || v.length % 4 || !/^[A-Za-z0-9+/]*={0,2}$/.test(v)) fail(at, 'not base64');
+  const n = (v.length / 4) * 3 - (v.endsWith('==') ? 2 : v.endsWith('=') ? 1 : 0);
+  if (n < min || n > max) fail(at, `${n} bytes, not ${min === max ? min : `${min}..${max}`}`);
+};
+const hexMask = matches(/^(0x)?[0-9a-fA-F]{1,16}$/, 'a 64-bit hex mask');
+const u64Decimal: Check = (v, at) => {
+  if (typeof v !== 'string' || !/^\d{1,20}$/.test(v) || BigInt(v) > 0xffffffffffffffffn) fail(at, 'not a 64-bit decimal');
+};
+const userAddr = int(0, USER_END);
+const pageAddr: Check = (v, at) => {
+  userAddr(v, at);
+  if ((v as number) % PAGE) fail(at, 'not page-aligned');
+};
+const anyInt = int(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+const size = int(0, Number.MAX_SAFE_INTEGER);
+const vpidNum = int(1, 0x3fffffff);   // PID_MAX_LIMIT is 4M; a virtual one may be higher, never past 2^30
+const signal = int(1, 64);
+
+const sched = obj({ cpus: nullable(base64(1, CPUSET_MAX_BYTES)), policy: int(0, 7), priority: int(0, 99), ioprio: int(0, 0xffff) });
+const altstack = obj({ sp: userAddr, size: size, flags: int(0, U32) });
+const threadFields = {
+  comm: str(64),
+  regs: base64(REGS_BYTES, REGS_BYTES),
+  xstate: base64(576, 1 << 20),  // at least the legacy area and the XSAVE header
+  sigmask: hexMask,
+  pending: list(base64(SIGINFO_BYTES, SIGINFO_BYTES), 1 << 16),
+  rseq: nullable(obj({ addr: userAddr, len: int(0, U32), sig: int(0, U32) })),
+  robustList: nullable(obj({ head: userAddr, len: int(0, U32) })),
+  clearChildTid: userAddr,
+  altstack,
+  'sched?': sched,
+};
+const vma = obj({
+  start: pageAddr, end: pageAddr, prot: matches(/^[r-][w-][x-][ps]$/, 'a permission like rw-p'),
+  kind: oneOf('anon', 'file-private', 'file-shared', 'shared-anon', 'sysv-shm', 'vdso', 'vvar', 'vvar_vclock'),
+  growsdown: bool, name: str(PATH_MAX + 64), 'path?': absPath, 'offset?': size, 'shmid?': int(0, 0x7fffffff),
+  'fileSize?': size, 'fileMtimeNs?': matches(/^\d{1,20}$/, 'a decimal time'),
+  runs: list(tuple(pageAddr, size, size)),
+});
+const descKey = matches(/^\d{1,10}:\d{1,10}$/, 'a description "VPID:FD"');
+const fd = obj({
+  fd: int(0, FD_LIMIT), kind: oneOf('path', 'stdio', 'copy', 'pipe', 'shared'), target: str(PATH_MAX + 64), flags: int(0, U32),
+  cloexec: bool, pos: size, 'path?': absPath, 'stdio?': int(0, 2), 'content?': obj({ off: size, len: size }), 'desc?': descKey,
+  'pipe?': size, 'fifo?': absPath, 'end?': oneOf('r', 'w'), 'pipeSize?': int(0, 1 << 30), 'shared?': int(0, LIST_MAX),
+});
+const processShape = obj({
+  vpid: vpidNum, pid: vpidNum, vppid: int(0, 0x3fffffff), vpgid: int(0, 0x3fffffff), vsid: int(0, 0x3fffffff),
+  exe: str(PATH_MAX), cmdline: list(noNul(1 << 21), 1 << 16), cwd: absPath, umask: int(0, 0o777), nice: int(-20, 19),
+  personality: int(0, U32), noNewPrivs: bool, rlimits: list(tuple(u64Decimal, u64Decimal), 16),
+  mm: obj(Object.fromEntries(['startCode', 'endCode', 'startData', 'endData', 'startBrk', 'brk', 'startStack', 'argStart', 'argEnd', 'envStart', 'envEnd'].map((k) => [k, userAddr]))),
+  auxv: base64(0, AUXV_MAX_BYTES), pendingShared: list(base64(SIGINFO_BYTES, SIGINFO_BYTES), 1 << 16),
+  'semUndo?': list(tuple(int(0, 0x7fffffff), int(0, 0xffff), int(-32767, 32767))),
+  sigactions: list(obj({ sig: signal, handler: int(0, USER_END), flags: int(0, U32), restorer: userAddr, mask: hexMask }), 64),
+  itimers: list(obj({ interval: tuple(int(0, 2 ** 40), int(0, 999_999)), value: tuple(int(0, 2 ** 40), int(0, 999_999)) }), 3),
+  'threads?': list(obj({ vtid: vpidNum, tid: vpidNum, ...threadFields }), MAX_THREADS),
+  vmas: list(vma), fds: list(fd, 1 << 20), pagesFile: str(255), pagesBytes: size,
+  ...threadFields,
+});
+const manifestShape = obj({
+  format: str(64), version: int(1, 1000), createdAt: str(64), host: str(256), kernel: str(256), vdomainVersion: str(64),
+  domain: obj({ name: str(64), mode: oneOf('identity', 'remapped'), vpidBase: nullable(int(0, 0x3fffffff)), command: list(noNul(1 << 21), 1 << 16), uid: int(0, U32 - 1), 'ipc?': oneOf('own', 'host') }),
+  'root?': vpidNum,
+  processes: list(processShape, 1 << 16),
+  'zombies?': list(obj({ vpid: vpidNum, vppid: vpidNum, vpgid: int(0, 0x3fffffff), vsid: int(0, 0x3fffffff), comm: str(64), status: int(0, 0xffff) }), 1 << 16),
+  'terminal?': obj({ stdio: int(0, 2), termios: base64(TERMIOS_BYTES, TERMIOS_BYTES), foreground: int(0, 0x3fffffff), 'rows?': int(0, 0xffff), 'cols?': int(0, 0xffff) }),
+  'shared?': list(obj({
+    kind: oneOf('path', 'pipe', 'deleted'), flags: int(0, U32), pos: size, 'path?': absPath, 'pipe?': size, 'fifo?': absPath, 'end?': oneOf('r', 'w'),
+    'pipeSize?': int(0, 1 << 30), 'content?': obj({ file: str(255), off: size, len: size }), holders: list(descKey, 1 << 20),
+  })),
+  'sysv?': list(obj({
+    kind: oneOf('shm', 'sem', 'msg'), key: matches(/^0x[0-9a-f]{8}$/, 'a key 0x…'), id: int(0, 0x7fffffff), mode: int(0, 0o7777),
+    uid: int(0, U32 - 1), gid: int(0, U32 - 1), count: size, bytes: size, 'removed?': bool,
+  }), 1 << 16),
+  files: (v, at) => {
+    if (!isObject(v)) fail(at, 'not an object');
+    for (const name of Object.keys(v)) {
+      if (!/^[^/\0]{1,255}$/.test(name) || name.startsWith('.')) fail(at, `bad file name ${JSON.stringify(name)}`);
+      obj({ size, crc32c: matches(/^[0-9a-f]{8}$/, 'a CRC-32C') })(v[name], `${at}[${JSON.stringify(name)}]`);
+    }
+  },
+  'timings?': obj({ frozenMs: finite, dumpMs: finite, totalMs: finite }),
+});
+
+/** Throws InvalidManifest naming the first thing wrong; returns the manifest, now known to have its format. */
+export function validateManifest(m: unknown): ImageManifest {
+  manifestShape(m, 'manifest');
+  const im = m as ImageManifest;
+  const listed = (name: string) => (Object.hasOwn(im.files, name) ? im.files[name] : undefined);
+
+  // tasks: unique virtual PIDs and TIDs; the root, zombies' parents and holders exist
+  const tasks = new Set<number>();
+  const procs = new Map<number, ImageManifest['processes'][number]>();
+  const unique = (id: number, at: string) => {
+    if (tasks.has(id)) fail(at, `${id} used twice`);
+    tasks.add(id);
+  };
+  im.processes.forEach((p, i) => {
+    unique(p.vpid, `processes[${i}].vpid`);
+    procs.set(p.vpid, p);
+    (p.threads ?? []).forEach((t, k) => unique(t.vtid, `processes[${i}].threads[${k}].vtid`));
+  });
+  (im.zombies ?? []).forEach((z, i) => {
+    unique(z.vpid, `zombies[${i}].vpid`);
+    if (!procs.has(z.vppid)) fail(`zombies[${i}].vppid`, `${z.vppid} is not a process of the image`);
+  });
+  if (im.root !== undefined && !procs.has(im.root)) fail('root', `${im.root} is not a process of the image`);
+
+  const shared = im.shared ?? [];
+  shared.forEach((f, i) => {
+    const at = `shared[${i}]`;
+    if (f.content) {
+      const file = listed(f.content.file);
+      if (!file) fail(`${at}.content.file`, `page file ${f.content.file} not listed`);
+      if (f.content.off + f.content.len > file.size) fail(`${at}.content`, 'outside its page file');
+    }
+    if ((f.kind === 'path' || f.kind === 'deleted') && !f.path) fail(at, `a ${f.kind} file without a path`);
+    // (its contents are copied from a process's page file by that process's keeper child)
+    if (f.kind === 'deleted' && !im.processes.some((p) => p.pagesFile === f.content?.file)) fail(at, "a deleted file without its contents in a process's page file");
+    if (f.kind === 'pipe' && (f.pipe === undefined || !f.end)) fail(at, 'a pipe without its inode or end');
+    if (!f.holders.length) fail(`${at}.holders`, 'empty');
+    for (const h of f.holders) {
+      const [vpid, n] = h.split(':').map(Number);
+      const held = procs.get(vpid)?.fds.find((x) => x.fd === n);
+      if (!held || held.kind !== 'shared' || held.shared !== i) fail(`${at}.holders`, `${h} does not hold it`);
+    }
+  });
+
+  im.processes.forEach((p, i) => {
+    const at = `processes[${i}]`;
+    const pages = listed(p.pagesFile);
+    if (!pages) fail(`${at}.pagesFile`, `page file ${p.pagesFile} not listed`);
+    let last = 0;
+    p.vmas.forEach((v, k) => {
+      const va = `${at}.vmas[${k}]`;
+      if (v.end <= v.start) fail(va, 'empty or reversed');
+      if (v.start < last) fail(va, 'not sorted, or overlaps the one before');
+      last = v.end;
+      const isFile = v.kind === 'file-private' || v.kind === 'file-shared';
+      if (isFile && (v.path === undefined || v.offset === undefined)) fail(va, 'a file mapping without path or offset');
+      if (isFile && v.offset! % PAGE) fail(`${va}.offset`, 'not page-aligned');
+      if (v.kind === 'sysv-shm' && (v.shmid === undefined || v.offset === undefined)) fail(va, 'a SysV mapping without shmid or offset');
+      let runEnd = v.start;
+      v.runs.forEach(([addr, len, off], r) => {
+        const ra = `${va}.runs[${r}]`;
+        if (len <= 0 || len % PAGE) fail(ra, 'length not a positive number of pages');
+        if (addr < runEnd || addr + len > v.end) fail(ra, 'outside its mapping, or overlaps the run before');
+        if (off + len > pages.size) fail(ra, 'outside its page file');
+        runEnd = addr + len;
+      });
+    });
+    const fds = new Set<number>();
+    p.fds.forEach((f, k) => {
+      const fa = `${at}.fds[${k}]`;
+      if (fds.has(f.fd)) fail(`${fa}.fd`, `${f.fd} used twice`);
+      fds.add(f.fd);
+      if (f.kind === 'stdio' && f.stdio === undefined) fail(fa, 'a standard stream without its index');
+      if (f.kind === 'path' && !f.path) fail(fa, 'a path without the path');
+      if (f.kind === 'copy' && (!f.path || !f.content)) fail(fa, 'a deleted file without its path or contents');
+      if (f.kind === 'copy' && f.content!.off + f.content!.len > pages.size) fail(`${fa}.content`, 'outside the page file');
+      if (f.kind === 'pipe') fail(fa, 'a pipe not in the shared list');
+      if (f.kind === 'shared') {
+        const s = f.shared === undefined ? undefined : shared[f.shared];
+        if (!s) fail(`${fa}.shared`, `no shared entry ${f.shared}`);
+        if (!s.holders.includes(`${p.vpid}:${f.fd}`)) fail(`${fa}.shared`, `shared[${f.shared}] does not list ${p.vpid}:${f.fd}`);
+      }
+    });
+    const sigs = new Set<number>();
+    p.sigactions.forEach((a, k) => {
+      if (sigs.has(a.sig)) fail(`${at}.sigactions[${k}].sig`, `${a.sig} twice`);
+      sigs.add(a.sig);
+    });
+    if (p.rlimits.length !== 0 && p.rlimits.length !== 16) fail(`${at}.rlimits`, `${p.rlimits.length} pairs, not 16`);
+  });
+
+  // SysV objects: unique ids per kind, their file exactly as long as their data
+  const sysv = im.sysv ?? [];
+  const ids = new Set<string>();
+  sysv.forEach((o, i) => {
+    if (ids.has(`${o.kind}:${o.id}`)) fail(`sysv[${i}].id`, `${o.kind} ${o.id} twice`);
+    ids.add(`${o.kind}:${o.id}`);
+    if (o.kind === 'shm' && o.bytes !== o.count) fail(`sysv[${i}]`, `a segment of ${o.count} bytes with ${o.bytes} saved`);
+    if (o.kind === 'sem' && (o.bytes !== 2 * o.count || o.count < 1 || o.count > 65536)) fail(`sysv[${i}]`, `a set of ${o.count} semaphores with ${o.bytes} bytes saved`);
+  });
+  if (sysv.length) {
+    const want = sysv.reduce((n, o) => n + SYSV_OBJECT_HEADER + o.bytes, SYSV_FILE_HEADER);
+    if (listed(SYSV_FILE)?.size !== want) fail('sysv', `${SYSV_FILE} not listed or not ${want} bytes`);
+  }
+  return im;
+}
