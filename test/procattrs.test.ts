@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { checkpoint, compile, isRoot, modeOf, noStrays, USERS, vdomain, vdomainBackground, vpidBaseAbovePidMax, workDir } from './helpers';
+import { checkpoint, compile, isRoot, modeOf, noStrays, USERS, vdomain, rewriteManifest, vdomainBackground, vpidBaseAbovePidMax, workDir } from './helpers';
 
 const test = suite('procattrs');
 
@@ -97,8 +97,10 @@ if (isRoot)
     const img = path.join(dir, 'img');
     checkpoint(0, name, img, true);
     await job.exited;
-    fs.chmodSync(img, 0o755);
-    for (const f of fs.readdirSync(img)) fs.chmodSync(path.join(img, f), 0o644);
+    // made to look like nobody's own image (owner and recorded uid, as a crafted one
+    // would), so that what refuses it is the credentials of its processes
+    rewriteManifest(img, (m) => { m.domain.uid = 65534; m.domain.gid = 65534; m.domain.groups = []; });
+    for (const f of ['', ...fs.readdirSync(img)]) fs.chownSync(path.join(img, f), 65534, 65534);
     const r = vdomain(65534, ['restore', img]);
     assert.is(r.status, 5, r.stderr);
     assert.match(r.stderr.trim(), /^vdomain: cannot restore: pid \d+: ran with uids 0 0 0 0, not the restoring user's \(only root can restore that\)/);
