@@ -107,6 +107,16 @@ const signal = int(1, 64);
 
 const sched = obj({ cpus: nullable(base64(1, CPUSET_MAX_BYTES)), policy: int(0, 7), priority: int(0, 99), ioprio: int(0, 0xffff) });
 const altstack = obj({ sp: userAddr, size: size, flags: int(0, U32) });
+const id32 = int(0, U32 - 1);
+const capMask = matches(/^[0-9a-f]{1,16}$/, 'a hex capability set');
+const creds = obj({
+  uid: tuple(id32, id32, id32, id32), gid: tuple(id32, id32, id32, id32), groups: list(id32, 65536),
+  CapInh: capMask, CapPrm: capMask, CapEff: capMask, CapBnd: capMask, CapAmb: capMask,
+});
+const threadAttrs = obj({
+  pdeathsig: int(0, 64), timerslack: int(0, Number.MAX_SAFE_INTEGER), securebits: int(0, 0xff), mceKill: int(0, 2),
+  specStoreBypass: anyInt, specIndirectBranch: anyInt, ioFlusher: bool,
+});
 const threadFields = {
   comm: str(64),
   regs: base64(REGS_BYTES, REGS_BYTES),
@@ -118,6 +128,8 @@ const threadFields = {
   clearChildTid: userAddr,
   altstack,
   'sched?': sched,
+  'attrs?': threadAttrs,
+  'creds?': creds,
 };
 const vma = obj({
   start: pageAddr, end: pageAddr, prot: matches(/^[r-][w-][x-][ps]$/, 'a permission like rw-p'),
@@ -125,12 +137,15 @@ const vma = obj({
   growsdown: bool, name: str(PATH_MAX + 64), 'path?': absPath, 'offset?': size, 'shmid?': int(0, 0x7fffffff),
   'fileSize?': size, 'fileMtimeNs?': matches(/^\d{1,20}$/, 'a decimal time'),
   runs: list(tuple(pageAddr, size, size)),
+  'vmFlags?': matches(/^[a-z0-9]{2}( [a-z0-9]{2})*$|^$/, 'VmFlags like "rd wr mr"'),
 });
+const deletedFields = { 'extents?': list(tuple(size, size), 1 << 20), 'size?': size, 'mode?': int(0, 0o7777), 'uid?': id32, 'gid?': id32 };
 const descKey = matches(/^\d{1,10}:\d{1,10}$/, 'a description "VPID:FD"');
 const fd = obj({
   fd: int(0, FD_LIMIT), kind: oneOf('path', 'stdio', 'copy', 'pipe', 'shared'), target: str(PATH_MAX + 64), flags: int(0, U32),
-  cloexec: bool, pos: size, 'path?': absPath, 'stdio?': int(0, 2), 'content?': obj({ off: size, len: size }), 'desc?': descKey,
+  cloexec: bool, pos: size, 'path?': absPath, 'stdio?': int(0, FD_LIMIT), 'content?': obj({ off: size, len: size }), 'desc?': descKey,
   'pipe?': size, 'fifo?': absPath, 'end?': oneOf('r', 'w'), 'pipeSize?': int(0, 1 << 30), 'shared?': int(0, LIST_MAX),
+  ...deletedFields,
 });
 const processShape = obj({
   vpid: vpidNum, pid: vpidNum, vppid: int(0, 0x3fffffff), vpgid: int(0, 0x3fffffff), vsid: int(0, 0x3fffffff),
@@ -143,11 +158,16 @@ const processShape = obj({
   itimers: list(obj({ interval: tuple(int(0, 2 ** 40), int(0, 999_999)), value: tuple(int(0, 2 ** 40), int(0, 999_999)) }), 3),
   'threads?': list(obj({ vtid: vpidNum, tid: vpidNum, ...threadFields }), MAX_THREADS),
   vmas: list(vma), fds: list(fd, 1 << 20), pagesFile: str(255), pagesBytes: size,
+  'oomScoreAdj?': int(-1000, 1000), 'loginuid?': int(0, U32), 'subreaper?': bool, 'dumpable?': int(0, 2),
+  'membarrier?': int(0, U32), 'thpDisable?': int(0, 0xff), 'mdwe?': int(0, 3), 'mlockFuture?': oneOf('none', 'locked', 'onfault'),
+  'locks?': list(obj({
+    fd: int(0, FD_LIMIT), kind: oneOf('posix', 'ofd', 'flock'), type: oneOf('r', 'w'), start: u64Decimal, len: u64Decimal,
+  }), 1 << 20),
   ...threadFields,
 });
 const manifestShape = obj({
   format: str(64), version: int(1, 1000), createdAt: str(64), host: str(256), kernel: str(256), vdomainVersion: str(64),
-  domain: obj({ name: str(64), mode: oneOf('identity', 'remapped'), vpidBase: nullable(int(0, 0x3fffffff)), command: list(noNul(1 << 21), 1 << 16), uid: int(0, U32 - 1), 'ipc?': oneOf('own', 'host') }),
+  domain: obj({ name: str(64), mode: oneOf('identity', 'remapped'), vpidBase: nullable(int(0, 0x3fffffff)), command: list(noNul(1 << 21), 1 << 16), uid: int(0, U32 - 1), 'ipc?': oneOf('own', 'host'), 'gid?': id32, 'groups?': list(id32, 65536) }),
   'root?': vpidNum,
   processes: list(processShape, 1 << 16),
   'zombies?': list(obj({ vpid: vpidNum, vppid: vpidNum, vpgid: int(0, 0x3fffffff), vsid: int(0, 0x3fffffff), comm: str(64), status: int(0, 0xffff) }), 1 << 16),
@@ -155,6 +175,7 @@ const manifestShape = obj({
   'shared?': list(obj({
     kind: oneOf('path', 'pipe', 'deleted'), flags: int(0, U32), pos: size, 'path?': absPath, 'pipe?': size, 'fifo?': absPath, 'end?': oneOf('r', 'w'),
     'pipeSize?': int(0, 1 << 30), 'content?': obj({ file: str(255), off: size, len: size }), holders: list(descKey, 1 << 20),
+    ...deletedFields,
   })),
   'sysv?': list(obj({
     kind: oneOf('shm', 'sem', 'msg'), key: matches(/^0x[0-9a-f]{8}$/, 'a key 0x…'), id: int(0, 0x7fffffff), mode: int(0, 0o7777),
