@@ -183,6 +183,11 @@ class Domain {
   size_t restoreLeft_ = 0;                 // live processes still in their restorer
   std::vector<pid_t> heldTasks_;           // restored tasks held stopped until every process is done
   std::vector<int> restoredListeners_;     // one per restored process (remapped)
+  // The keeper child's failure record, once read: the tracer thread (seeing the
+  // root die) and the restoring thread both ask for it, and recv gives it to one only.
+  std::mutex failureMu_;
+  bool failureRead_ = false;
+  vd_failure failure_{};
   std::vector<pid_t> restoredReal_;        // real PID per index of the tree
   struct StoppedTasks {                    // of one process, at their int3
     bool main = false;

@@ -169,9 +169,16 @@ bool requeueTraps(pid_t tgid, pid_t tid, const std::vector<uint8_t>& planBuf, co
 
 std::string Domain::restoreFailure(const std::string& fallback) {
   vd_failure f{};
-  ssize_t n;
-  do n = recv(bootFd_, &f, sizeof f, MSG_DONTWAIT); while (n < 0 && errno == EINTR);
-  if (n != (ssize_t)sizeof f || f.tag != 'R') return fallback;
+  {
+    std::lock_guard<std::mutex> g(failureMu_);  // (not restoreMu_: restoreFinished holds it to call us)
+    if (!failureRead_) {
+      ssize_t n;
+      do n = recv(bootFd_, &failure_, sizeof failure_, MSG_DONTWAIT); while (n < 0 && errno == EINTR);
+      failureRead_ = n == (ssize_t)sizeof failure_ && failure_.tag == 'R';
+    }
+    if (!failureRead_) return fallback;
+    f = failure_;
+  }
   const auto& procs = cfg_.restore->procs;
   const bool known = f.proc >= 0 && (size_t)f.proc < procs.size();
   std::string who = known && procs.size() > 1 ? " (pid " + std::to_string(procs[f.proc].vpid) + ")" : "";
