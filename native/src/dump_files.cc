@@ -65,20 +65,6 @@ std::vector<FdInfo> listFds(pid_t pid) {
   return out;
 }
 
-// The fd numbers the keeper holds: 0-2 and whatever else the job inherited from
-// `vdomain run` (native/src/domain.cc spawnKeeper passes them on at their numbers).
-std::vector<int> keeperFds(pid_t stdioPid) {
-  std::vector<int> out;
-  std::string dir = "/proc/" + std::to_string(stdioPid) + "/fd";
-  if (DIR* d = opendir(dir.c_str())) {
-    while (dirent* e = readdir(d))
-      if (e->d_name[0] != '.') out.push_back(atoi(e->d_name));
-    closedir(d);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 // How fd is restored; for Stdio, *stdio is which of the restoring command's fds.
 // The descriptions the job got from vdomain (the keeper holds them too:
 // stdioPid) are outside the domain: its standard streams and any fd it
@@ -90,7 +76,9 @@ FdKind classify(pid_t pid, pid_t stdioPid, const FdInfo& f, int* stdio, std::str
     why = f.target + ": O_ASYNC (signal-driven I/O) — not supported";
     return FdKind::Unsupported;
   }
-  for (int k : keeperFds(stdioPid)) {
+  // the fd numbers the keeper holds: 0-2 and whatever else the job inherited from
+  // `vdomain run` (native/src/domain.cc spawnKeeper passes them on at their numbers)
+  for (int k : openFdNumbers(stdioPid)) {
     long r = syscall(SYS_kcmp, pid, stdioPid, KCMP_FILE, f.fd, k);
     if (r == 0 || (r < 0 && k <= 2 && f.fd == k)) {  // without kcmp: 0-2 are what they were
       *stdio = k;

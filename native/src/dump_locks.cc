@@ -50,18 +50,6 @@ bool parseLockLine(const std::string& text, LockLine& l) {
   return true;
 }
 
-std::vector<int> fdNumbers(pid_t pid) {
-  std::vector<int> out;
-  std::string dir = "/proc/" + std::to_string(pid) + "/fd";
-  if (DIR* d = opendir(dir.c_str())) {
-    while (dirent* e = readdir(d))
-      if (e->d_name[0] != '.') out.push_back(atoi(e->d_name));
-    closedir(d);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 std::string rangeText(const LockLine& l) {
   return "bytes " + std::to_string(l.start) + (l.len ? "-" + std::to_string(l.start + l.len - 1) : "-EOF");
 }
@@ -73,7 +61,7 @@ std::vector<HeldLock> collectLocks(const ProcessIds& ids, Descriptions& d, Unsup
   // POSIX: one per (inode, type, range) of this process; every fd of the
   // description it was taken through shows it
   std::set<std::tuple<std::string, std::string, uint64_t, uint64_t>> posixSeen;
-  for (int fd : fdNumbers(ids.real)) {
+  for (int fd : openFdNumbers(ids.real)) {
     std::string info = readProcFile(ids.real, ("fdinfo/" + std::to_string(fd)).c_str());
     std::istringstream lines(info);
     auto key = d.of.find({ids.real, fd});

@@ -1,8 +1,10 @@
 #include "procfs.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -99,6 +101,18 @@ std::vector<MapsEntry> readMaps(pid_t pid) {
     if (nameAt > 0 && (size_t)nameAt <= line.size()) m.name = line.substr((size_t)nameAt);
     out.push_back(std::move(m));
   }
+  return out;
+}
+
+std::vector<int> openFdNumbers(pid_t pid) {
+  std::vector<int> out;
+  std::string dir = "/proc/" + std::to_string(pid) + "/fd";
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d))
+      if (e->d_name[0] != '.') out.push_back(atoi(e->d_name));
+    closedir(d);
+  }
+  std::sort(out.begin(), out.end());
   return out;
 }
 

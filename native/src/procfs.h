@@ -30,5 +30,7 @@ struct MapsEntry {
   std::string name;   // path, [heap], [stack], [vdso], "" …
 };
 std::vector<MapsEntry> readMaps(pid_t pid);
+// The numbers of the fds a process has open (/proc/PID/fd), in order.
+std::vector<int> openFdNumbers(pid_t pid);
 
 }  // namespace vdomain
