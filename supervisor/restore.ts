@@ -93,8 +93,8 @@ function imageOwner(dir: string): number {
     // another user's image (0700) hides its manifest; a missing one readImage reports
     return (e as NodeJS.ErrnoException).code === 'EACCES' ? dirSt.uid : myUid();
   }
-  // (a manifest that is a symlink, FIFO or device is a damaged image, as readImage says)
-  if (!mSt.isFile()) throw new UserError(`${path.join(dir, MANIFEST_NAME)}: not a regular file`, EXIT.BAD_IMAGE);
+  // a manifest that is a symlink, FIFO or device: a damaged image, which readImage names (exit 7)
+  if (!mSt.isFile()) return dirSt.uid;
   if (dirSt.uid !== mSt.uid)
     throw new UserError(`${dir}: the directory (uid ${dirSt.uid}) and its ${MANIFEST_NAME} (uid ${mSt.uid}) disagree on whose image it is`, EXIT.IMAGE_OWNER);
   return dirSt.uid;

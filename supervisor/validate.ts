@@ -5,6 +5,7 @@
 // page file). Pure: no file system, no kernel. Keys it does not know are ignored,
 // so an image with newer optional fields still passes what is checked here.
 import { ImageManifest, SYSV_FILE, SYSV_FILE_HEADER, SYSV_OBJECT_HEADER } from './manifest';
+import { validName } from './paths';
 
 /** A manifest that breaks the format: the message names the field and what is wrong. */
 export class InvalidManifest extends Error {}
@@ -167,7 +168,8 @@ const processShape = obj({
 });
 const manifestShape = obj({
   format: str(64), version: int(1, 1000), createdAt: str(64), host: str(256), kernel: str(256), vdomainVersion: str(64),
-  domain: obj({ name: str(64), mode: oneOf('identity', 'remapped'), vpidBase: nullable(int(0, 0x3fffffff)), command: list(noNul(1 << 21), 1 << 16), uid: int(0, U32 - 1), 'ipc?': oneOf('own', 'host'), 'gid?': id32, 'groups?': list(id32, 65536) }),
+  // the name becomes paths (socket, log): exactly what --name accepts
+  domain: obj({ name: (v, at) => { if (typeof v !== 'string' || !validName(v)) fail(at, `bad domain name ${JSON.stringify(v)} in the image (letters, digits, . _ -; at most 64)`); }, mode: oneOf('identity', 'remapped'), vpidBase: nullable(int(0, 0x3fffffff)), command: list(noNul(1 << 21), 1 << 16), uid: int(0, U32 - 1), 'ipc?': oneOf('own', 'host'), 'gid?': id32, 'groups?': list(id32, 65536) }),
   'root?': vpidNum,
   processes: list(processShape, 1 << 16),
   'zombies?': list(obj({ vpid: vpidNum, vppid: vpidNum, vpgid: int(0, 0x3fffffff), vsid: int(0, 0x3fffffff), comm: str(64), status: int(0, 0xffff) }), 1 << 16),
