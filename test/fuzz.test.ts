@@ -308,7 +308,9 @@ for (const { label, uid } of USERS) {
     console.log(`  outcomes: ${[...counts].map(([k, v]) => `${k}: ${v}`).join(', ')}`);
     assert.ok(await until(() => processesMatching(work).length === 0, 5000), `processes left: ${processesMatching(work)}`);
     noStrays();
-    assert.is(sysvCount(), ipcBefore, 'no SysV IPC object left behind');
+    // a leak adds objects on the host; others' programs may remove theirs meanwhile
+    const after = sysvCount().split('/').map(Number), before = ipcBefore.split('/').map(Number);
+    assert.ok(after.every((n, k) => n <= before[k]), `no SysV IPC object left behind (before ${ipcBefore}, after ${after.join('/')})`);
     assert.equal(failures, [], `seed ${seed}:\n${failures.join('\n')}`);
   });
 }
