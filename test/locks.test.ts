@@ -88,6 +88,27 @@ for (const { label, uid } of USERS) {
     noStrays();
   });
 
+  test(`a refused restore runs no process, even one whose blob finished long before the one that met the conflict (${label})`, async () => {
+    const name = `heavy-${uid}`;
+    const dir = workDir(uid, name);
+    const job = vdomainBackground(uid, ['run', '--name', name, '--', compile('locks'), 'heavy', dir]);
+    await job.waitFor(/ready/);
+    checkpoint(uid, name, path.join(dir, 'img'), true);
+    await job.exited;
+    go(dir);
+    const outsider = await holdLock(path.join(dir, 'heavy'), 0, 1);
+    try {
+      const r = vdomain(uid, ['restore', path.join(dir, 'img')]);
+      assert.is(r.status, LOCKED, r.stderr);
+      await new Promise((res) => setTimeout(res, 300));
+      assert.not.ok(fs.existsSync(path.join(dir, 'ran')), 'the parent ran after its own blob was done');
+      assert.is(r.stdout, '');
+    } finally {
+      await outsider.release();
+    }
+    noStrays();
+  });
+
   test(`restored beside the running original, which holds the locks: refused, exit 13; the original runs on (${label})`, async () => {
     const { dir, img, job } = await lockedImage(uid, `beside-${uid}`, [], false);
     const r = vdomain(uid, ['restore', img, '--name', `beside-copy-${uid}`]);

@@ -154,7 +154,27 @@ class Domain {
   // Used by the tracer thread: checkpoint jobs posted to it, and the end of a restore.
   std::shared_ptr<CheckpointJob> takeJob();
   bool jobPending() const { return jobPending_.load(); }
-  void restoreFinished(bool ok, const std::string& err, int listener);
+  // A restored process died or could not be made: every held task is killed, the
+  // restore fails with err (empty: the restoring process's own failure record).
+  void restoreFailed(const std::string& err);
+  // Opened once the whole restore is decided (every live process at its int3, or
+  // one failed). An identity restore has one watcher thread per process and only
+  // a task's tracer may detach it, so each watcher waits here and then detaches
+  // its own (killed ones die as they go). Shared: a watcher may outlive startRestore.
+  struct ReleaseGate {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool open = false;
+    void openIt() {
+      { std::lock_guard<std::mutex> g(mu); open = true; }
+      cv.notify_all();
+    }
+    void wait() {
+      std::unique_lock<std::mutex> g(mu);
+      cv.wait(g, [this] { return open; });
+    }
+  };
+  std::shared_ptr<ReleaseGate> releaseGate() const { return releaseGate_; }
   // A restored task (main thread or other) stopped at the blob's int3. Once every
   // task of its process has: load their registers (or kill the process on
   // failure), let each go (letGo: detach or continue, the caller's tracing),
@@ -182,6 +202,8 @@ class Domain {
   bool restoreReported_ = false;
   size_t restoreLeft_ = 0;                 // live processes still in their restorer
   std::vector<pid_t> heldTasks_;           // restored tasks held stopped until every process is done
+  std::shared_ptr<ReleaseGate> releaseGate_ = std::make_shared<ReleaseGate>();
+  void failHeldLocked(const std::string& err);  // (restoreMu_ held)
   std::vector<int> restoredListeners_;     // one per restored process (remapped)
   // The keeper child's failure record, once read: the tracer thread (seeing the
   // root die) and the restoring thread both ask for it, and recv gives it to one only.

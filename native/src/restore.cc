@@ -170,7 +170,7 @@ bool requeueTraps(pid_t tgid, pid_t tid, const std::vector<uint8_t>& planBuf, co
 std::string Domain::restoreFailure(const std::string& fallback) {
   vd_failure f{};
   {
-    std::lock_guard<std::mutex> g(failureMu_);  // (not restoreMu_: restoreFinished holds it to call us)
+    std::lock_guard<std::mutex> g(failureMu_);  // (not restoreMu_: failHeldLocked holds it to call us)
     if (!failureRead_) {
       ssize_t n;
       do n = recv(bootFd_, &failure_, sizeof failure_, MSG_DONTWAIT); while (n < 0 && errno == EINTR);
@@ -197,23 +197,17 @@ std::string Domain::restoreFailure(const std::string& fallback) {
   return std::string("restore failed ") + stepName(f.step) + failureDetail(plan, f) + who + ": " + why;
 }
 
-void Domain::restoreFinished(bool ok, const std::string& err, int listener) {
+void Domain::failHeldLocked(const std::string& err) {
+  if (restoreReported_) return;
+  restoreReported_ = true;
+  for (pid_t t : heldTasks_) kill(t, SIGKILL);  // done with their blobs, held: never to run
+  releaseGate_->openIt();
+  restoreDone_.set_value(err.empty() ? restoreFailure("a restored process died") : err);
+}
+
+void Domain::restoreFailed(const std::string& err) {
   std::lock_guard<std::mutex> g(restoreMu_);
-  if (restoreReported_) {
-    if (listener >= 0) close(listener);
-    return;
-  }
-  if (!ok) {
-    restoreReported_ = true;
-    for (pid_t t : heldTasks_) kill(t, SIGKILL);  // done with their blobs, held: never to run
-    restoreDone_.set_value(err.empty() ? restoreFailure("a restored process died") : err);
-    return;
-  }
-  if (listener >= 0) restoredListeners_.push_back(listener);
-  if (--restoreLeft_ == 0) {
-    restoreReported_ = true;
-    restoreDone_.set_value("");
-  }
+  failHeldLocked(err);
 }
 
 int Domain::restoredIndex(pid_t real) {
@@ -252,7 +246,7 @@ bool Domain::restoredTaskStopped(pid_t tid, const std::function<void(pid_t)>& le
   const int i = restoredProcessOf(tid);
   if (i < 0) {
     kill(tid, SIGKILL);
-    restoreFinished(false, "restored task " + std::to_string(tid) + " is not one of the image's", -1);
+    restoreFailed("restored task " + std::to_string(tid) + " is not one of the image's");
     return true;
   }
   const RestoredProcess& proc = cfg_.restore->procs[i];
@@ -297,22 +291,30 @@ bool Domain::restoredTaskStopped(pid_t tid, const std::function<void(pid_t)>& le
   if (!ok) kill(mainTid, SIGKILL);
   // All are let go together, once the last process is done: a blob that fails
   // later (a file lock another process took meanwhile) must not find the job
-  // running already. Before the supervisor goes on: a checkpoint right after
-  // must be able to trace them.
+  // running already. Counted and decided under one lock: two processes done at
+  // once must not both think the other is the last. Before the supervisor goes
+  // on: a checkpoint right after must be able to trace them.
   std::vector<pid_t> release;
   {
     std::lock_guard<std::mutex> g(restoreMu_);
     heldTasks_.insert(heldTasks_.end(), all.threads.begin(), all.threads.end());
     heldTasks_.push_back(mainTid);
     if (!ok || restoreReported_) {
-      for (pid_t t : heldTasks_) kill(t, SIGKILL);  // (they die as they are let go)
+      failHeldLocked(err);
+      for (pid_t t : heldTasks_) kill(t, SIGKILL);  // (those held after the failure too)
       release.swap(heldTasks_);
-    } else if (restoreLeft_ == 1) {
-      release.swap(heldTasks_);
+      if (listener >= 0) close(listener);
+    } else {
+      if (listener >= 0) restoredListeners_.push_back(listener);
+      if (--restoreLeft_ == 0) {
+        release.swap(heldTasks_);
+        restoreReported_ = true;
+        releaseGate_->openIt();
+        restoreDone_.set_value("");
+      }
     }
   }
   for (pid_t t : release) letGo(t);
-  restoreFinished(ok, err, listener);
   return true;
 }
 
@@ -332,18 +334,27 @@ void watchIdentityRestore(Domain& d, pid_t tid, std::promise<int>& seized) {
     return;
   }
   seized.set_value(1);
+  const std::shared_ptr<Domain::ReleaseGate> gate = d.releaseGate();
+  std::vector<pid_t> mine;  // its tasks at their int3s
   for (;;) {
     int st;
     // only this thread's tracees: each process of the tree has its own watcher
     pid_t r = waitpid(-1, &st, __WALL | __WNOTHREAD);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0 || ((WIFEXITED(st) || WIFSIGNALED(st)) && r == tid)) {
-      d.restoreFinished(false, "", -1);
+      d.restoreFailed("");
       return;
     }
     if (WIFEXITED(st) || WIFSIGNALED(st)) continue;  // the restorer's page-reading helper
     if (WIFSTOPPED(st) && (st >> 16) == 0 && WSTOPSIG(st) == SIGTRAP) {
-      if (d.restoredTaskStopped(r, [](pid_t t) { ptrace(PTRACE_DETACH, t, 0, 0L); })) return;
+      mine.push_back(r);
+      // held stopped until the whole restore is decided: leaving this thread
+      // would detach them, running, however another process's blob ends
+      if (d.restoredTaskStopped(r, [](pid_t) {})) {
+        gate->wait();
+        for (pid_t t : mine) ptrace(PTRACE_DETACH, t, 0, 0L);
+        return;
+      }
       continue;
     }
     // anything else before the blob is done: let it pass (signals are blocked)
@@ -382,6 +393,11 @@ void Domain::startRestore() {
   restoreLeft_ = liveCount(rc);
   restoring_.store(true);
   auto done = restoreDone_.get_future();
+  // however this ends, no watcher is left holding a task: an early throw kills them
+  struct KillHeldOnThrow {
+    Domain* d;
+    ~KillHeldOnThrow() { d->restoreFailed("the restore was abandoned"); }  // (no-op once decided)
+  } killHeld{this};
   // A remapped tree is traced from its root on: the tracer follows the forks
   // that build it, and finishes each process at its int3.
   if (!identity) {

@@ -395,7 +395,7 @@ bool Tracer::handleBuilding(pid_t tid, int status) {
     // a process of the tree died in the making (zombies and helper threads end by design)
     const int i = d_.restoredIndex(tid);
     const bool zombie = i >= 0 && d_.restoreConfig()->procs[i].zombie;
-    if (d_.restoring() && (tid == d_.rootPid() || (i >= 0 && !zombie))) d_.restoreFinished(false, "", -1);
+    if (d_.restoring() && (tid == d_.rootPid() || (i >= 0 && !zombie))) d_.restoreFailed("");
     return true;
   }
   if (!WIFSTOPPED(status)) return true;

@@ -11,6 +11,9 @@
 //   locks lease DIR    takes a read lease on DIR/leased, prints "ready", waits for
 //                      DIR/go (a checkpoint must refuse it)
 //   locks hold FILE START LEN   an outsider: a POSIX write lock, "held", sleeps
+//   locks heavy DIR    a parent of a few pages that writes DIR/ran as soon as
+//                      DIR/go exists, and a child with 256 MB of data (slow to
+//                      restore) holding a write lock on DIR/heavy; prints "ready"
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -103,7 +106,29 @@ int main(int argc, char **argv) {
     printf("lease %s\n", fcntl(fd, F_GETLEASE) == F_RDLCK ? "PASS" : "CHANGED");
     return 0;
   }
-  if (argc != 2) return fprintf(stderr, "usage: locks DIR | lease DIR | hold FILE START LEN\n"), 2;
+  if (argc == 3 && !strcmp(argv[1], "heavy")) {
+    const char *dir = argv[2];
+    int sync[2];
+    if (pipe(sync) < 0) return perror("pipe"), 1;
+    if (fork() == 0) {
+      size_t size = 256u << 20;
+      char *data = malloc(size);
+      if (!data) return perror("malloc"), 1;
+      for (size_t i = 0; i < size; i += 4096) data[i] = (char)(i >> 12 | 1);
+      posix_lock(open_in(dir, "heavy", O_RDWR), F_SETLK, F_WRLCK, 0, 1);
+      write(sync[1], "x", 1);
+      for (;;) pause();
+    }
+    char c;
+    if (read(sync[0], &c, 1) != 1) return fprintf(stderr, "child failed\n"), 1;
+    printf("ready\n");
+    fflush(stdout);
+    wait_for_go(dir);
+    close(open_in(dir, "ran", O_WRONLY));
+    printf("heavy ran\n");
+    return 0;
+  }
+  if (argc != 2) return fprintf(stderr, "usage: locks DIR | lease DIR | hold FILE START LEN | heavy DIR\n"), 2;
   const char *dir = argv[1];
   setvbuf(stdout, NULL, _IONBF, 0);
 
