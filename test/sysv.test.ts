@@ -94,6 +94,7 @@ for (const { label, uid } of USERS) {
       const shared = vdomain(uid, ['run', '--host-ipc', '--', job, '10']);
       assert.is(shared.status, 1);
       assert.match(shared.stderr, /create: File exists/);
+      assert.is(hostObjects(), before, 'the failed job made nothing on the host');
     } finally {
       stranger(uid, 'remove');
     }

@@ -46,6 +46,7 @@ int main(int argc, char **argv) {
   const uint64_t items = strtoull(argv[1], NULL, 10);
   const key_t key = argc > 2 ? (key_t)strtol(argv[2], NULL, 0) : 0x00c0ffee;
   int q = msgget(key, IPC_CREAT | IPC_EXCL | 0600);
+  if (q < 0) { perror("create"); return 1; }  // (before the private objects: none left on the host)
   int seg = shmget(IPC_PRIVATE, SLOTS * sizeof(uint64_t) + 4096, IPC_CREAT | 0600);
   int sems = semget(IPC_PRIVATE, 2, IPC_CREAT | 0600);
   if (q < 0 || seg < 0 || sems < 0) { perror("create"); return 1; }
