@@ -1,6 +1,6 @@
 // Signals and the per-task state only the task itself can read: handlers,
 // sigaltstack, interval timers, clear_child_tid, the prctl attributes and
-// membarrier registrations (through single injected syscalls), mask and pending queues, rseq and the robust-futex list (through
+// membarrier registrations (through injected syscalls, one stub per task), mask and pending queues, rseq and the robust-futex list (through
 // ptrace and get_robust_list). Restored by set_process_state in
 // native/restorer/restorer.c; the mask by native/src/registers.cc.
 #include <errno.h>
@@ -53,12 +53,41 @@ void pendingQueue(pid_t tid, bool shared, Json& j) {
 }
 
 
-bool dumpThreadAttrs(FrozenTask& t, uint64_t insn, uint64_t scratch, Json& j, std::string& err);
+// Where the injected calls leave their answers in the process's scratch page
+// (one page, mapped by dumpSignals), and the page their stub runs from.
+struct Scratch {
+  uint64_t data, code;
+  uint64_t at(size_t off) const { return data + off; }
+  static constexpr size_t kAltstack = 0, kTidAddress = 64, kPdeathsig = 128, kSubreaper = 192,
+                          kItimers = 256,        // 3 × 32 bytes
+                          kSigactions = 512,     // 64 × 32 bytes
+                          kResults = 2560;       // 8 bytes per call, up to 190 calls
+};
+
+// A thread's prctl attributes (restorer.c set_thread_attrs), from the answers of
+// the calls threadCalls made. The I/O flusher flag is not asked (PR_GET_IO_FLUSHER
+// needs CAP_SYS_RESOURCE): it is the PF_MEMALLOC_NOIO|PF_LOCAL_THROTTLE pair of
+// /proc/TID/stat's flags.
+enum ThreadCall { kAltstackCall, kTidAddressCall, kPdeathsigCall, kSlackCall, kSecurebitsCall, kMceCall, kSsbCall, kIbCall,
+                  kThreadCalls };
+
+std::vector<InjectedCall> threadCalls(const Scratch& s) {
+  std::vector<InjectedCall> c(kThreadCalls);
+  c[kAltstackCall] = {SYS_sigaltstack, {0, (long)s.at(Scratch::kAltstack)}};
+  c[kTidAddressCall] = {SYS_prctl, {40 /* PR_GET_TID_ADDRESS */, (long)s.at(Scratch::kTidAddress)}};
+  c[kPdeathsigCall] = {SYS_prctl, {2 /* PR_GET_PDEATHSIG */, (long)s.at(Scratch::kPdeathsig)}};
+  c[kSlackCall] = {SYS_prctl, {30 /* PR_GET_TIMERSLACK */}};
+  c[kSecurebitsCall] = {SYS_prctl, {27 /* PR_GET_SECUREBITS */}};
+  c[kMceCall] = {SYS_prctl, {34 /* PR_MCE_KILL_GET */}};
+  c[kSsbCall] = {SYS_prctl, {52 /* PR_GET_SPECULATION_CTRL */, 0 /* PR_SPEC_STORE_BYPASS */}};
+  c[kIbCall] = {SYS_prctl, {52, 1 /* PR_SPEC_INDIRECT_BRANCH */}};
+  return c;
+}
 
 // What each thread has of its own: mask, private queue, rseq, robust list (read
-// from outside), sigaltstack and clear_child_tid (injected into it, answers in the
-// process's scratch page).
-bool dumpThreadState(FrozenTask& t, uint64_t insn, uint64_t scratch, uint64_t mask, Json& j, std::string& err) {
+// from outside), sigaltstack, clear_child_tid and its prctl attributes (asked of
+// it in one injected stub, answers in the process's scratch page).
+bool dumpThreadState(FrozenTask& t, const Scratch& scratch, uint64_t mask, Json& j, std::string& err) {
   const pid_t tid = t.tid;
   auto failed = [&](const char* what, long rc) {
     err = std::string("task ") + std::to_string(tid) + ": cannot read its " + what + ": " +
@@ -84,24 +113,44 @@ bool dumpThreadState(FrozenTask& t, uint64_t insn, uint64_t scratch, uint64_t ma
   else
     j.key("robustList").null();
 
-  const user_regs_struct& base = t.regs;
+  std::vector<long> r;
+  if (!injectSyscalls(tid, scratch.code, scratch.at(Scratch::kResults), t.regs, threadCalls(scratch), r))
+    return failed("sigaltstack and prctl attributes", -ESRCH);
   stack_t ss{};
-  long r = injectSyscall(tid, insn, base, SYS_sigaltstack, 0, scratch);
-  if (r < 0 || !readMem(tid, scratch, &ss, sizeof ss)) return failed("sigaltstack", r);
+  if (r[kAltstackCall] < 0 || !readMem(tid, scratch.at(Scratch::kAltstack), &ss, sizeof ss))
+    return failed("sigaltstack", r[kAltstackCall]);
   // SS_ONSTACK describes the moment, not the setting: a handler running on it
   // returns to it by its own frame
   j.key("altstack").beginObject().field("sp", (uint64_t)ss.ss_sp).field("size", (uint64_t)ss.ss_size)
       .field("flags", ss.ss_flags & ~SS_ONSTACK).endObject();
-
   uint64_t ctid = 0;
-  r = injectSyscall(tid, insn, base, SYS_prctl, 40 /* PR_GET_TID_ADDRESS */, scratch);
-  if (r < 0 || !readMem(tid, scratch, &ctid, sizeof ctid)) return failed("clear_child_tid", r);
+  if (r[kTidAddressCall] < 0 || !readMem(tid, scratch.at(Scratch::kTidAddress), &ctid, sizeof ctid))
+    return failed("clear_child_tid", r[kTidAddressCall]);
   j.field("clearChildTid", ctid);
-  return dumpThreadAttrs(t, insn, scratch, j, err);
+
+  int32_t pdeathsig = 0;
+  if (r[kPdeathsigCall] < 0 || !readMem(tid, scratch.at(Scratch::kPdeathsig), &pdeathsig, sizeof pdeathsig))
+    return failed("parent death signal", r[kPdeathsigCall]);
+  const struct { ThreadCall call; const char* what; } asked[] = {
+      {kSlackCall, "timer slack"}, {kSecurebitsCall, "securebits"}, {kMceCall, "MCE kill policy"}};
+  for (auto& a : asked)
+    if (r[a.call] < 0) return failed(a.what, r[a.call]);
+  for (ThreadCall spec : {kSsbCall, kIbCall})  // (not every CPU has both)
+    if (r[spec] < 0 && r[spec] != -EINVAL && r[spec] != -ENODEV) return failed("speculation control", r[spec]);
+  std::string comm;
+  std::vector<std::string> stat;
+  const uint64_t pf = readStat(tid, comm, stat) && stat.size() > 6 ? strtoull(stat[6].c_str(), nullptr, 10) : 0;
+  const uint64_t ioFlusher = 0x00080000 /* PF_MEMALLOC_NOIO */ | 0x00100000 /* PF_LOCAL_THROTTLE */;
+  j.key("attrs").beginObject().field("pdeathsig", (long)pdeathsig).field("timerslack", r[kSlackCall])
+      .field("securebits", r[kSecurebitsCall]).field("mceKill", r[kMceCall]).field("specStoreBypass", r[kSsbCall])
+      .field("specIndirectBranch", r[kIbCall]).field("ioFlusher", (pf & ioFlusher) == ioFlusher).endObject();
+  dumpCreds(tid, j);
+  return true;
 }
 
-// The process-wide part: handlers and interval timers (injected into the main thread).
-bool dumpProcessSignals(FrozenTask& t, uint64_t insn, uint64_t scratch, Json& j, std::string& err) {
+// The process-wide part: handlers, subreaper and dumpable flags, membarrier
+// registrations, interval timers (asked of the main thread in one stub).
+bool dumpProcessSignals(FrozenTask& t, const Scratch& scratch, Json& j, std::string& err) {
   const pid_t tid = t.tid;
   auto failed = [&](const char* what, long rc) {
     err = std::string("pid ") + std::to_string(tid) + ": cannot read its " + what + ": " +
@@ -112,69 +161,54 @@ bool dumpProcessSignals(FrozenTask& t, uint64_t insn, uint64_t scratch, Json& j,
   pendingQueue(tid, true, j);
   // which signals have a non-default disposition: ask only about those
   const uint64_t interesting = procStatusHex(tid, "SigCgt") | procStatusHex(tid, "SigIgn");
-  j.key("sigactions").beginArray();
+  std::vector<int> sigs;
+  std::vector<InjectedCall> calls;
   for (int sig = 1; sig <= 64; sig++) {
     if (!(interesting >> (sig - 1) & 1) || sig == SIGKILL || sig == SIGSTOP) continue;
+    sigs.push_back(sig);
+    calls.push_back({SYS_rt_sigaction, {sig, 0, (long)scratch.at(Scratch::kSigactions + 32 * (size_t)(sig - 1)), 8}});
+  }
+  const size_t subreaper = calls.size();
+  calls.push_back({SYS_prctl, {37 /* PR_GET_CHILD_SUBREAPER */, (long)scratch.at(Scratch::kSubreaper)}});
+  calls.push_back({SYS_prctl, {3 /* PR_GET_DUMPABLE */}});
+  // (Linux 6.3+; older kernels say EINVAL: not recorded)
+  calls.push_back({SYS_membarrier, {1 << 9 /* MEMBARRIER_CMD_GET_REGISTRATIONS */}});
+  for (int which = 0; which < 3; which++)
+    calls.push_back({SYS_getitimer, {which, (long)scratch.at(Scratch::kItimers + 32 * (size_t)which)}});
+  std::vector<long> r;
+  if (!injectSyscalls(tid, scratch.code, scratch.at(Scratch::kResults), t.regs, calls, r))
+    return failed("signal handlers and timers", -ESRCH);
+
+  j.key("sigactions").beginArray();
+  for (size_t i = 0; i < sigs.size(); i++) {
     KernelSigaction ka{};
-    long r = injectSyscall(tid, insn, t.regs, SYS_rt_sigaction, sig, 0, scratch, 8);
-    if (r < 0 || !readMem(tid, scratch, &ka, sizeof ka)) return failed("signal handlers", r);
-    j.beginObject().field("sig", sig).field("handler", ka.handler).field("flags", ka.flags)
+    if (r[i] < 0 || !readMem(tid, scratch.at(Scratch::kSigactions + 32 * (size_t)(sigs[i] - 1)), &ka, sizeof ka))
+      return failed("signal handlers", r[i]);
+    j.beginObject().field("sig", sigs[i]).field("handler", ka.handler).field("flags", ka.flags)
         .field("restorer", ka.restorer).key("mask").hex(ka.mask).endObject();
   }
   j.endArray();
-  int32_t subreaper = 0;
-  long r = injectSyscall(tid, insn, t.regs, SYS_prctl, 37 /* PR_GET_CHILD_SUBREAPER */, scratch);
-  if (r < 0 || !readMem(tid, scratch, &subreaper, sizeof subreaper)) return failed("child subreaper flag", r);
-  j.field("subreaper", subreaper != 0);
-  r = injectSyscall(tid, insn, t.regs, SYS_prctl, 3 /* PR_GET_DUMPABLE */);
-  if (r < 0) return failed("dumpable flag", r);
-  j.field("dumpable", r);
-  // which membarrier commands the process registered for (Linux 6.3+; older kernels: not recorded)
-  r = injectSyscall(tid, insn, t.regs, SYS_membarrier, 1 << 9 /* MEMBARRIER_CMD_GET_REGISTRATIONS */, 0, 0);
-  if (r >= 0) j.field("membarrier", r);
-  else if (r != -EINVAL) return failed("membarrier registrations", r);
+  int32_t subreaperFlag = 0;
+  if (r[subreaper] < 0 || !readMem(tid, scratch.at(Scratch::kSubreaper), &subreaperFlag, sizeof subreaperFlag))
+    return failed("child subreaper flag", r[subreaper]);
+  j.field("subreaper", subreaperFlag != 0);
+  if (r[subreaper + 1] < 0) return failed("dumpable flag", r[subreaper + 1]);
+  j.field("dumpable", r[subreaper + 1]);
+  const long membarrier = r[subreaper + 2];
+  if (membarrier >= 0) j.field("membarrier", membarrier);
+  else if (membarrier != -EINVAL) return failed("membarrier registrations", membarrier);
   j.key("itimers").beginArray();
   for (int which = 0; which < 3; which++) {
     struct { int64_t is, ius, vs, vus; } it{};
-    long r = injectSyscall(tid, insn, t.regs, SYS_getitimer, which, scratch);
-    if (r < 0 || !readMem(tid, scratch, &it, sizeof it)) return failed("interval timers", r);
+    const long rc = r[subreaper + 3 + (size_t)which];
+    if (rc < 0 || !readMem(tid, scratch.at(Scratch::kItimers + 32 * (size_t)which), &it, sizeof it))
+      return failed("interval timers", rc);
     j.beginObject();
     j.key("interval").beginArray().num(it.is).num(it.ius).endArray();
     j.key("value").beginArray().num(it.vs).num(it.vus).endArray();
     j.endObject();
   }
   j.endArray();
-  return true;
-}
-
-// A thread's prctl attributes (restorer.c set_thread_attrs). All but the I/O
-// flusher flag are asked of it (PR_GET_IO_FLUSHER needs CAP_SYS_RESOURCE: that
-// one is the PF_MEMALLOC_NOIO|PF_LOCAL_THROTTLE pair of /proc/TID/stat's flags).
-bool dumpThreadAttrs(FrozenTask& t, uint64_t insn, uint64_t scratch, Json& j, std::string& err) {
-  const pid_t tid = t.tid;
-  auto ask = [&](const char* what, long& out, long option, long arg2 = 0) {
-    out = injectSyscall(tid, insn, t.regs, SYS_prctl, option, arg2, 0, 0, 0);
-    if (out >= 0 || (option == 52 /* PR_GET_SPECULATION_CTRL */ && (out == -EINVAL || out == -ENODEV))) return true;
-    err = std::string("task ") + std::to_string(tid) + ": cannot read its " + what + ": " + strerror((int)-out);
-    return false;
-  };
-  long pdeathsig = 0, slack, securebits, mce, ssb, ib;
-  int32_t sig = 0;
-  if (!ask("parent death signal", pdeathsig, 2 /* PR_GET_PDEATHSIG */, (long)scratch) ||
-      !readMem(tid, scratch, &sig, sizeof sig) || !ask("timer slack", slack, 30 /* PR_GET_TIMERSLACK */) ||
-      !ask("securebits", securebits, 27 /* PR_GET_SECUREBITS */) || !ask("MCE kill policy", mce, 34 /* PR_MCE_KILL_GET */) ||
-      !ask("speculation control", ssb, 52, 0 /* PR_SPEC_STORE_BYPASS */) || !ask("speculation control", ib, 52, 1 /* PR_SPEC_INDIRECT_BRANCH */)) {
-    if (err.empty()) err = "task " + std::to_string(tid) + ": cannot read its parent death signal";
-    return false;
-  }
-  std::string comm;
-  std::vector<std::string> stat;
-  const uint64_t pf = readStat(tid, comm, stat) && stat.size() > 6 ? strtoull(stat[6].c_str(), nullptr, 10) : 0;
-  const uint64_t ioFlusher = 0x00080000 /* PF_MEMALLOC_NOIO */ | 0x00100000 /* PF_LOCAL_THROTTLE */;
-  j.key("attrs").beginObject().field("pdeathsig", (long)sig).field("timerslack", slack).field("securebits", securebits)
-      .field("mceKill", mce).field("specStoreBypass", ssb).field("specIndirectBranch", ib)
-      .field("ioFlusher", (pf & ioFlusher) == ioFlusher).endObject();
-  dumpCreds(tid, j);
   return true;
 }
 
@@ -200,28 +234,35 @@ bool dumpSignals(FrozenTask& main, std::vector<ThreadToDump>& threads, uint64_t 
       ok = false;
     }
   }
-  long scratch = -ENOMEM;
+  // a page for the answers, and one for the stub that asks (r-x from the start: a
+  // process under MDWE may not make a writable page executable, nor need we)
+  long scratch = -ENOMEM, code = -ENOMEM;
+  auto mapped = [](long addr) { return addr > 0 || addr <= -4096; };
   if (ok) {
     scratch = injectSyscall(main.tid, insn, main.regs, SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (scratch < 0 && scratch > -4096) {
-      err = "pid " + std::to_string(main.tid) + ": cannot map a scratch page in it: " + strerror((int)-scratch);
+    if (mapped(scratch))
+      code = injectSyscall(main.tid, insn, main.regs, SYS_mmap, 0, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (!mapped(scratch) || !mapped(code)) {
+      err = "pid " + std::to_string(main.tid) + ": cannot map a scratch page in it: " +
+            strerror((int)-(mapped(scratch) ? code : scratch));
       ok = false;
     }
   }
-  ok = ok && dumpProcessSignals(main, insn, (uint64_t)scratch, j, err) &&
-       dumpThreadState(main, insn, (uint64_t)scratch, mainMask, j, err);
+  const Scratch pages{(uint64_t)scratch, (uint64_t)code};
+  ok = ok && dumpProcessSignals(main, pages, j, err) && dumpThreadState(main, pages, mainMask, j, err);
   if (ok) {
     j.key("threads").beginArray();
     for (size_t i = 0; i < threads.size() && ok; i++) {
       FrozenTask& t = *threads[i].task;
       j.beginObject().field("vtid", threads[i].vtid).field("tid", t.tid).field("comm", threads[i].comm);
-      ok = dumpRegisters(t, j, err) && dumpThreadState(t, insn, (uint64_t)scratch, masks[i], j, err);
+      ok = dumpRegisters(t, j, err) && dumpThreadState(t, pages, masks[i], j, err);
       j.endObject();
     }
     j.endArray();
   }
   ok = ok && withScratch((uint64_t)scratch);
-  if (scratch > 0 || scratch <= -4096) injectSyscall(main.tid, insn, main.regs, SYS_munmap, scratch, 4096);
+  if (mapped(scratch)) injectSyscall(main.tid, insn, main.regs, SYS_munmap, scratch, 4096);
+  if (mapped(code)) injectSyscall(main.tid, insn, main.regs, SYS_munmap, code, 4096);
   // Each task now sits at an injected syscall's exit, past where the kernel would
   // restart its own interrupted syscall: put it back rewound to restart, so that
   // it resumes right even if this supervisor dies before the thaw.

@@ -48,9 +48,10 @@ static const char* const kCredLines[] = {"Uid", "Gid", "Groups", "CapInh", "CapP
 // A task's credentials, read from outside (no capability needed): real,
 // effective, saved and filesystem uid and gid, supplementary groups, capability sets.
 void dumpCreds(pid_t tid, Json& j) {
+  const std::string status = readProcFile(tid, "status");
   auto ids = [&](const char* line) {
     j.key(line[0] == 'U' ? "uid" : "gid").beginArray();
-    std::string v = procStatusValue(tid, line);
+    std::string v = statusValue(status, line);
     char* at = &v[0];
     for (int k = 0; k < 4; k++) j.num(strtoul(at, &at, 10));
     j.endArray();
@@ -59,7 +60,7 @@ void dumpCreds(pid_t tid, Json& j) {
   ids("Uid");
   ids("Gid");
   j.key("groups").beginArray();
-  std::string g = procStatusValue(tid, "Groups");
+  std::string g = statusValue(status, "Groups");
   for (char* at = &g[0]; *at;) {
     char* end;
     unsigned long v = strtoul(at, &end, 10);
@@ -68,7 +69,7 @@ void dumpCreds(pid_t tid, Json& j) {
     at = end;
   }
   j.endArray();
-  for (int k = 3; k < 8; k++) j.key(kCredLines[k]).hex(procStatusHex(tid, kCredLines[k]));
+  for (int k = 3; k < 8; k++) j.key(kCredLines[k]).hex(strtoull(statusValue(status, kCredLines[k]).c_str(), nullptr, 16));
   j.endObject();
 }
 
@@ -96,13 +97,16 @@ static void checkCreds(const ProcessIds& ids, Unsupported& u) {
       if (e->d_name[0] != '.') tids.push_back((pid_t)atoi(e->d_name));
     closedir(d);
   }
-  for (pid_t tid : tids)
+  const std::string mine = readProcFile(getpid(), "status");
+  for (pid_t tid : tids) {
+    const std::string its = readProcFile(tid, "status");
     for (const char* line : kCredLines)
-      if (strcmp(line, "CapBnd") && procStatusValue(tid, line) != procStatusValue(getpid(), line)) {
+      if (strcmp(line, "CapBnd") && statusValue(its, line) != statusValue(mine, line)) {
         u.add(ids.vpid, std::string(tid == ids.real ? "" : "(a thread of it) ") + "runs with " + line +
-                            " " + procStatusValue(tid, line) + ", not the checkpointing user's — only root can restore that");
+                            " " + statusValue(its, line) + ", not the checkpointing user's — only root can restore that");
         return;
       }
+  }
 }
 
 void checkTask(const ProcessIds& ids, int domainFilters, Unsupported& u) {

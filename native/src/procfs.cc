@@ -39,8 +39,9 @@ std::string readLink(pid_t pid, const std::string& name) {
   return n < 0 ? std::string() : std::string(buf, (size_t)n);
 }
 
-std::string procStatusValue(pid_t pid, const char* name) {
-  std::string s = readProcFile(pid, "status");
+std::string procStatusValue(pid_t pid, const char* name) { return statusValue(readProcFile(pid, "status"), name); }
+
+std::string statusValue(const std::string& s, const char* name) {
   std::string key = std::string("\n") + name + ":";
   size_t at = s.find(key);
   if (at == std::string::npos) return "";

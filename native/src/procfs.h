@@ -13,6 +13,9 @@ std::string readWholeFile(const char* path);            // any file, the same wa
 std::string readLink(pid_t pid, const std::string& name);
 // The value of a "Name:\tvalue" line of /proc/PID/status, as it is; "" when missing.
 std::string procStatusValue(pid_t pid, const char* name);
+// The same from a status text read once (each read of /proc/PID/status costs
+// tens of µs: the kernel makes the whole file).
+std::string statusValue(const std::string& status, const char* name);
 // The same as a number; -1 when missing.
 long procStatusField(pid_t pid, const char* name, int base = 10);
 uint64_t procStatusHex(pid_t pid, const char* name);

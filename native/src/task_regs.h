@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace vdomain {
 
@@ -35,5 +36,19 @@ uint64_t findSyscallInsn(pid_t tid);
 // The task must have every signal blocked and be traced with PTRACE_O_TRACESYSGOOD.
 long injectSyscall(pid_t tid, uint64_t insn, const user_regs_struct& base, long nr, long a0 = 0, long a1 = 0,
                    long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0);
+
+// Several syscalls in one resumption of a stopped task (injectSyscall stops twice
+// per call; each stop costs tens of µs on a VM): a stub written into `code` (a
+// page of the task's own mapped r-x, written through /proc/PID/mem) makes them one
+// after another, stores each result at results + 8*i (writable memory of the
+// task, room for every call and one more word), sets the word after them and
+// spins until interrupted. out gets each call's result (-errno). False when the
+// task vanished, stopped for something else, or the stub did not end within 5 s.
+struct InjectedCall {
+  long nr;
+  long args[6];
+};
+bool injectSyscalls(pid_t tid, uint64_t code, uint64_t results, const user_regs_struct& base,
+                    const std::vector<InjectedCall>& calls, std::vector<long>& out);
 
 }  // namespace vdomain
