@@ -75,6 +75,10 @@ export function closePageFiles(processes: NativeRestoredProcess[]) {
 
 export interface NativeDomain {
   start(): void;
+  /** start() off node's thread (a restore): rejected as start() throws, with interrupted: true after abortRestore */
+  startAsync(): Promise<void>;
+  /** while startAsync restores: fail it with reason, leaving nothing of it; false once it had succeeded */
+  abortRestore(reason: string): boolean;
   virtualize(real: number[]): number[];
   terminate(): void;
   close(): void;

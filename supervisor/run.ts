@@ -2,6 +2,7 @@
 // keeper and the job through the native side, serves the control socket, logs to
 // the domain's own file (never to the job's output) and exits with the job's status
 // once the last process of the domain has ended.
+import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 import { EXIT, UserError } from '../cli/errors';
@@ -224,7 +225,19 @@ export async function superviseDomain(spec: DomainSpec): Promise<number> {
   // Terminal signals reach the job through the process group it shares with us;
   // the supervisor must survive them. SIGTERM/SIGHUP aimed at the supervisor are
   // passed to the job's root; once the root is gone they end the domain.
+  // While a restore is being made, the same signals end it instead (a SIGINT too:
+  // the job does not run yet, so the Ctrl-C is meant for the restore command).
+  let restoring = !!spec.restore;
+  let interruptedBy: NodeJS.Signals | undefined;
+  const abortRestore = (sig: NodeJS.Signals) => {
+    if (!restoring || interruptedBy) return false;
+    if (!nativeDomain!.abortRestore(`restore interrupted by ${sig}`)) return false;  // it had just succeeded
+    interruptedBy = sig;
+    log.info({ signal: sig }, 'restore interrupted');
+    return true;
+  };
   const forward = (sig: NodeJS.Signals) => () => {
+    if (abortRestore(sig)) return;
     log.info({ signal: sig }, 'signal to supervisor');
     if (rootWaitStatus === null) {
       try {
@@ -235,7 +248,7 @@ export async function superviseDomain(spec: DomainSpec): Promise<number> {
     } else nativeDomain!.terminate();
   };
   const ignore = () => {};
-  process.on('SIGINT', ignore);
+  process.on('SIGINT', () => abortRestore('SIGINT'));
   process.on('SIGQUIT', ignore);
   process.on('SIGUSR1', ignore);
   process.on('SIGUSR2', ignore);
@@ -243,12 +256,16 @@ export async function superviseDomain(spec: DomainSpec): Promise<number> {
   process.on('SIGTERM', forward('SIGTERM'));
   process.on('SIGHUP', forward('SIGHUP'));
 
-  let startError: (Error & { errno?: number; exec?: boolean }) | undefined;
+  let startError: (Error & { errno?: number; exec?: boolean; interrupted?: boolean }) | undefined;
   try {
-    nativeDomain.start();
+    if (spec.restore) await nativeDomain.startAsync();
+    else nativeDomain.start();
   } catch (e) {
-    startError = e as Error & { errno?: number; exec?: boolean };
+    startError = e as Error & { errno?: number; exec?: boolean; interrupted?: boolean };
   }
+  restoring = false;
+  // (a signal that came as the restore was finishing: the job is ended all the same)
+  if (!startError && interruptedBy) startError = Object.assign(new Error(`restore interrupted by ${interruptedBy}`), { interrupted: true });
   if (spec.restore) {
     closePageFiles(spec.restore.processes);
     if (!startError) {
@@ -301,6 +318,9 @@ export async function superviseDomain(spec: DomainSpec): Promise<number> {
     const e = startError.errno;
     // (the message native/src/restore.cc gives a lock another process holds)
     if (spec.restore && startError.message.startsWith('restore refused: lock conflict: ')) throw new UserError(startError.message, EXIT.LOCKED);
+    // 128 + the signal, as a shell reports a command the signal ended
+    if (spec.restore && interruptedBy)
+      throw new UserError(`restore interrupted by ${interruptedBy}: nothing of the job was left running`, 128 + os.constants.signals[interruptedBy]);
     if (spec.restore) throw new UserError(startError.message, EXIT.FAILURE);
     // the program was found before the start: ENOENT now means its interpreter
     // (#!) or its ELF loader is missing, which a shell reports as 126 too

@@ -74,6 +74,8 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Domain",
                        {InstanceMethod("start", &DomainWrap::Start),
+                        InstanceMethod("startAsync", &DomainWrap::StartAsync),
+                        InstanceMethod("abortRestore", &DomainWrap::AbortRestore),
                         InstanceMethod("virtualize", &DomainWrap::Virtualize),
                         InstanceMethod("terminate", &DomainWrap::Terminate),
                         InstanceMethod("checkpoint", &DomainWrap::Checkpoint),
@@ -227,6 +229,61 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
       Napi::Error::New(env, e.what()).ThrowAsJavaScriptException();
     }
     return env.Undefined();
+  }
+
+  // start() on a thread of its own → Promise: a restore can take long, and the
+  // restore command must still answer SIGTERM/SIGINT meanwhile (abortRestore).
+  // Rejected with the same error start() throws, plus interrupted: true when the
+  // restore was aborted (its message is then the abort's reason).
+  Napi::Value StartAsync(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto deferred = std::make_shared<Napi::Promise::Deferred>(env);
+    auto tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
+                                              "vdomain-start", 0, 1);
+    Domain* d = domain_.get();
+    std::thread([tsfn, deferred, d]() mutable {
+      struct Outcome {
+        bool ok = true, exec = false, interrupted = false;
+        int err = 0;
+        std::string message;
+      };
+      auto* out = new Outcome;
+      auto failed = [&](const char* what, int err, bool exec) {
+        out->ok = false;
+        out->message = what;
+        out->err = err;
+        out->exec = exec;
+        const std::string reason = d->abortReason();
+        if (!reason.empty()) out->message = reason, out->interrupted = true;
+      };
+      try {
+        d->start();
+      } catch (const vdomain::ExecError& e) {
+        failed(e.what(), e.code().value(), true);
+      } catch (const std::system_error& e) {
+        failed(e.what(), e.code().value(), false);
+      } catch (const std::exception& e) {
+        failed(e.what(), 0, false);
+      }
+      tsfn.BlockingCall(out, [deferred](Napi::Env env, Napi::Function, Outcome* o) {
+        if (o->ok) {
+          deferred->Resolve(env.Undefined());
+        } else {
+          Napi::Error err = Napi::Error::New(env, o->message);
+          err.Set("errno", Napi::Number::New(env, o->err));
+          err.Set("exec", Napi::Boolean::New(env, o->exec));
+          err.Set("interrupted", Napi::Boolean::New(env, o->interrupted));
+          deferred->Reject(err.Value());
+        }
+        delete o;
+      });
+      tsfn.Release();
+    }).detach();
+    return deferred->Promise();
+  }
+
+  Napi::Value AbortRestore(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), domain_->abortRestore(info[0].As<Napi::String>().Utf8Value()));
   }
 
   // real PIDs → the virtual PIDs the job sees (0: not of this domain)

@@ -303,7 +303,10 @@ void Domain::controlLoop() {
       long pid = 0, status = 0;
       sscanf(line.c_str(), "X %ld %ld", &pid, &status);
       if (!table_.identity()) table_.reaped((pid_t)pid);
-      if (pid == rootReal_) emit(Event{"exit", status, 0, ""});
+      if (pid == rootReal_) {
+        rootEnded();
+        emit(Event{"exit", status, 0, ""});
+      }
     } else if (line[0] == 'P') {
       std::shared_ptr<std::promise<int>> done;
       {

@@ -126,6 +126,14 @@ class Domain {
   void emit(Event e) { sink_(std::move(e)); }
   // Ask the keeper to kill every process of the domain.
   void terminate();
+  // From another thread while start() restores (the restore command got SIGTERM,
+  // SIGINT or SIGHUP): the restore fails with `reason` wherever it is — held
+  // processes killed, a wait on the keeper's child woken, the keeper told to end
+  // the domain. False when the restore had already succeeded (nothing is undone).
+  bool abortRestore(const std::string& reason);
+  std::string abortReason();  // "" unless abortRestore was called in time
+  // The keeper reaped the root (the restoring child, during a restore).
+  void rootEnded();
   bool identity() { return table_.identity(); }
   // The domain has an IPC namespace of its own (the keeper made it): its SysV
   // objects are all and only the job's, and a checkpoint takes them.
@@ -203,7 +211,10 @@ class Domain {
   size_t restoreLeft_ = 0;                 // live processes still in their restorer
   std::vector<pid_t> heldTasks_;           // restored tasks held stopped until every process is done
   std::shared_ptr<ReleaseGate> releaseGate_ = std::make_shared<ReleaseGate>();
+  bool restoreSucceeded_ = false;          // (restoreMu_)
+  std::string abortReason_;                // (restoreMu_)
   void failHeldLocked(const std::string& err);  // (restoreMu_ held)
+  void breakRestoreLocked(const std::string& reason);  // failed, and a wait on the keeper's child woken (restoreMu_ held)
   std::vector<int> restoredListeners_;     // one per restored process (remapped)
   // The keeper child's failure record, once read: the tracer thread (seeing the
   // root die) and the restoring thread both ask for it, and recv gives it to one only.

@@ -205,6 +205,36 @@ void Domain::failHeldLocked(const std::string& err) {
   restoreDone_.set_value(err.empty() ? restoreFailure("a restored process died") : err);
 }
 
+bool Domain::abortRestore(const std::string& reason) {
+  {
+    std::lock_guard<std::mutex> g(restoreMu_);
+    if (restoreSucceeded_) return false;
+    if (abortReason_.empty()) abortReason_ = reason;
+    breakRestoreLocked(reason);
+  }
+  tellKeeper('K');  // (before the keeper exists: startRestore looks at abortReason_ once it does)
+  return true;
+}
+
+void Domain::breakRestoreLocked(const std::string& reason) {
+  failHeldLocked(reason);
+  if (bootFd_ >= 0) shutdown(bootFd_, SHUT_RDWR);  // a recv on it returns at once
+}
+
+void Domain::rootEnded() {
+  std::lock_guard<std::mutex> g(restoreMu_);
+  // Before it reported the tree, nobody else would notice: the processes it made
+  // wait for its go, holding the boot socket open. (After the go, a zombie root
+  // ends by design and any other is the tracer's or a watcher's to report.)
+  if (restoring_.load() && restoredReal_.empty() && !restoreReported_)
+    breakRestoreLocked("the restoring process died making the tree");
+}
+
+std::string Domain::abortReason() {
+  std::lock_guard<std::mutex> g(restoreMu_);
+  return abortReason_;
+}
+
 void Domain::restoreFailed(const std::string& err) {
   std::lock_guard<std::mutex> g(restoreMu_);
   failHeldLocked(err);
@@ -309,6 +339,7 @@ bool Domain::restoredTaskStopped(pid_t tid, const std::function<void(pid_t)>& le
       if (--restoreLeft_ == 0) {
         release.swap(heldTasks_);
         restoreReported_ = true;
+        restoreSucceeded_ = true;
         releaseGate_->openIt();
         restoreDone_.set_value("");
       }
@@ -378,6 +409,10 @@ void Domain::startRestore() {
     for (auto& t : p.threads) allFree = allFree && isFree(t.vtid);
   }
   spawnKeeper(true, allFree ? root.vpid : 0);
+  if (!abortReason().empty()) {  // interrupted before there was a keeper to tell
+    tellKeeper('K');
+    throw std::runtime_error(abortReason());
+  }
   readRootPid();
   const bool identity = allFree && rootReal_ == root.vpid;
   if (identity) {
@@ -512,8 +547,11 @@ void Domain::startRestore() {
   std::string err = done.get();
   restoring_.store(false);
   if (!err.empty()) throw std::runtime_error(err);
-  close(bootFd_);
-  bootFd_ = -1;
+  {
+    std::lock_guard<std::mutex> g(restoreMu_);  // (abortRestore may shut it down meanwhile)
+    close(bootFd_);
+    bootFd_ = -1;
+  }
   if (!identity && restoredListeners_.size() != liveCount(rc))
     throw std::runtime_error("a restored process has no seccomp listener");
   for (int l : restoredListeners_) setupListener(l);
