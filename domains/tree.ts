@@ -16,6 +16,12 @@
 // Orphans (their parent gone, reparented to vdomain's keeper, the domain's
 // subreaper) come after the root's subtree: the root makes them as its siblings
 // (CLONE_PARENT), so for their session and group they start as the root's.
+// An orphan in a session whose leader is gone (a daemon that forked twice: the
+// middle process made the session and exited) is made by a helper: a process
+// with the old leader's PID that starts the session (and, when the orphan's group
+// has lost its leader too, one more for the group), makes the orphan as the
+// keeper's child (CLONE_PARENT) and exits once the tree runs, as CRIU's helper
+// tasks do. A helper is not in the image: it stands for an id the image uses.
 
 export interface TreeNode {
   vpid: number;
@@ -25,10 +31,13 @@ export interface TreeNode {
 }
 
 export const ORPHAN = -2;
+export const HELPER = -1;
 
 export interface TreeStep {
-  /** index into the input */
+  /** index into the input; HELPER for a helper */
   from: number;
+  /** a helper's PID: the session or group it stands for */
+  helper?: number;
   /** index in creation order of the parent; -1 for the root; ORPHAN: a child of the keeper, made by the root */
   parent: number;
   /** join the group of that (earlier) process; -1: keep the parent's */
@@ -38,12 +47,17 @@ export interface TreeStep {
 
 export type TreePlan = { ok: true; steps: TreeStep[] } | { ok: false; problems: string[] };
 
-/** rootVpid: the domain's root; other processes whose parent is not in the job are orphans. */
-export function planTree(nodes: readonly TreeNode[], rootVpid: number): TreePlan {
+/**
+ * rootVpid: the domain's root; other processes whose parent is not in the job are
+ * orphans. otherIds: the job's other ids (its threads'), which no helper may take.
+ */
+export function planTree(input: readonly TreeNode[], rootVpid: number, otherIds: Iterable<number> = []): TreePlan {
   const problems: string[] = [];
-  const byVpid = new Map(nodes.map((n, i) => [n.vpid, i]));
-  const root = byVpid.get(rootVpid);
+  const inputByVpid = new Map(input.map((n, i) => [n.vpid, i]));
+  const root = inputByVpid.get(rootVpid);
   if (root === undefined) return { ok: false, problems: [`the job's root (pid ${rootVpid}) is not among its processes`] };
+  const nodes = withHelpers(input, root, new Set(otherIds));
+  const byVpid = new Map(nodes.map((n, i) => [n.vpid, i]));
   const children = new Map<number, number[]>();
   const orphans: number[] = [];
   nodes.forEach((n, i) => {
@@ -71,7 +85,8 @@ export function planTree(nodes: readonly TreeNode[], rootVpid: number): TreePlan
     const parentAt = at === 0 ? -1 : orphan ? ORPHAN : position.get(byVpid.get(n.vppid)!)!;
     // an orphan starts in the root's session and group (the root makes it)
     const parent = at === 0 ? undefined : orphan ? nodes[order[0]] : nodes[order[parentAt]];
-    const step: TreeStep = { from, parent: parentAt, groupOf: -1, setsid: false };
+    const step: TreeStep = from < input.length ? { from, parent: parentAt, groupOf: -1, setsid: false }
+      : { from: HELPER, helper: n.vpid, parent: parentAt, groupOf: -1, setsid: false };
     steps.push(step);
     if (!parent) {
       // the root starts in the restoring command's session and group; it leads
@@ -100,4 +115,30 @@ export function planTree(nodes: readonly TreeNode[], rootVpid: number): TreePlan
     step.groupOf = earlier;
   }
   return problems.length ? { ok: false, problems } : { ok: true, steps };
+}
+
+/**
+ * The input with the helpers its orphans need (see the top), and those orphans
+ * made children of their helper. A session's helper leads it and its group; a
+ * group's helper is a child of its session's helper and leads the group.
+ */
+function withHelpers(input: readonly TreeNode[], root: number, otherIds: Set<number>): TreeNode[] {
+  const ids = new Set([...input.map((n) => n.vpid), ...otherIds]);
+  const rootSession = input[root].vsid;
+  const made = new Map<number, TreeNode>();  // helper vpid → node
+  const helper = (vpid: number, vppid: number, vsid: number) => {
+    if (!made.has(vpid)) made.set(vpid, { vpid, vppid, vpgid: vpid, vsid });
+    return vpid;
+  };
+  const nodes = input.map((n, i) => {
+    const orphan = i !== root && !input.some((m) => m.vpid === n.vppid);
+    // a session or group id that is no process's (nor thread's) now: its leader is gone
+    const gone = (id: number) => id > 0 && !ids.has(id);
+    if (!orphan || n.vsid === n.vpid || n.vsid === rootSession || !gone(n.vsid)) return n;
+    const session = helper(n.vsid, 0, n.vsid);
+    const groupGone = n.vpgid !== n.vsid && n.vpgid !== n.vpid && gone(n.vpgid) &&
+      !input.some((m) => m !== n && m.vpgid === n.vpgid && m.vsid === n.vsid && m.vpid < n.vpid);
+    return { ...n, vppid: groupGone ? helper(n.vpgid, session, n.vsid) : session };
+  });
+  return [...nodes, ...made.values()];
 }

@@ -413,6 +413,29 @@ static void make_sem_undo(uint32_t i) {
 
 __attribute__((noreturn)) static void finish(void);
 
+// Whether the plan makes processes of i (the root makes the orphans too).
+static int makes_processes(uint32_t i) {
+  for (uint32_t c = i + 1; c < nr_procs; c++)
+    if (procs[c].parent == (int32_t)i || (i == 0 && procs[c].parent == VD_PARENT_KEEPER)) return 1;
+  return 0;
+}
+
+// Ends as the wait status says: exited with its code, or killed by its signal (no core).
+__attribute__((noreturn)) static void exit_as(int status) {
+  if (WIFSIGNALED(status)) {
+    int sig = WTERMSIG(status);
+    struct rlimit none = {0, 0};
+    setrlimit(RLIMIT_CORE, &none);
+    signal(sig, SIG_DFL);
+    sigset_t one;
+    sigemptyset(&one);
+    sigaddset(&one, sig);
+    sigprocmask(SIG_UNBLOCK, &one, NULL);
+    kill(getpid(), sig);
+  }
+  _exit(WEXITSTATUS(status));
+}
+
 static void build(uint32_t i) {
   my_index = (int)i;
   const struct vd_tree_proc *p = &procs[i];
@@ -422,28 +445,22 @@ static void build(uint32_t i) {
     pid_t pgid = p->group_of == (int32_t)i ? 0 : getpgid(shared->real[p->group_of]);
     if (pgid < 0 || setpgid(0, pgid) < 0) refuse(VD_STEP_TREE, errno, (int)i);
   }
-  if (p->zombie) {
+  // A zombie exits at once, for its parent to reap; one that makes processes
+  // exits once the tree runs (finish): the root of a domain whose root had exited
+  // while its orphans ran on (a daemon's job), or a helper (domains/tree.ts).
+  if (p->zombie && !makes_processes(i)) {
     set_and_wake(&shared->built[i]);
-    if (WIFSIGNALED(p->status)) {
-      int sig = WTERMSIG(p->status);
-      struct rlimit none = {0, 0};
-      setrlimit(RLIMIT_CORE, &none);
-      signal(sig, SIG_DFL);
-      sigset_t one;
-      sigemptyset(&one);
-      sigaddset(&one, sig);
-      sigprocmask(SIG_UNBLOCK, &one, NULL);
-      kill(getpid(), sig);
-    }
-    _exit(WEXITSTATUS(p->status));
+    exit_as(p->status);
   }
-  make_sem_undo(i);  // before its children: a fork does not share them
+  if (!p->zombie) make_sem_undo(i);  // before its children: a fork does not share them
   for (uint32_t c = i + 1; c < nr_procs && !shared->failed; c++) {
     // the root also makes the orphans, as children of the keeper
     const int orphan = i == 0 && procs[c].parent == VD_PARENT_KEEPER;
     if (procs[c].parent != (int32_t)i && !orphan) continue;
+    // a zombie's children are the keeper's: their parent had gone
+    const int sibling = orphan || p->zombie;
     // an identity restore needs every old PID: without translation, no other will do
-    pid_t pid = fork_exactly(identity ? procs[c].vpid : 0, orphan);
+    pid_t pid = fork_exactly(identity ? procs[c].vpid : 0, sibling);
     if (pid < 0) refuse(VD_STEP_TREE, errno, (int)c);
     if (pid == 0) {
       build(c);
@@ -451,7 +468,7 @@ static void build(uint32_t i) {
     }
     while (!__atomic_load_n(&shared->built[c], __ATOMIC_ACQUIRE) && !shared->failed) {
       futex_wait(&shared->built[c], 0);
-      if (!procs[c].zombie && !orphan && vanished(pid)) give_up_tree();  // (an orphan is not our child)
+      if (!procs[c].zombie && !sibling && vanished(pid)) give_up_tree();  // (a sibling is not our child)
     }
   }
   if (shared->failed) {
@@ -498,9 +515,11 @@ static void finish(void) {
       _exit(125);
     }
     set_and_wake(&shared->go);
+    if (procs[0].zombie) exit_as(procs[0].status);  // the root had exited: the orphans run on
   } else {
     while (!__atomic_load_n(&shared->go, __ATOMIC_ACQUIRE)) futex_wait(&shared->go, 0);
     if (shared->failed) _exit(125);
+    if (procs[my_index].zombie) exit_as(procs[my_index].status);  // a helper: its processes run
   }
   become_image(plans[my_index], plan_lens[my_index], pages_fds[my_index], boot_fd);
 }

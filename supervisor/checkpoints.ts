@@ -12,7 +12,7 @@ import { shareDescriptions } from '../domains/descriptions';
 import { planTree } from '../domains/tree';
 import { IMAGE_FORMAT, IMAGE_VERSION, ImageManifest, ProcessImage, SysvObjectImage, ZombieImage } from './manifest';
 import type { DomainLog } from './log';
-import { ownGroups } from './procfs';
+import { ownGroups, readStat } from './procfs';
 import type { NativeDomain } from './native';
 import type { DomainStatus } from './run';
 
@@ -24,6 +24,8 @@ export interface CheckpointsContext {
   command: string[];
   native: NativeDomain;
   snapshot: () => DomainStatus;
+  /** the root's wait status once it has exited (the domain runs on root-exited), else null */
+  rootWaitStatus: () => number | null;
   log: DomainLog;
   /** checkpoint --kill: the image is written and the job is being ended */
   onKilled?: (image: string) => void;
@@ -65,14 +67,15 @@ export class Checkpoints {
     const t0 = performance.now();
     const { native, log } = this.ctx;
     const status = this.ctx.snapshot();
-    if (status.state !== 'running' || !status.processes.length)
-      throw new UserError(`domain '${this.ctx.name}' has no running job to checkpoint`, EXIT.NO_DOMAIN);
+    if (!status.processes.length) throw new UserError(`domain '${this.ctx.name}' has no running job to checkpoint`, EXIT.NO_DOMAIN);
+    const exitedRoot = this.exitedRoot(status);
     // a process whose main thread has ended lists as a zombie with threads running on
     const headless = status.processes.filter((p) => p.state === 'Z' && p.threads.length > 1);
     if (headless.length)
       throw refusal(headless.map((p) => `pid ${p.vpid} main thread has ended while ${p.threads.length - 1} other thread(s) run on — not supported yet`));
     // refused before the job is even stopped if the tree as listed could not be made again
-    const listed = planTree(status.processes, status.root.vpid);
+    const tids = status.processes.flatMap((p) => p.threads.map((t) => t.vtid).filter((t) => t !== p.vpid));
+    const listed = planTree([...status.processes, ...exitedRoot], status.root.vpid, tids);
     if (!listed.ok) throw refusal(listed.problems);
     const root = status.root.vpid;
 
@@ -94,8 +97,8 @@ export class Checkpoints {
       }
       held = opts.kill;
       // the tree as frozen, which may differ from the listing: still one the restorer can make?
-      const zombies: ZombieImage[] = r.zombies.map(({ real: _real, ...z }) => z);
-      const tree = planTree([...r.processes, ...zombies], root);
+      const zombies: ZombieImage[] = [...exitedRoot, ...r.zombies.map(({ real: _real, ...z }) => z)];
+      const tree = planTree([...r.processes, ...zombies], root, tids);
       if (!tree.ok) throw refusal(tree.problems);
       // Ctrl-C on `vdomain checkpoint`: nothing is committed, the job runs on
       if (opts.cancelled?.()) throw new UserError('checkpoint cancelled', EXIT.FAILURE);
@@ -154,6 +157,22 @@ export class Checkpoints {
     } finally {
       if (held) native.release(false);
     }
+  }
+
+  /**
+   * A root that has exited while its orphans run on (a job that daemonised) is in
+   * the image as a zombie root: the restore makes it, it makes the orphans as
+   * ever, and exits with its status once they run. It was in the session and
+   * group of the command that supervises the domain (and the orphans that kept
+   * them still are): the supervisor's own, as the job sees them.
+   */
+  private exitedRoot(status: DomainStatus): ZombieImage[] {
+    const ws = this.ctx.rootWaitStatus();
+    if (ws === null) return [];
+    const me = readStat(process.pid);
+    if (!me) throw new Error('cannot read the supervisor\'s own /proc/PID/stat');
+    const [vpgid, vsid] = this.ctx.native.virtualize([me.pgid, me.sid]);
+    return [{ vpid: status.root.vpid, vppid: 0, vpgid, vsid, comm: path.basename(this.ctx.command[0] ?? '').slice(0, 15), status: ws }];
   }
 
   /** `run --interval`: a checkpoint every `seconds`, keeping the newest `keep`. */

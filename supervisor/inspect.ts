@@ -33,6 +33,8 @@ export interface ImageSummary {
     pagesBytes: number;
   }[];
   zombies: ZombieImage[];
+  /** the domain's root (vpid): a zombie when it had exited while its orphans ran on */
+  root?: number;
   /** the domain's SysV IPC objects */
   sysv: SysvObjectImage[];
   imageBytes: number;
@@ -77,6 +79,7 @@ export function inspectImage(dir: string): ImageSummary {
     domain: m.domain,
     processes: m.processes.map(summarize),
     zombies: m.zombies ?? [],
+    root: m.root,
     sysv: m.sysv ?? [],
     imageBytes: Object.values(m.files).reduce((s, f) => s + f.size, 0),
     timings: m.timings,
@@ -109,7 +112,7 @@ export function formatInspect(s: ImageSummary): string {
     const row = (vpid: number, vppid: number, vpgid: number, vsid: number, what: string) =>
       out.push(`${[vpid, vppid, vpgid, vsid].map((n) => String(n).padStart(7)).join(' ')}  ${what}`);
     for (const p of s.processes) row(p.vpid, p.vppid, p.vpgid, p.vsid, printable(p.comm));
-    for (const z of s.zombies) row(z.vpid, z.vppid, z.vpgid, z.vsid, `${printable(z.comm)} <zombie, wait status ${z.status}>`);
+    for (const z of s.zombies) row(z.vpid, z.vppid, z.vpgid, z.vsid, `${printable(z.comm)} <${z.vpid === s.root ? 'exited root' : 'zombie'}, wait status ${z.status}>`);
   }
   if (s.sysv.length) {
     out.push('');

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { EXIT, UserError } from '../cli/errors';
 import { openImageFile, readImage } from './image';
 import { CredsImage, ImageManifest, MANIFEST_NAME, ProcessImage, SYSV_FILE } from './manifest';
-import { planTree } from '../domains/tree';
+import { HELPER, planTree } from '../domains/tree';
 import { closePageFiles, native, NativeRestoredProcess } from './native';
 import { ensureStateDir, socketPath, validName } from './paths';
 import { probe } from './control';
@@ -240,7 +240,8 @@ export async function restoreImage(opts: RestoreOptions): Promise<number> {
   else checkOwnGroups(dir, manifest);
   const zombies = manifest.zombies ?? [];
   const nodes = [...manifest.processes, ...zombies];
-  const tree = planTree(nodes, manifest.root ?? manifest.processes[0].vpid);
+  const tids = manifest.processes.flatMap((p) => (p.threads ?? []).map((t) => t.vtid));
+  const tree = planTree(nodes, manifest.root ?? manifest.processes[0].vpid, tids);
   if (!tree.ok) throw new UserError(`${dir}: cannot make its process tree: ${tree.problems.join('; ')}`, EXIT.BAD_IMAGE);
   const problems = manifest.processes.flatMap((p) =>
     checkOutsideFiles(p).map((what) => (manifest.processes.length > 1 ? `pid ${p.vpid}: ${what}` : what)),
@@ -274,6 +275,11 @@ export async function restoreImage(opts: RestoreOptions): Promise<number> {
   try {
     for (const step of tree.steps) {
       const common = { parent: step.parent, groupOf: step.groupOf, setsid: step.setsid };
+      if (step.from === HELPER) {
+        // it makes its orphans and exits once the tree runs: its status is nobody's
+        processes.push({ vpid: step.helper!, ...common, zombie: true, status: 0 });
+        continue;
+      }
       if (step.from >= manifest.processes.length) {
         const z = zombies[step.from - manifest.processes.length];
         processes.push({ vpid: z.vpid, ...common, zombie: true, status: z.status });
@@ -309,11 +315,12 @@ export async function restoreImage(opts: RestoreOptions): Promise<number> {
     // the keeper's child copies the contents from that process's page file
     return { ...f, contentProc: indexOfPages.get(f.content!.file) ?? -1, contentOff: f.content!.off, contentLen: f.content!.len };
   });
-  const root = manifest.processes[tree.steps[0].from];
-  const maxVpid = Math.max(...nodes.map((p) => p.vpid), ...manifest.processes.flatMap((p) => (p.threads ?? []).map((t) => t.vtid)));
+  // (a root that had exited, the root of a daemon's orphans, is a zombie: no command line of its own)
+  const root = tree.steps[0].from < manifest.processes.length ? manifest.processes[tree.steps[0].from] : undefined;
+  const maxVpid = Math.max(...processes.map((p) => p.vpid), ...tids);
   return superviseDomain({
     name,
-    command: root.cmdline.length ? root.cmdline : [root.comm],
+    command: !root ? manifest.domain.command : root.cmdline.length ? root.cmdline : [root.comm],
     vpidBase: 0,
     logLevel: opts.logLevel,
     hostIpc: manifest.domain.ipc === 'host',

@@ -277,6 +277,9 @@ export async function superviseDomain(spec: DomainSpec): Promise<number> {
         sinceCommandStartMs: now,                 // node's own start-up included
       };
       log.info(timings, 'restored');
+      // a zombie root (it had exited, its orphans ran on) ends as it did: the domain is root-exited
+      const root = spec.restore.processes[0];
+      if (root.zombie && rootWaitStatus === null) rootWaitStatus = root.status;
       // for the benchmark: one JSON line on stderr
       if (process.env.VDOMAIN_TIMINGS) fs.writeSync(2, JSON.stringify({ restore: timings }) + '\n');
     }
@@ -305,7 +308,7 @@ export async function superviseDomain(spec: DomainSpec): Promise<number> {
     nativeDomain.terminate();
   } else {
     checkpoints = new Checkpoints({ name, mode, vpidBase, command: spec.command, native: nativeDomain, snapshot, log, ipc: status!.ipc,
-      onKilled: (image) => (killedInto = image) });
+      rootWaitStatus: () => rootWaitStatus, onKilled: (image) => (killedInto = image) });
     if (spec.interval) checkpoints.every(spec.interval, spec.keep ?? 3, spec.checkpointDir);
   }
   // Without a root the keeper never started a domain: nothing will end.

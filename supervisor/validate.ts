@@ -172,7 +172,7 @@ const manifestShape = obj({
   domain: obj({ name: (v, at) => { if (typeof v !== 'string' || !validName(v)) fail(at, `bad domain name ${JSON.stringify(v)} in the image (letters, digits, . _ -; at most 64)`); }, mode: oneOf('identity', 'remapped'), vpidBase: nullable(int(0, 0x3fffffff)), command: list(noNul(1 << 21), 1 << 16), uid: int(0, U32 - 1), 'ipc?': oneOf('own', 'host'), 'gid?': id32, 'groups?': list(id32, 65536) }),
   'root?': vpidNum,
   processes: list(processShape, 1 << 16),
-  'zombies?': list(obj({ vpid: vpidNum, vppid: vpidNum, vpgid: int(0, 0x3fffffff), vsid: int(0, 0x3fffffff), comm: str(64), status: int(0, 0xffff) }), 1 << 16),
+  'zombies?': list(obj({ vpid: vpidNum, vppid: int(0, 0x3fffffff), vpgid: int(0, 0x3fffffff), vsid: int(0, 0x3fffffff), comm: str(64), status: int(0, 0xffff) }), 1 << 16),
   'terminal?': obj({ stdio: int(0, 2), termios: base64(TERMIOS_BYTES, TERMIOS_BYTES), foreground: int(0, 0x3fffffff), 'rows?': int(0, 0xffff), 'cols?': int(0, 0xffff) }),
   'shared?': list(obj({
     kind: oneOf('path', 'pipe', 'deleted'), flags: int(0, U32), pos: size, 'path?': absPath, 'pipe?': size, 'fifo?': absPath, 'end?': oneOf('r', 'w'),
@@ -211,11 +211,18 @@ export function validateManifest(m: unknown): ImageManifest {
     procs.set(p.vpid, p);
     (p.threads ?? []).forEach((t, k) => unique(t.vtid, `processes[${i}].threads[${k}].vtid`));
   });
+  // a zombie root: the root had exited while its orphans ran on (a daemon's job)
+  const exitedRoot = (im.zombies ?? []).some((z) => z.vpid === im.root);
   (im.zombies ?? []).forEach((z, i) => {
     unique(z.vpid, `zombies[${i}].vpid`);
-    if (!procs.has(z.vppid)) fail(`zombies[${i}].vppid`, `${z.vppid} is not a process of the image`);
+    if (z.vpid === im.root ? z.vppid !== 0 : !procs.has(z.vppid))
+      fail(`zombies[${i}].vppid`, z.vpid === im.root ? `an exited root has no parent in the image (${z.vppid})` : `${z.vppid} is not a process of the image`);
   });
-  if (im.root !== undefined && !procs.has(im.root)) fail('root', `${im.root} is not a process of the image`);
+  if (im.root !== undefined && !procs.has(im.root) && !exitedRoot) fail('root', `${im.root} is not a process of the image`);
+  if (exitedRoot)
+    im.processes.forEach((p, i) => {
+      if (p.vppid === im.root) fail(`processes[${i}].vppid`, `${p.vppid} is the exited root`);
+    });
 
   const shared = im.shared ?? [];
   shared.forEach((f, i) => {

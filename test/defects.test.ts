@@ -1,15 +1,16 @@
 // Defects found by using vdomain as people do (issue 20): each test failed before
 // its fix. Terminals (SIGWINCH, settings of a terminal the user cannot reopen),
 // the exit status of a job ended by checkpoint --kill, `list` of a remapped
-// restore and beside a hung supervisor.
+// restore and beside a hung supervisor, a job that daemonises.
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  checkpoint, compile, isRoot, ROOT, listJson, modeOf, noStrays, stateDirFor, USERS, vdomain, vdomainBackground, vpidBaseAbovePidMax, workDir,
+  checkpoint, compile, isRoot, ROOT, listJson, modeOf, noStrays, stateDirFor, until, USERS, vdomain, vdomainBackground, vpidBaseAbovePidMax, workDir,
 } from './helpers';
+import { spawnSync } from 'node:child_process';
 
 const test = suite('defects');
 const PYTHON = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
@@ -144,6 +145,49 @@ for (const { label, uid } of USERS) {
     await job.exited;
     noStrays();
   });
+}
+
+// A job that daemonises (test/workloads/daemonjob.c): its root exits with status 3
+// at once, a daemon (forked twice: its session's leader is gone too) and an orphan
+// left in the root's session work on. Checkpointed root-exited, the restored domain
+// is root-exited too: the two go on to the results of an uninterrupted run and the
+// restore exits, as `run` does, with the root's status once they end.
+const DAEMON_ARGS = ['40', '25'];
+const resultLines = (out: string) => out.split('\n').filter((l) => / x=| FAIL/.test(l)).sort();
+let daemonReference: string[] | undefined;
+function daemonResults(): string[] {
+  // (the pipe closes when the last of the three has ended)
+  daemonReference ??= resultLines(spawnSync(compile('daemonjob'), DAEMON_ARGS, { encoding: 'utf8' }).stdout);
+  assert.equal(daemonReference.map((l) => l.split(' ')[1].slice(0, 2)), ['x=', 'x='], `uninterrupted run: ${daemonReference}`);
+  return daemonReference;
+}
+const stateOf = (uid: number, name: string) => listJson(uid).find((d) => d.name === name)?.state;
+
+for (const { label, uid } of USERS) {
+  for (const kill of [true, false]) {
+    test(`a job that daemonises is checkpointed${kill ? ' (--kill)' : ' and restored beside its original'} once its root has exited, and restored root-exited: daemon and orphan end as an uninterrupted run, the restore exits with the root's status (${label})`, async () => {
+      const ref = daemonResults();
+      const dir = workDir(uid, `daemon-${kill}`);
+      const name = `daemon-${uid}-${kill ? 'k' : 'b'}`;
+      const run = vdomainBackground(uid, ['run', '--name', name, '--', compile('daemonjob'), ...DAEMON_ARGS]);
+      await run.waitFor(/ready daemon/);
+      await run.waitFor(/ready orphan/);
+      assert.ok(await until(() => stateOf(uid, name) === 'root-exited'), 'the domain is root-exited');
+      const img = path.join(dir, 'img');
+      checkpoint(uid, name, img, kill);
+      const ins = vdomain(uid, ['inspect', img]);
+      assert.match(ins.stdout, /<exited root, wait status 768>/);
+      const restored = vdomainBackground(uid, ['restore', '--name', `${name}-r`, img]);
+      assert.ok(await until(() => stateOf(uid, `${name}-r`) === 'root-exited', 10_000), `the restored domain is root-exited: ${restored.stderr}`);
+      assert.is(listJson(uid).find((d) => d.name === `${name}-r`).root.exitStatus, 3);
+      assert.is(await restored.exited, 3, restored.stderr);
+      assert.equal(resultLines(restored.stdout), ref, restored.stdout);
+      assert.is(restored.stderr, '');
+      assert.is(await run.exited, kill ? 75 : 3, run.stderr);
+      if (!kill) assert.equal(resultLines(run.stdout), ref, run.stdout);
+      noStrays();
+    });
+  }
 }
 
 test.run();

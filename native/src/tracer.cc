@@ -392,10 +392,11 @@ bool Tracer::handleBuilding(pid_t tid, int status) {
     building_.erase(tid);
     tasks_.erase(tid);
     t_.exited(tid);
-    // a process of the tree died in the making (zombies and helper threads end by design)
-    const int i = d_.restoredIndex(tid);
+    // a process of the tree died in the making (zombies, a zombie root among them,
+    // and helper threads end by design)
+    const int i = tid == d_.rootPid() ? 0 : d_.restoredIndex(tid);
     const bool zombie = i >= 0 && d_.restoreConfig()->procs[i].zombie;
-    if (d_.restoring() && (tid == d_.rootPid() || (i >= 0 && !zombie))) d_.restoreFailed("");
+    if (d_.restoring() && i >= 0 && !zombie) d_.restoreFailed("");
     return true;
   }
   if (!WIFSTOPPED(status)) return true;
