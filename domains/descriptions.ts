@@ -3,7 +3,7 @@
 // or fork: they share position and flags; a deleted file too, made again from
 // the contents its first holder saved) and every pipe end (a restorer cannot
 // make half a pipe). Pure logic on the dumper's per-fd facts; the keeper's child
-// makes the list (make_shared_files in native/keeper_restore.c).
+// makes the list (make_shared_files in native/keeper/restore_child.c).
 import type { FdImage, ProcessImage, SharedFileImage } from '../supervisor/manifest';
 
 /**

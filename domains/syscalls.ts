@@ -1,7 +1,7 @@
 // The syscall table: every x86-64 system call that carries a process identifier,
 // as data. One row per call says where the identifiers are and how a remapped
 // domain translates them. The BPF filter (filter.ts) and the native handlers
-// (native/src/rules.cc) are both driven by this table; nothing else lists syscalls.
+// (native/core/rules.cc) are both driven by this table; nothing else lists syscalls.
 //
 // How a call is handled in a remapped (--vpid-base) domain:
 //   answer  — the supervisor answers through seccomp user notification without

@@ -4,8 +4,8 @@
 // them, and a vdomain that knows only version 3 refuses a version-4 image rather
 // than restore it without its locks): what `vdomain checkpoint` writes next to the page
 // files and what `vdomain restore` and `vdomain inspect` read. The per-process part
-// is produced by the native dumper (native/src/dump.cc) and read back by the plan
-// builder (native/src/plan_builder.cc): keep the three in step, and bump IMAGE_VERSION when
+// is produced by the native dumper (native/core/dump.cc) and read back by the plan
+// builder (native/core/plan_builder.cc): keep the three in step, and bump IMAGE_VERSION when
 // a field changes meaning.
 //
 // Addresses are plain numbers (user addresses are below 2^47); 64-bit masks and
@@ -45,7 +45,7 @@ export interface ImageManifest {
   terminal?: { stdio: number; termios: string; foreground: number; rows?: number; cols?: number };
   /** open file descriptions held more than once, and pipes (fds of kind 'shared' point here) */
   shared?: SharedFileImage[];
-  /** the domain's SysV IPC objects, their contents in sysv.img (native/sysv_image.h) */
+  /** the domain's SysV IPC objects, their contents in sysv.img (native/resources/sysv/sysv_image.h) */
   sysv?: SysvObjectImage[];
   /** every other file of the image: name → size and CRC-32C (8 hex digits) */
   files: Record<string, { size: number; crc32c: string }>;
@@ -55,7 +55,7 @@ export interface ImageManifest {
 
 export type VmaKind = 'anon' | 'file-private' | 'file-shared' | 'shared-anon' | 'sysv-shm' | 'vdso' | 'vvar' | 'vvar_vclock';
 
-/** native/sysv_image.h: the file, and the sizes of its header and of each object's */
+/** native/resources/sysv/sysv_image.h: the file, and the sizes of its header and of each object's */
 export const SYSV_FILE = 'sysv.img';
 export const SYSV_FILE_HEADER = 16;
 export const SYSV_OBJECT_HEADER = 48;
@@ -154,7 +154,7 @@ export interface SigactionImage {
   mask: string;               // hex
 }
 
-/** A task's scheduling (native/src/dump_task.cc dumpScheduling): affinity (base64 cpu_set_t; null: every CPU), policy, priority, I/O priority (0: none set). */
+/** A task's scheduling (native/resources/task/dump_task.cc dumpScheduling): affinity (base64 cpu_set_t; null: every CPU), policy, priority, I/O priority (0: none set). */
 export interface SchedImage {
   cpus: string | null;
   policy: number;
@@ -162,7 +162,7 @@ export interface SchedImage {
   ioprio: number;
 }
 
-/** A thread's prctl attributes (native/src/dump_signals.cc dumpThreadAttrs); absent in older images: left as the restoring process has them. */
+/** A thread's prctl attributes (native/resources/signals/dump_signals.cc dumpThreadAttrs); absent in older images: left as the restoring process has them. */
 export interface ThreadAttrsImage {
   pdeathsig: number;          // PR_SET_PDEATHSIG, 0: none
   timerslack: number;         // ns
@@ -173,7 +173,7 @@ export interface ThreadAttrsImage {
   ioFlusher: boolean;         // PR_SET_IO_FLUSHER
 }
 
-/** A task's credentials as /proc/PID/task/TID/status shows them (native/src/dump_task.cc dumpCreds); absent in older images. */
+/** A task's credentials as /proc/PID/task/TID/status shows them (native/resources/task/dump_task.cc dumpCreds); absent in older images. */
 export interface CredsImage {
   uid: [number, number, number, number];  // real, effective, saved, filesystem
   gid: [number, number, number, number];
@@ -226,7 +226,7 @@ export interface ProcessImage {
   sched?: SchedImage;
   pending: string[];          // base64 siginfo_t (128 bytes) each, thread-private queue
   pendingShared: string[];    // base64 siginfo_t, process-wide queue
-  /** SEM_UNDO adjustments: [semid, semaphore, what its exit adds] (native/src/dump_ipc.cc) */
+  /** SEM_UNDO adjustments: [semid, semaphore, what its exit adds] (native/resources/sysv/dump_sysv.cc) */
   semUndo?: [number, number, number][];
   sigactions: SigactionImage[]; // only the non-default ones
   altstack: { sp: number; size: number; flags: number };
@@ -259,7 +259,7 @@ export interface ProcessImage {
   pagesBytes: number;
 }
 
-/** A file lock (native/src/dump_locks.cc), taken again through fd at restore. */
+/** A file lock (native/resources/locks/dump_locks.cc), taken again through fd at restore. */
 export interface LockImage {
   fd: number;                 // one of the process's fds
   kind: 'posix' | 'ofd' | 'flock';

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-/** What the native side needs to restore a process (native/src/restore.cc). */
+/** What the native side needs to restore a process (native/core/restore.cc). */
 /** One process of a restore, in creation order (domains/tree.ts, plan.h's vd_tree). */
 export interface NativeRestoredProcess {
   vpid: number;

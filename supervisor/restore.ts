@@ -192,7 +192,7 @@ async function pickName(manifest: ImageManifest, asked?: string): Promise<string
 
 const CAP_LINES = ['CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb'] as const;
 
-/** This process's credentials in the image's form (/proc/self/status, as native/src/dump_task.cc dumpCreds reads a task's). */
+/** This process's credentials in the image's form (/proc/self/status, as native/resources/task/dump_task.cc dumpCreds reads a task's). */
 export function ownCreds(): CredsImage {
   const status = fs.readFileSync('/proc/self/status', 'utf8');
   const line = (k: string) => (new RegExp(`^${k}:[ \\t]*(.*)$`, "m").exec(status)?.[1] ?? '').trim();

@@ -319,7 +319,7 @@ export async function superviseDomain(spec: DomainSpec): Promise<number> {
   log.info('domain empty, supervisor exits');
   if (startError) {
     const e = startError.errno;
-    // (the message native/src/restore.cc gives a lock another process holds)
+    // (the message native/core/restore.cc gives a lock another process holds)
     if (spec.restore && startError.message.startsWith('restore refused: lock conflict: ')) throw new UserError(startError.message, EXIT.LOCKED);
     // 128 + the signal, as a shell reports a command the signal ended
     if (spec.restore && interruptedBy)

@@ -1,4 +1,4 @@
-// File locks across checkpoint and restore (native/src/dump_locks.cc ↔ set_locks in
+// File locks across checkpoint and restore (native/resources/locks/dump_locks.cc ↔ set_locks in
 // native/restorer/restorer.c): POSIX record locks of a process and its child, OFD
 // and flock locks of descriptions shared across a fork (test/workloads/locks.c),
 // checked after restore from a process of no lock of its own; a lock another

@@ -1,11 +1,11 @@
 // The restore plan: everything the restorer blob needs to turn the process it runs
 // in into one process of an image. One flat, position-independent buffer (offsets,
 // never pointers) built by the supervisor from the image's manifest
-// (native/src/plan_builder.cc), handed to the keeper's child over the boot socket, copied
+// (native/core/plan_builder.cc), handed to the keeper's child over the boot socket, copied
 // next to the blob and executed by it (native/restorer/restorer.c).
 //
 // What the blob cannot do itself, because only a tracer can, is done by the
-// supervisor once the blob stops with int3 (native/src/restore.cc): general and
+// supervisor once the blob stops with int3 (native/core/restore.cc): general and
 // extended registers, fs/gs base, signal mask, removal of the blob.
 //
 // Plain C, shared by C (keeper, blob) and C++ (addon). x86-64 only.
@@ -146,7 +146,7 @@ struct vd_thread {
   int32_t ioprio;                    // 0: none was set
   uint32_t cpus_len;                 // bytes of cpus; 0: every CPU (leave it)
   uint64_t cpus[16];                 // CPU affinity mask (up to 1024 CPUs)
-  // its attributes (native/src/dump_signals.cc dumpThreadAttrs); has_attrs 0: leave them
+  // its attributes (native/resources/signals/dump_signals.cc dumpThreadAttrs); has_attrs 0: leave them
   uint32_t has_attrs;
   int32_t pdeathsig;                 // PR_SET_PDEATHSIG (set after the credentials, which clear it)
   uint64_t timerslack;               // PR_SET_TIMERSLACK, ns
@@ -251,7 +251,7 @@ struct vd_plan {
   uint32_t mdwe;          // PR_GET_MDWE's answer (PR_MDWE_* bits)
   uint32_t mlock_future;  // VD_MLOCK_*: mlockall(MCL_FUTURE [| MCL_ONFAULT])
   uint32_t pad3;
-  // process attributes (native/src/dump_task.cc, dump_signals.cc); has_attrs 0: leave them
+  // process attributes (native/resources/task/dump_task.cc, dump_signals.cc); has_attrs 0: leave them
   uint32_t has_attrs;
   int32_t subreaper;                // PR_SET_CHILD_SUBREAPER
   int32_t dumpable;                 // PR_SET_DUMPABLE 0 or 1, set after every thread's credentials
@@ -264,7 +264,7 @@ struct vd_plan {
   uint32_t nr_locks, locks_off;
 };
 
-// A file lock the process held (native/src/dump_locks.cc), taken again through
+// A file lock the process held (native/resources/locks/dump_locks.cc), taken again through
 // fd: a POSIX record lock (its own), or an OFD / flock lock of fd's description
 // (listed in one holder's plan only).
 enum vd_lock_kind { VD_LOCK_POSIX = 0, VD_LOCK_OFD, VD_LOCK_FLOCK };
@@ -277,7 +277,7 @@ struct vd_lock {
   uint64_t start, len; // POSIX, OFD: the byte range (len 0: to the end of the file)
 };
 
-// How every filter of a domain is installed, on a first run (native/keeper.c) and
+// How every filter of a domain is installed, on a first run (native/keeper/keeper.c) and
 // by the blob (filter_flags): NEW_LISTENER for the supervisor; WAIT_KILLABLE_RECV
 // so a notified call is not restarted by a signal once the supervisor has it;
 // SPEC_ALLOW because vdomain is not a sandbox, and the speculative-store-bypass
@@ -295,7 +295,7 @@ struct vd_failure {
   int32_t proc;    // which process of the tree (its index)
 };
 
-// ---- the tree (native/keeper_restore.c) --------------------------------------
+// ---- the tree (native/keeper/restore_child.c) --------------------------------------
 // Before any plan the keeper's child reads a struct vd_tree, nr vd_tree_procs and
 // nr_shared vd_shared_files (each followed by its path and data). Processes are in
 // creation order: a parent comes before its children and the process whose

@@ -494,7 +494,7 @@ static void open_files(const struct vd_plan* p) {
   }
 }
 
-// ---- file locks (native/src/dump_locks.cc) --------------------------------------------
+// ---- file locks (native/resources/locks/dump_locks.cc) --------------------------------------------
 // After the blob's own copies of the tree's shared files are closed: closing any
 // fd of a file drops the POSIX locks the process holds on it. Never waits: a
 // lock another process holds now fails the restore (EAGAIN), before the job runs.
@@ -547,7 +547,7 @@ static void set_limits(const struct vd_plan* p) {
   }
 }
 
-// ---- attributes and credentials (dump side: native/src/dump_task.cc, dump_signals.cc) ----
+// ---- attributes and credentials (dump side: native/resources/task/dump_task.cc, dump_signals.cc) ----
 
 // which attribute a VD_STEP_ATTRS failure is about (its index; restore.cc names them)
 enum { ATTR_TIMERSLACK, ATTR_MCE, ATTR_SPEC_SSB, ATTR_SPEC_IB, ATTR_IO_FLUSHER, ATTR_SECUREBITS, ATTR_PDEATHSIG,
@@ -801,7 +801,7 @@ static long install_filter(const struct vd_plan* p) {
 // The main thread makes the others once its own state is set (the filter too:
 // threads inherit it, as they do in a running job). Each sets what only it can
 // set for itself, says so, and stops on its int3; the supervisor loads its
-// registers there (native/src/restore.cc).
+// registers there (native/core/restore.cc).
 
 struct k_clone_args {
   uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;

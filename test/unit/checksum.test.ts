@@ -1,4 +1,4 @@
-// The image checksums (native/src/checksum.cc): CRC-32C computed in three
+// The image checksums (native/core/checksum.cc): CRC-32C computed in three
 // interleaved streams and, for files, on two threads, each combined back into the
 // one CRC of the whole, checked against a plain table-driven CRC-32C; and the
 // manifest's SHA-256, checked against node:crypto.

@@ -19,7 +19,7 @@ function manifest(sysv: SysvObjectImage[] | undefined, sysvSize: number | null, 
   } as unknown as ImageManifest;
 }
 
-// native/sysv_image.h: a 16-byte header, then 48 bytes and the data of each object
+// native/resources/sysv/sysv_image.h: a 16-byte header, then 48 bytes and the data of each object
 const sizeOf = (objects: SysvObjectImage[]) => 16 + objects.reduce((n, o) => n + 48 + o.bytes, 0);
 
 test('an image without SysV objects, or with them and their file, is whole', () => {

@@ -1,0 +1,603 @@
+// The keeper's child in a restore: receives the process tree, the plans and the
+// page files from the supervisor, creates the tree's other processes (each in its
+// session and process group; zombies end at once with their status), and then in
+// every live process prepares a place for the restorer blob that no mapping of the
+// image needs and jumps into it (native/restorer/restorer.c). From the jump on,
+// nothing of this program (libc included) survives: the blob unmaps it all.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/sem.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "keeper.h"
+#include "keeper_io.h"
+#include "restorer/plan.h"
+#include "restorer_blob.h"
+
+#define PAGE 4096UL
+#define ROUND_UP(x) (((x) + PAGE - 1) & ~(PAGE - 1))
+#define TASK_END 0x7ffffffff000UL  // top of a 47-bit user address space
+#define KEEP_CLEAR (16UL << 20)  // distance from the image's mappings (stack guard gap)
+
+
+static int boot_sock = -1;
+static int my_index = 0;  // which process of the tree this one is
+
+static void give_up_tree(void);
+
+__attribute__((noreturn)) static void refuse(int step, int err, int index) {
+  struct vd_failure f = {.tag = 'R', .step = step, .err = err, .index = index, .proc = my_index};
+  if (write(boot_sock, &f, sizeof f) < 0) {}
+  give_up_tree();
+  _exit(125);
+}
+
+
+struct kernel_mapping { uint64_t start, end; int kind; };
+
+// [vdso], [vvar], [vvar_vclock] as this process has them now.
+static int find_kernel_mappings(struct kernel_mapping *out, int max) {
+  static char buf[1 << 16];
+  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC), n = 0;
+  if (fd < 0) return -1;
+  size_t len = 0;
+  ssize_t r;
+  while (len < sizeof buf - 1 && (r = read(fd, buf + len, sizeof buf - 1 - len)) > 0) len += (size_t)r;
+  close(fd);
+  buf[len] = 0;
+  static const char *names[] = {"[vdso]", "[vvar]", "[vvar_vclock]"};
+  for (char *line = buf; line && *line && n < max;) {
+    char *next = strchr(line, '\n');
+    if (next) *next++ = 0;
+    unsigned long s, e;
+    char *name = strrchr(line, ' ');
+    if (name && sscanf(line, "%lx-%lx", &s, &e) == 2)
+      for (int k = 0; k < 3; k++)
+        if (!strcmp(name + 1, names[k])) out[n++] = (struct kernel_mapping){s, e, k};
+    line = next;
+  }
+  return n;
+}
+
+static int overlaps(uint64_t a0, uint64_t a1, uint64_t b0, uint64_t b1) { return a0 < b1 && b0 < a1; }
+
+// A region of `size` bytes clear of every mapping of the image (with room for its
+// stack to grow) and of our own.
+static uint64_t place_blob(const struct vd_plan *p, uint64_t size) {
+  const struct vd_vma *v = (const struct vd_vma *)((const char *)p + p->vmas_off);
+  const struct vd_special *s = (const struct vd_special *)((const char *)p + p->special_off);
+  for (uint64_t hint = 0x100000000000UL; hint + size < TASK_END; hint += 0x10000000000UL) {
+    int clear = 1;
+    for (uint32_t i = 0; clear && i < p->nr_vmas; i++)
+      if (overlaps(hint, hint + size, v[i].start - KEEP_CLEAR, v[i].end + KEEP_CLEAR)) clear = 0;
+    for (uint32_t i = 0; clear && i < p->nr_special; i++)
+      if (overlaps(hint, hint + size, s[i].old_start - KEEP_CLEAR, s[i].old_start + s[i].len + KEEP_CLEAR)) clear = 0;
+    if (!clear) continue;
+    void *at = mmap((void *)hint, size, PROT_READ | PROT_WRITE | PROT_EXEC,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (at == (void *)hint) return hint;
+    if (at != MAP_FAILED) munmap(at, size);
+  }
+  return 0;
+}
+
+// ---- the tree -------------------------------------------------------------------
+
+static struct vd_tree_proc *procs;
+static uint32_t nr_procs;
+static struct vd_shared_file *shared_files;
+static char **shared_paths, **shared_data;
+static struct vd_extent **shared_extents;  // DELETED: its data extents
+static int *shared_fds;  // made by the root before it forks, inherited by all
+static uint32_t nr_shared;
+static int identity;  // the supervisor's decision: old PIDs for all, or translation
+static struct vd_plan **plans;  // per process; NULL for zombies
+static uint32_t *plan_lens;
+static int *pages_fds;
+
+// Shared by every process of the tree while it is built (unmapped by the blob).
+struct tree_state {
+  uint32_t go;       // the supervisor has seen the whole tree: become the image
+  uint32_t failed;   // a process could not be made: everyone gives up
+  int32_t real[VD_MAX_PROCS];
+  uint32_t built[VD_MAX_PROCS];  // the process and all its descendants exist
+};
+static struct tree_state *shared;
+
+// Waits are bounded: a process killed from outside wakes no one.
+static void futex_wait(uint32_t *addr, uint32_t val) {
+  struct timespec t = {0, 50 * 1000 * 1000};
+  syscall(SYS_futex, addr, FUTEX_WAIT, val, &t, NULL, 0);
+}
+static void futex_wake(uint32_t *addr) { syscall(SYS_futex, addr, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0); }
+
+static void set_and_wake(uint32_t *flag) {
+  __atomic_store_n(flag, 1, __ATOMIC_RELEASE);
+  futex_wake(flag);
+}
+
+// Everyone stops: the parent waiting for this subtree, and those waiting for go.
+static void give_up_tree(void) {
+  if (!shared) return;
+  set_and_wake(&shared->failed);
+  set_and_wake(&shared->built[my_index]);
+  set_and_wake(&shared->go);
+}
+
+// A child that is gone without saying it is built (killed, or refused).
+static int vanished(pid_t pid) {
+  siginfo_t si = {0};
+  return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid;
+}
+
+static void read_tree(int boot_fd) {
+  struct vd_tree t;
+  if (read_full(boot_fd, &t, sizeof t) < 0) _exit(125);
+  if (t.magic != VD_TREE_MAGIC || t.nr == 0 || t.nr > VD_MAX_PROCS) refuse(VD_STEP_PLAN, EINVAL, -1);
+  nr_procs = t.nr;
+  identity = t.identity != 0;
+  procs = calloc(nr_procs, sizeof *procs);
+  plans = calloc(nr_procs, sizeof *plans);
+  plan_lens = calloc(nr_procs, sizeof *plan_lens);
+  pages_fds = calloc(nr_procs, sizeof *pages_fds);
+  if (!procs || !plans || !plan_lens || !pages_fds) refuse(VD_STEP_PLAN, ENOMEM, -1);
+  if (read_full(boot_fd, procs, nr_procs * sizeof *procs) < 0) refuse(VD_STEP_PLAN, EIO, -1);
+  nr_shared = t.nr_shared;
+  if (nr_shared > 65536) refuse(VD_STEP_PLAN, EINVAL, -1);
+  shared_files = calloc(nr_shared + 1, sizeof *shared_files);
+  shared_paths = calloc(nr_shared + 1, sizeof *shared_paths);
+  shared_data = calloc(nr_shared + 1, sizeof *shared_data);
+  shared_fds = calloc(nr_shared + 1, sizeof *shared_fds);
+  shared_extents = calloc(nr_shared + 1, sizeof *shared_extents);
+  if (!shared_files || !shared_paths || !shared_data || !shared_fds || !shared_extents) refuse(VD_STEP_PLAN, ENOMEM, -1);
+  for (uint32_t i = 0; i < nr_shared; i++) {
+    struct vd_shared_file *f = &shared_files[i];
+    if (read_full(boot_fd, f, sizeof *f) < 0 || f->path_len >= 4096 || f->data_len > (16u << 20))
+      refuse(VD_STEP_PLAN, EINVAL, -1);
+    shared_paths[i] = calloc(1, f->path_len + 1);
+    shared_data[i] = malloc(f->data_len + 1);
+    if (!shared_paths[i] || !shared_data[i] || read_full(boot_fd, shared_paths[i], f->path_len) < 0 ||
+        read_full(boot_fd, shared_data[i], f->data_len) < 0)
+      refuse(VD_STEP_PLAN, EIO, -1);
+    if (f->nr_extents > VD_MAX_EXTENTS) refuse(VD_STEP_PLAN, EINVAL, -1);
+    shared_extents[i] = malloc((f->nr_extents + 1) * sizeof(struct vd_extent));
+    if (!shared_extents[i] || read_full(boot_fd, shared_extents[i], f->nr_extents * sizeof(struct vd_extent)) < 0)
+      refuse(VD_STEP_PLAN, EIO, -1);
+    shared_fds[i] = -1;
+  }
+  for (uint32_t i = 0; i < nr_procs; i++) {
+    const struct vd_tree_proc *p = &procs[i];
+    // creation order: parents and joined groups come first (a leader joins its own)
+    const int parent_ok = i == 0 ? p->parent == -1 : (p->parent >= 0 || p->parent == VD_PARENT_KEEPER);
+    if (!parent_ok || p->parent >= (int32_t)i || p->group_of > (int32_t)i)
+      refuse(VD_STEP_PLAN, EINVAL, (int)i);
+    pages_fds[i] = -1;
+    if (p->zombie) continue;
+    uint32_t len;
+    if (read_full(boot_fd, &len, sizeof len) < 0) refuse(VD_STEP_PLAN, EIO, (int)i);
+    if (len < sizeof(struct vd_plan) || len > (256u << 20)) refuse(VD_STEP_PLAN, EINVAL, (int)i);
+    plans[i] = malloc(len);
+    plan_lens[i] = len;
+    if (!plans[i] || read_full(boot_fd, plans[i], len) < 0) refuse(VD_STEP_PLAN, EIO, (int)i);
+    if ((pages_fds[i] = recv_fd(boot_fd, 'P')) < 0) refuse(VD_STEP_PLAN, EIO, (int)i);
+    if (plans[i]->magic != VD_PLAN_MAGIC || plans[i]->version != VD_PLAN_VERSION || plans[i]->size != len)
+      refuse(VD_STEP_PLAN, EINVAL, (int)i);
+  }
+}
+
+// Process i has just been forked (or is the root): its session and group, then
+// its children, one at a time and each with its whole subtree, so that every
+// group a later process joins exists already.
+// Whether shared files k and i are ends of one pipe (or of one FIFO).
+static int same_pipe(uint32_t k, uint32_t i) {
+  const struct vd_shared_file *a = &shared_files[k], *b = &shared_files[i];
+  if (a->kind != b->kind || a->pipe != b->pipe) return 0;
+  return a->kind == VD_SHARED_PIPE || (a->kind == VD_SHARED_FIFO && !strcmp(shared_paths[k], shared_paths[i]));
+}
+
+// A new unlinked file in directory dir (O_TMPFILE, or a named file unlinked at
+// once), or in its nearest existing parent when dir is gone or is a file now: as
+// the restorer's make_unlinked (native/restorer/restorer.c).
+static int make_unlinked(char *dir) {
+  for (;;) {
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {  // no O_TMPFILE there
+      char name[4096 + 64];
+      snprintf(name, sizeof name, "%s/.vdomain-restore-%d", strcmp(dir, "/") ? dir : "", (int)getpid());
+      if ((fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) >= 0) unlink(name);
+    }
+    if (fd >= 0 || (errno != ENOENT && errno != ENOTDIR) || !strcmp(dir, "/")) return fd;
+    char *slash = strrchr(dir, '/');
+    if (slash == dir) slash[1] = 0; else *slash = 0;
+  }
+}
+
+// Whether the image holds bytes for the pipe or FIFO of shared file i.
+static int fifo_has_saved_bytes(uint32_t i) {
+  for (uint32_t k = 0; k < nr_shared; k++)
+    if (same_pipe(k, i) && shared_files[k].data_len) return 1;
+  return 0;
+}
+
+// A file deleted while several fds held it: a new unlinked file in its old
+// directory with its data extents (from a page file; holes stay holes), size,
+// mode and owner, opened as the description was.
+static int make_deleted(const struct vd_shared_file *f, const char *path, const struct vd_extent *ext) {
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (!slash) return errno = EINVAL, -1;
+  if (slash == dir) slash[1] = 0; else *slash = 0;
+  int fd = make_unlinked(dir);
+  if (fd < 0) return -1;
+  const int from = f->content_proc >= 0 && (uint32_t)f->content_proc < nr_procs ? pages_fds[f->content_proc] : -1;
+  char buf[65536];
+  uint64_t src = f->content_off;
+  for (uint32_t i = 0; i < f->nr_extents; i++)
+    for (uint64_t done = 0; done < ext[i].len;) {
+      size_t want = ext[i].len - done < sizeof buf ? (size_t)(ext[i].len - done) : sizeof buf;
+      ssize_t n = from < 0 ? -1 : pread(from, buf, want, (off_t)src);
+      if (n <= 0 || pwrite(fd, buf, (size_t)n, (off_t)(ext[i].file_off + done)) != n)
+        return close(fd), errno = errno ? errno : EIO, -1;
+      done += (uint64_t)n;
+      src += (uint64_t)n;
+    }
+  if (ftruncate(fd, (off_t)f->file_size) < 0) return close(fd), -1;
+  if (f->attrs_set) {
+    // owner first (chown clears set-id bits); one the restoring user cannot give fails the restore
+    struct stat st;
+    if (fstat(fd, &st) < 0 ||
+        ((st.st_uid != (uid_t)f->uid || st.st_gid != (gid_t)f->gid) && fchown(fd, (uid_t)f->uid, (gid_t)f->gid) < 0) ||
+        fchmod(fd, (mode_t)f->mode) < 0)
+      return close(fd), -1;
+  }
+  // the description as it was (access mode, O_APPEND, O_PATH…): a new open of the same file
+  char self[64];
+  snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+  int again = open(self, (int)(f->flags & ~(uint32_t)(O_CREAT | O_TRUNC | O_EXCL)) | O_CLOEXEC);
+  close(fd);
+  if (again >= 0 && !(f->flags & O_PATH) && lseek(again, (off_t)f->pos, SEEK_SET) < 0) return close(again), -1;
+  return again;
+}
+
+// The status flags F_SETFL sets (VD_SETFL_FLAGS) as the description had them:
+// open() does not take all of them back, and a pipe is made without any.
+static void set_status_flags(int fd, uint32_t want) {
+  if (want & O_PATH) return;  // (an O_PATH description has none)
+  int now = fcntl(fd, F_GETFL);
+  if (now < 0) refuse(VD_STEP_FD_OPEN, errno, -1);
+  if ((now & VD_SETFL_FLAGS) != (want & VD_SETFL_FLAGS) &&
+      fcntl(fd, F_SETFL, (now & ~(int)VD_SETFL_FLAGS) | (int)(want & VD_SETFL_FLAGS)) < 0)
+    refuse(VD_STEP_FD_OPEN, errno, -1);
+}
+
+// The tree's shared files, made once in the root before it forks: opened and
+// placed (a file several fds hold), made again (a deleted one), or as pipes, both
+// ends at once, with the bytes that were in flight written in.
+static void make_shared_files(void) {
+  for (uint32_t i = 0; i < nr_shared; i++) {
+    const struct vd_shared_file *f = &shared_files[i];
+    if (shared_fds[i] >= 0) continue;  // the other end of a pipe made already
+    if (f->kind == VD_SHARED_DELETED) {
+      if ((shared_fds[i] = make_deleted(f, shared_paths[i], shared_extents[i])) < 0) refuse(VD_STEP_FD_COPY, errno, -1);
+      set_status_flags(shared_fds[i], f->flags);
+      continue;
+    }
+    if (f->kind == VD_SHARED_PATH) {
+      int fd = open(shared_paths[i], (int)(f->flags & ~(uint32_t)(O_CREAT | O_TRUNC | O_EXCL)) | O_CLOEXEC);
+      if (fd < 0) refuse(VD_STEP_FD_OPEN, errno, -1);
+      if (!(f->flags & O_PATH) && lseek(fd, (off_t)f->pos, SEEK_SET) < 0 && errno != ESPIPE) refuse(VD_STEP_FD_SEEK, errno, -1);
+      set_status_flags(fd, f->flags);
+      shared_fds[i] = fd;
+      continue;
+    }
+    // a pipe: both ends at once; a FIFO: through a descriptor holding both sides
+    // open (so that opening either end does not wait for the other), closed after
+    const int fifo = f->kind == VD_SHARED_FIFO;
+    int p[2];
+    if (fifo) {
+      // non-blocking: a FIFO by path is shared with whoever else has it open (the
+      // original job, beside which we may restore); bytes of theirs in it would mix
+      // with the saved ones, and a full one would block us forever
+      p[0] = p[1] = open(shared_paths[i], O_RDWR | O_NONBLOCK | O_CLOEXEC);
+      if (p[0] < 0) refuse(VD_STEP_FD_OPEN, errno, -1);
+      int queued = 0;
+      if (fifo_has_saved_bytes(i) && (ioctl(p[0], FIONREAD, &queued) < 0 || queued > 0))
+        refuse(VD_STEP_FIFO_CONTENTS, EBUSY, -1);
+    } else if (pipe2(p, O_CLOEXEC) < 0) {
+      refuse(VD_STEP_FD_OPEN, errno, -1);
+    }
+    int size = 0;
+    for (uint32_t k = 0; k < nr_shared; k++)
+      if (same_pipe(k, i) && shared_files[k].pipe_size > size) size = shared_files[k].pipe_size;
+    if (size > 0) fcntl(p[1], F_SETPIPE_SZ, size);  // may fail above the user's limit: the bytes still fit the default
+    int reader = 0, writer = 0;
+    for (uint32_t k = 0; k < nr_shared; k++) {
+      const struct vd_shared_file *e = &shared_files[k];
+      if (!same_pipe(k, i)) continue;
+      if (e->data_len && write(p[1], shared_data[k], e->data_len) != (ssize_t)e->data_len)
+        refuse(fifo ? VD_STEP_FIFO_CONTENTS : VD_STEP_FD_COPY, errno ? errno : EIO, -1);
+      int end = e->write_end ? p[1] : p[0];
+      if (fifo) {
+        end = open(shared_paths[k], (e->write_end ? O_WRONLY : O_RDONLY) | O_NONBLOCK | O_CLOEXEC);
+        if (end < 0) refuse(VD_STEP_FD_OPEN, errno, -1);
+      }
+      set_status_flags(end, e->flags);
+      shared_fds[k] = end;  // (a second entry for the same end of a pipe would share it)
+      if (e->write_end) writer++;
+      else reader++;
+    }
+    if (fifo) {
+      close(p[0]);
+      continue;
+    }
+    // an end nobody held: gone, as it was (a reader then sees EOF after the bytes)
+    if (!reader) close(p[0]);
+    if (!writer) close(p[1]);
+  }
+}
+
+// SEM_UNDO adjustments (read at checkpoint by dumpSemUndo, native/resources/sysv/dump_sysv.cc).
+// Each process makes its own with a semop(SEM_UNDO) of the opposite amount, which
+// also moves the semaphore: the root first raises each one by all that will be
+// taken (direction +1), and once the tree is made lowers it by all that was added
+// (-1), so that no operation waits and the values end as in the image.
+static const struct vd_sem_undo *sem_undo_of(uint32_t i) {
+  return (const struct vd_sem_undo *)((char *)plans[i] + plans[i]->sem_undo_off);
+}
+
+static void balance_sem_undo(int direction) {
+  for (uint32_t i = 0; i < nr_procs; i++) {
+    if (procs[i].zombie) continue;
+    const struct vd_sem_undo *u = sem_undo_of(i);
+    for (uint32_t k = 0; k < plans[i]->nr_sem_undo; k++) {
+      // raised by what processes take (adjustment > 0), lowered by what they add
+      if ((direction > 0) != (u[k].adj > 0)) continue;
+      struct sembuf b = {(unsigned short)u[k].semnum, (short)u[k].adj, IPC_NOWAIT};
+      if (semop(u[k].semid, &b, 1) < 0) refuse(VD_STEP_SEM_UNDO, errno, (int)i);
+    }
+  }
+}
+
+static void make_sem_undo(uint32_t i) {
+  const struct vd_sem_undo *u = sem_undo_of(i);
+  for (uint32_t k = 0; k < plans[i]->nr_sem_undo; k++) {
+    struct sembuf b = {(unsigned short)u[k].semnum, (short)-u[k].adj, SEM_UNDO | IPC_NOWAIT};
+    if (semop(u[k].semid, &b, 1) < 0) refuse(VD_STEP_SEM_UNDO, errno, (int)i);
+  }
+}
+
+__attribute__((noreturn)) static void finish(void);
+
+// Whether the plan makes processes of i (the root makes the orphans too).
+static int makes_processes(uint32_t i) {
+  for (uint32_t c = i + 1; c < nr_procs; c++)
+    if (procs[c].parent == (int32_t)i || (i == 0 && procs[c].parent == VD_PARENT_KEEPER)) return 1;
+  return 0;
+}
+
+// Ends as the wait status says: exited with its code, or killed by its signal (no core).
+__attribute__((noreturn)) static void exit_as(int status) {
+  if (WIFSIGNALED(status)) {
+    int sig = WTERMSIG(status);
+    struct rlimit none = {0, 0};
+    setrlimit(RLIMIT_CORE, &none);
+    signal(sig, SIG_DFL);
+    sigset_t one;
+    sigemptyset(&one);
+    sigaddset(&one, sig);
+    sigprocmask(SIG_UNBLOCK, &one, NULL);
+    kill(getpid(), sig);
+  }
+  _exit(WEXITSTATUS(status));
+}
+
+static void build(uint32_t i) {
+  my_index = (int)i;
+  const struct vd_tree_proc *p = &procs[i];
+  shared->real[i] = getpid();
+  if (p->setsid && setsid() < 0) refuse(VD_STEP_TREE, errno, (int)i);
+  if (p->group_of >= 0) {
+    pid_t pgid = p->group_of == (int32_t)i ? 0 : getpgid(shared->real[p->group_of]);
+    if (pgid < 0 || setpgid(0, pgid) < 0) refuse(VD_STEP_TREE, errno, (int)i);
+  }
+  // A zombie exits at once, for its parent to reap; one that makes processes
+  // exits once the tree runs (finish): the root of a domain whose root had exited
+  // while its orphans ran on (a daemon's job), or a helper (domains/tree.ts).
+  if (p->zombie && !makes_processes(i)) {
+    set_and_wake(&shared->built[i]);
+    exit_as(p->status);
+  }
+  if (!p->zombie) make_sem_undo(i);  // before its children: a fork does not share them
+  for (uint32_t c = i + 1; c < nr_procs && !shared->failed; c++) {
+    // the root also makes the orphans, as children of the keeper
+    const int orphan = i == 0 && procs[c].parent == VD_PARENT_KEEPER;
+    if (procs[c].parent != (int32_t)i && !orphan) continue;
+    // a zombie's children are the keeper's: their parent had gone
+    const int sibling = orphan || p->zombie;
+    // an identity restore needs every old PID: without translation, no other will do
+    pid_t pid = fork_exactly(identity ? procs[c].vpid : 0, sibling);
+    if (pid < 0) refuse(VD_STEP_TREE, errno, (int)c);
+    if (pid == 0) {
+      build(c);
+      finish();
+    }
+    while (!__atomic_load_n(&shared->built[c], __ATOMIC_ACQUIRE) && !shared->failed) {
+      futex_wait(&shared->built[c], 0);
+      if (!procs[c].zombie && !sibling && vanished(pid)) give_up_tree();  // (a sibling is not our child)
+    }
+  }
+  if (shared->failed) {
+    give_up_tree();
+    _exit(125);
+  }
+  set_and_wake(&shared->built[i]);
+}
+
+void restore_child(int boot_fd) {
+  sigset_t all;
+  sigfillset(&all);
+  sigprocmask(SIG_SETMASK, &all, NULL);
+  boot_sock = boot_fd;
+  read_tree(boot_fd);
+  shared = mmap(NULL, sizeof *shared, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (shared == MAP_FAILED) refuse(VD_STEP_TREE, errno, 0);
+  make_shared_files();
+  if (identity && getpid() != procs[0].vpid) refuse(VD_STEP_TREE, EEXIST, 0);
+  balance_sem_undo(+1);
+  build(0);
+  balance_sem_undo(-1);
+  finish();
+}
+
+__attribute__((noreturn)) static void become_image(struct vd_plan *plan, uint32_t len, int pages, int boot_fd);
+
+// Every live process, once the whole tree exists: the root reports it and waits
+// for the supervisor's go; the others wait for the root's.
+static void finish(void) {
+  const int boot_fd = boot_sock;
+  if (my_index == 0) {
+    // the supervisor learns the real PIDs, traces the tree, and says go
+    size_t n = 1 + sizeof(uint32_t) + nr_procs * sizeof(int32_t);
+    char *msg = malloc(n);
+    if (!msg) refuse(VD_STEP_TREE, ENOMEM, 0);
+    msg[0] = 'T';
+    memcpy(msg + 1, &nr_procs, sizeof nr_procs);
+    memcpy(msg + 1 + sizeof nr_procs, shared->real, nr_procs * sizeof(int32_t));
+    if (write(boot_fd, msg, n) != (ssize_t)n) _exit(125);
+    char go = 0;
+    if (read_full(boot_fd, &go, 1) < 0 || go != 'G') {
+      give_up_tree();
+      _exit(125);
+    }
+    set_and_wake(&shared->go);
+    if (procs[0].zombie) exit_as(procs[0].status);  // the root had exited: the orphans run on
+  } else {
+    while (!__atomic_load_n(&shared->go, __ATOMIC_ACQUIRE)) futex_wait(&shared->go, 0);
+    if (shared->failed) _exit(125);
+    if (procs[my_index].zombie) exit_as(procs[my_index].status);  // a helper: its processes run
+  }
+  become_image(plans[my_index], plan_lens[my_index], pages_fds[my_index], boot_fd);
+}
+
+static void become_image(struct vd_plan *plan, uint32_t len, int pages, int boot_fd) {
+  // the others' page files are closed below with everything else
+
+  // Which of the kernel's mappings move where; ours without a counterpart go.
+  struct kernel_mapping now[8];
+  int nr_now = find_kernel_mappings(now, 8);
+  if (nr_now < 0) refuse(VD_STEP_SPECIAL, errno, -1);
+  int kept[8] = {0};
+  struct vd_special *spec = (struct vd_special *)((char *)plan + plan->special_off);
+  for (uint32_t i = 0; i < plan->nr_special; i++) {
+    int found = -1;
+    for (int k = 0; k < nr_now; k++)
+      if (now[k].kind == (int)spec[i].kind) found = k;
+    if (found < 0 || now[found].end - now[found].start != spec[i].len) refuse(VD_STEP_SPECIAL, ENXIO, (int)i);
+    spec[i].cur_start = now[found].start;
+    kept[found] = 1;
+  }
+
+  // The blob's region: code, the plan (with the ranges to unmap appended), a stack.
+  const uint32_t max_ranges = 16;
+  uint64_t plan_size = ROUND_UP(len + max_ranges * sizeof(struct vd_range));
+  uint64_t code_size = ROUND_UP(sizeof restorer_blob);
+  uint64_t size = code_size + plan_size + VD_BLOB_STACK + (uint64_t)plan->nr_threads * VD_THREAD_STACK;
+  uint64_t base = place_blob(plan, size);
+  if (!base) refuse(VD_STEP_UNMAP, ENOMEM, -1);
+  memcpy((void *)base, restorer_blob, sizeof restorer_blob);
+  struct vd_plan *copy = (struct vd_plan *)(base + code_size);
+  memcpy(copy, plan, len);
+  copy->blob_start = base;
+  copy->blob_end = base + size;
+  copy->proc_index = my_index;
+  copy->identity = (uint32_t)identity;
+
+  // Everything else goes: the complement of the region and the kept kernel mappings.
+  struct vd_range keep[9];
+  int nr_keep = 0;
+  keep[nr_keep++] = (struct vd_range){base, base + size};
+  for (int k = 0; k < nr_now; k++)
+    if (kept[k]) keep[nr_keep++] = (struct vd_range){now[k].start, now[k].end};
+  for (int i = 1; i < nr_keep; i++)  // insertion sort by start
+    for (int j = i; j > 0 && keep[j].start < keep[j - 1].start; j--) {
+      struct vd_range t = keep[j];
+      keep[j] = keep[j - 1];
+      keep[j - 1] = t;
+    }
+  copy->unmap_off = (uint32_t)((len + 7) & ~7u);
+  struct vd_range *unmap = (struct vd_range *)((char *)copy + copy->unmap_off);
+  uint64_t from = 0;
+  copy->nr_unmap = 0;
+  for (int i = 0; i < nr_keep; i++) {
+    if (keep[i].start > from) unmap[copy->nr_unmap++] = (struct vd_range){from, keep[i].start};
+    from = keep[i].end;
+  }
+  if (from < TASK_END) unmap[copy->nr_unmap++] = (struct vd_range){from, TASK_END};
+
+  // Descriptors: the job's numbers are all below stdio_base; above it, our stdio
+  // (for the job's VD_FD_STDIO entries), the page file and the boot socket.
+  int top = 2;
+  const struct vd_fd *fds = (const struct vd_fd *)((char *)plan + plan->fds_off);
+  for (uint32_t i = 0; i < plan->nr_fds; i++)
+    if (fds[i].fd > top) top = fds[i].fd;
+  int sbase = top + 1;
+  struct rlimit nofile;
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < (rlim_t)sbase + 2 * (5 + nr_shared + plan->nr_fds) + 16) {
+    nofile.rlim_cur = nofile.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &nofile);  // the blob sets the job's limit later
+  }
+  // sbase + 0..2 our stdio, 3 the page file, 4 the boot socket, 5… the tree's
+  // shared files, then the other fds of the restoring command the job's
+  // inherited ones are bound to (their VD_FD_STDIO entries get the slot's index)
+  const int fixed_n = 5 + (int)nr_shared;
+  int *src = malloc(2 * (fixed_n + plan->nr_fds) * sizeof(int));
+  if (!src) refuse(VD_STEP_FD_OPEN, ENOMEM, -1);
+  int n = fixed_n;
+  struct vd_fd *job_fds = (struct vd_fd *)((char *)copy + copy->fds_off);
+  for (uint32_t i = 0; i < plan->nr_fds; i++) {
+    if (job_fds[i].kind != VD_FD_STDIO || job_fds[i].stdio_index <= 2) continue;
+    const int want = (int)job_fds[i].stdio_index;
+    // (the supervisor checked that it has this fd; so has the keeper, at the same number)
+    if ((uint32_t)want > VD_MAX_EXTERNAL_FD || fcntl(want, F_GETFD) < 0) refuse(VD_STEP_FD_OPEN, EBADF, (int)i);
+    int slot = fixed_n;
+    while (slot < n && src[slot] != want) slot++;
+    if (slot == n) src[n++] = want;
+    job_fds[i].stdio_index = (uint32_t)slot;
+  }
+  int *tmp = src + n;
+  int fixed[5] = {0, 1, 2, pages, boot_fd};
+  for (int i = 0; i < fixed_n; i++) src[i] = i < 5 ? fixed[i] : shared_fds[i - 5];
+  for (int i = 0; i < n; i++)
+    if ((tmp[i] = fcntl(src[i], F_DUPFD_CLOEXEC, sbase + n + 8)) < 0) refuse(VD_STEP_FD_OPEN, errno, -1);
+  for (int i = 0; i < n; i++)
+    if (dup2(tmp[i], sbase + i) < 0) refuse(VD_STEP_FD_OPEN, errno, -1);
+  boot_sock = sbase + 4;
+  for (int i = 0; i < n; i++) close(tmp[i]);
+  if (sbase > 0) syscall(SYS_close_range, 0, sbase - 1, 0);
+  syscall(SYS_close_range, sbase + n, ~0U, 0);
+  copy->shared_base = sbase + 5;
+  copy->nr_shared = nr_shared;
+  copy->stdio_base = sbase;
+  copy->pages_fd = sbase + 3;
+  copy->boot_fd = sbase + 4;
+
+  uint64_t stack_top = base + size - 64;
+  __asm__ volatile("mov %0, %%rsp\n\tjmp *%1" : : "r"(stack_top), "r"(base), "D"(copy) : "memory");
+  __builtin_unreachable();
+}

@@ -1,0 +1,307 @@
+// File descriptors: regular files (path, flags, position), deleted files (their
+// contents saved in the page file), directories, the harmless character devices,
+// pipes (with the bytes in flight), and the standard streams, which a restore
+// binds to the restoring command's own. Which fds are one open file description
+// (dup, fork) is found with kcmp. Restored by open_files in
+// native/restorer/restorer.c; descriptions held more than once, and pipes, are
+// made once before the tree forks (make_shared_files in native/keeper/restore_child.c).
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/kcmp.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+
+#include "core/dump.h"
+#include "core/procfs.h"
+
+namespace vdomain {
+
+namespace {
+
+struct FdInfo {
+  int fd;
+  std::string target;
+  struct stat st;
+  uint64_t pos = 0;
+  unsigned flags = 0;
+};
+
+enum class FdKind { Path, Stdio, Copy, Pipe, Unsupported };
+
+// /dev/null, zero, full, random, urandom: reopened by path, nothing to keep
+bool harmlessDevice(dev_t rdev) {
+  unsigned ma = major(rdev), mi = minor(rdev);
+  return ma == 1 && (mi == 3 || mi == 5 || mi == 7 || mi == 8 || mi == 9);
+}
+
+std::vector<FdInfo> listFds(pid_t pid) {
+  std::vector<FdInfo> out;
+  std::string dir = "/proc/" + std::to_string(pid) + "/fd";
+  DIR* d = opendir(dir.c_str());
+  if (!d) return out;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    FdInfo f{};
+    f.fd = atoi(e->d_name);
+    f.target = readLink(pid, "fd/" + std::string(e->d_name));
+    if (stat((dir + "/" + e->d_name).c_str(), &f.st) < 0) continue;  // closed meanwhile
+    std::string info = readProcFile(pid, ("fdinfo/" + std::string(e->d_name)).c_str());
+    const char* p = strstr(info.c_str(), "pos:");
+    if (p) f.pos = strtoull(p + 4, nullptr, 10);
+    p = strstr(info.c_str(), "flags:");
+    if (p) f.flags = (unsigned)strtoul(p + 6, nullptr, 8);
+    out.push_back(std::move(f));
+  }
+  closedir(d);
+  std::sort(out.begin(), out.end(), [](const FdInfo& a, const FdInfo& b) { return a.fd < b.fd; });
+  return out;
+}
+
+// How fd is restored; for Stdio, *stdio is which of the restoring command's fds.
+// The descriptions the job got from vdomain (the keeper holds them too:
+// stdioPid) are outside the domain: its standard streams and any fd it
+// inherited. Wherever the job has them (their number, a dup, a child's), a
+// restore binds the restoring command's fd of that number. A pipe or file the
+// job put on 0-2 itself is not one.
+FdKind classify(pid_t pid, pid_t stdioPid, const FdInfo& f, int* stdio, std::string& why) {
+  if (f.flags & O_ASYNC) {  // its owner (F_SETOWN) cannot be read from outside
+    why = f.target + ": O_ASYNC (signal-driven I/O) — not supported";
+    return FdKind::Unsupported;
+  }
+  // the fd numbers the keeper holds: 0-2 and whatever else the job inherited from
+  // `vdomain run` (native/core/domain.cc spawnKeeper passes them on at their numbers)
+  for (int k : openFdNumbers(stdioPid)) {
+    long r = syscall(SYS_kcmp, pid, stdioPid, KCMP_FILE, f.fd, k);
+    if (r == 0 || (r < 0 && k <= 2 && f.fd == k)) {  // without kcmp: 0-2 are what they were
+      *stdio = k;
+      return FdKind::Stdio;
+    }
+  }
+  const bool deleted = f.st.st_nlink == 0;
+  if (f.flags & O_PATH) {
+    // a place, not an open file: whatever it names, reopened by path as O_PATH
+    if (S_ISREG(f.st.st_mode) && deleted) return FdKind::Copy;
+    struct stat now;
+    if (!deleted && f.target.rfind("/", 0) == 0 && stat(f.target.c_str(), &now) == 0 && now.st_ino == f.st.st_ino &&
+        now.st_dev == f.st.st_dev)
+      return FdKind::Path;
+    why = "O_PATH " + f.target + ": removed or replaced since it was opened (or a symlink itself) — not supported";
+    return FdKind::Unsupported;
+  }
+  const mode_t t = f.st.st_mode & S_IFMT;
+  if (t == S_IFREG) {
+    if (f.target.rfind("/memfd:", 0) == 0) {
+      why = "memfd " + f.target + " — not supported yet";
+      return FdKind::Unsupported;
+    }
+    if (f.st.st_nlink == 0) return FdKind::Copy;
+    struct stat now;
+    if (stat(f.target.c_str(), &now) < 0 || now.st_ino != f.st.st_ino || now.st_dev != f.st.st_dev) {
+      why = f.target + ": renamed or replaced since it was opened — not supported";
+      return FdKind::Unsupported;
+    }
+    return FdKind::Path;
+  }
+  if (t == S_IFDIR) {
+    if (!deleted) return FdKind::Path;
+    why = "directory " + f.target + ": deleted while open — not supported";
+    return FdKind::Unsupported;
+  }
+  if (t == S_IFIFO && f.target.rfind("pipe:", 0) == 0) return FdKind::Pipe;
+  if (t == S_IFIFO && f.target.rfind("/", 0) == 0) {  // a FIFO: reopened by its path
+    struct stat now;
+    if (stat(f.target.c_str(), &now) == 0 && S_ISFIFO(now.st_mode) && now.st_ino == f.st.st_ino && now.st_dev == f.st.st_dev)
+      return FdKind::Pipe;
+    why = "FIFO " + f.target + ": removed or replaced since it was opened — not supported";
+    return FdKind::Unsupported;
+  }
+  if (t == S_IFCHR && harmlessDevice(f.st.st_rdev)) {
+    if (!deleted) return FdKind::Path;
+    why = "device node " + f.target + ": deleted while open — not supported";
+    return FdKind::Unsupported;
+  }
+  std::string what = f.target;
+  if (what.rfind("socket:", 0) == 0 || t == S_IFSOCK) what = "socket";
+  else if (t == S_IFIFO) what = "FIFO " + f.target;
+  else if (what.rfind("anon_inode:", 0) == 0) what = what.substr(11);
+  else if (t == S_IFCHR) what = "device " + f.target;
+  why = what + " — not supported yet";
+  return FdKind::Unsupported;
+}
+
+}  // namespace
+
+void checkFiles(const ProcessIds& ids, pid_t stdioPid, Unsupported& u) {
+  for (auto& f : listFds(ids.real)) {
+    int stdio;
+    std::string why;
+    if (classify(ids.real, stdioPid, f, &stdio, why) == FdKind::Unsupported)
+      u.add(ids.vpid, "fd " + std::to_string(f.fd) + ": " + why);
+  }
+}
+
+// How an fd names its open file description: "VPID:FD" of its first holder.
+static std::string descriptionKey(pid_t vpid, int fd) { return std::to_string(vpid) + ":" + std::to_string(fd); }
+
+Descriptions mapDescriptions(const std::vector<ProcessIds>& processes, pid_t stdioPid, Unsupported& u) {
+  Descriptions d;
+  d.stdioPid = stdioPid;
+  struct Held {
+    const ProcessIds* ids;
+    int fd;
+    std::string key;
+  };
+  // candidates by inode first, then kcmp: one description, or two opens of a file
+  std::map<std::pair<dev_t, ino_t>, std::vector<Held>> byInode;
+  for (auto& p : processes)
+    for (auto& f : listFds(p.real)) {
+      int stdio;
+      std::string why;
+      FdKind k = classify(p.real, stdioPid, f, &stdio, why);
+      if (k == FdKind::Stdio || k == FdKind::Unsupported) continue;  // (those are refused by name already)
+      auto& held = byInode[{f.st.st_dev, f.st.st_ino}];
+      const std::string own = descriptionKey(p.vpid, f.fd);
+      std::string key = own;
+      for (auto& h : held)
+        if (syscall(SYS_kcmp, h.ids->real, p.real, KCMP_FILE, h.fd, f.fd) == 0) {
+          key = h.key;
+          break;
+        }
+      held.push_back({&p, f.fd, key});
+      d.of[{p.real, f.fd}] = key;
+    }
+  return d;
+}
+
+namespace {
+
+// A pipe's bytes in flight, copied without taking them (tee) through a second
+// reader opened on it; appended to the page file. *size: its capacity.
+bool savePipe(pid_t pid, int fd, PagesWriter& w, uint64_t* len, int* size, std::string& err) {
+  std::string proc = "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd);
+  int in = open(proc.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (in < 0) {
+    err = "cannot open " + proc + ": " + strerror(errno);
+    return false;
+  }
+  *size = fcntl(in, F_GETPIPE_SZ);
+  int n = 0;
+  ioctl(in, FIONREAD, &n);
+  *len = 0;
+  bool ok = true;
+  if (n > 0) {
+    int t[2];
+    if (pipe2(t, O_CLOEXEC | O_NONBLOCK) < 0) {
+      close(in);
+      err = std::string("pipe: ") + strerror(errno);
+      return false;
+    }
+    fcntl(t[1], F_SETPIPE_SZ, *size);
+    ssize_t got = tee(in, t[1], (size_t)n, SPLICE_F_NONBLOCK);
+    std::vector<char> buf(got > 0 ? (size_t)got : 0);
+    size_t have = 0;
+    while (got > 0 && have < buf.size()) {
+      ssize_t r = read(t[0], buf.data() + have, buf.size() - have);
+      if (r <= 0) break;
+      have += (size_t)r;
+    }
+    ok = got == n && have == buf.size() && w.appendBytes(buf.data(), have);
+    if (!ok) err = "cannot copy the bytes in " + proc + ": " + strerror(got < 0 ? errno : w.error() ? w.error() : EIO);
+    *len = have;
+    close(t[0]);
+    close(t[1]);
+  }
+  close(in);
+  return ok;
+}
+
+}  // namespace
+
+bool dumpFiles(const ProcessIds& ids, Descriptions& d, PagesWriter& w, Json& j, Unsupported& u, std::string& err) {
+  j.key("fds").beginArray();
+  for (auto& f : listFds(ids.real)) {
+    int stdio = -1;
+    std::string why;
+    FdKind k = classify(ids.real, d.stdioPid, f, &stdio, why);
+    if (k == FdKind::Unsupported) {
+      u.add(ids.vpid, "fd " + std::to_string(f.fd) + ": " + why);
+      continue;
+    }
+    j.beginObject();
+    j.field("fd", f.fd).field("target", f.target);
+    j.field("flags", f.flags & ~(unsigned)O_CLOEXEC).field("cloexec", (f.flags & O_CLOEXEC) != 0);
+    j.field("pos", f.pos);
+    auto desc = d.of.find({ids.real, f.fd});
+    if (desc != d.of.end()) j.field("desc", desc->second);
+    if (k == FdKind::Stdio) {
+      j.field("kind", "stdio").field("stdio", stdio);
+    } else if (k == FdKind::Pipe) {
+      j.field("kind", "pipe").field("pipe", (uint64_t)f.st.st_ino).field("end", (f.flags & O_ACCMODE) == O_WRONLY ? "w" : "r");
+      if (f.target[0] == '/') j.field("fifo", f.target);
+      if (d.pipesSaved.insert({f.st.st_dev, f.st.st_ino}).second) {
+        uint64_t off = w.offset(), len = 0;
+        int size = 0;
+        if (!savePipe(ids.real, f.fd, w, &len, &size, err)) {
+          err = "pid " + std::to_string(ids.vpid) + " fd " + std::to_string(f.fd) + ": " + err;
+          return false;
+        }
+        j.field("pipeSize", (uint64_t)size);
+        j.key("content").beginObject().field("off", off).field("len", len).endObject();
+      }
+    } else if (k == FdKind::Path) {
+      j.field("kind", "path").field("path", f.target);
+    } else if (desc != d.of.end() && desc->second != descriptionKey(ids.vpid, f.fd)) {
+      // a deleted file whose description an fd before this one holds: saved there
+      j.field("kind", "copy").field("path", withoutDeleted(f.target));
+    } else {
+      // a deleted file: keep what it holds now, its data extents only (holes
+      // stay holes), with its size, mode and owner
+      std::string proc = "/proc/" + std::to_string(ids.real) + "/fd/" + std::to_string(f.fd);
+      int fd = open(proc.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) {
+        err = "pid " + std::to_string(ids.vpid) + " fd " + std::to_string(f.fd) + ": cannot read the deleted file " +
+              f.target + ": " + strerror(errno);
+        return false;
+      }
+      struct stat st;
+      fstat(fd, &st);
+      uint64_t off = w.offset(), saved = 0;
+      bool ok = true;
+      j.field("kind", "copy").field("path", withoutDeleted(f.target));
+      j.field("size", (uint64_t)st.st_size).field("mode", (uint64_t)(st.st_mode & 07777));
+      j.field("uid", (uint64_t)st.st_uid).field("gid", (uint64_t)st.st_gid);
+      j.key("extents").beginArray();
+      for (off_t at = 0; ok && at < st.st_size;) {
+        off_t data = lseek(fd, at, SEEK_DATA);
+        if (data < 0) break;  // (ENXIO: only a hole from here on)
+        off_t hole = lseek(fd, data, SEEK_HOLE);
+        if (hole < 0 || hole > st.st_size) hole = st.st_size;
+        ok = w.appendFd(fd, (uint64_t)(hole - data), (uint64_t)data);
+        j.beginArray().num((uint64_t)data).num((uint64_t)(hole - data)).endArray();
+        saved += (uint64_t)(hole - data);
+        at = hole;
+      }
+      j.endArray();
+      close(fd);
+      if (!ok) {
+        err = "pid " + std::to_string(ids.vpid) + " fd " + std::to_string(f.fd) + ": cannot save " + f.target + ": " +
+              strerror(w.error());
+        return false;
+      }
+      j.key("content").beginObject().field("off", off).field("len", saved).endObject();
+    }
+    j.endObject();
+  }
+  j.endArray();
+  return true;
+}
+
+}  // namespace vdomain

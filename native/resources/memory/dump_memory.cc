@@ -1,0 +1,313 @@
+// Memory: every mapping of the process and the pages worth storing, found with
+// /proc/PID/pagemap (present or swapped; in private file mappings only the pages
+// copied on write). Restored by map_memory and read_pages in
+// native/restorer/restorer.c.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <vector>
+
+#include "core/dump.h"
+#include "core/procfs.h"
+#include "core/task_regs.h"
+
+namespace vdomain {
+
+namespace {
+
+constexpr uint64_t kPage = 4096;
+constexpr uint64_t kPresent = 1ULL << 63, kSwapped = 1ULL << 62, kFileOrShared = 1ULL << 61;
+
+enum class Kind { Skip, Anon, FilePrivate, FileShared, SharedAnon, SysvShm, Vdso, Vvar, VvarVclock, Unsupported };
+
+// *st: the mapped file's status, for file kinds. ownIpc: see dumpMemory.
+Kind classify(const MapsEntry& m, bool ownIpc, std::string& why, struct stat* st) {
+  if (m.name == "[vsyscall]") return Kind::Skip;
+  if (m.name == "[vdso]") return Kind::Vdso;
+  if (m.name == "[vvar]") return Kind::Vvar;
+  if (m.name == "[vvar_vclock]") return Kind::VvarVclock;
+  const bool shared = m.perms[3] == 's';
+  if (m.name.rfind("/SYSV", 0) == 0) {
+    // its contents are the keeper's to dump; the inode is the segment's id
+    if (ownIpc) return Kind::SysvShm;
+    why = "System V shared memory " + withoutDeleted(m.name) + " of the host's (a domain run with --host-ipc)";
+    return Kind::Unsupported;
+  }
+  if (m.inode == 0) return shared ? Kind::SharedAnon : Kind::Anon;
+  if (m.name.rfind("/dev/zero", 0) == 0)
+    return shared ? Kind::SharedAnon : Kind::Anon;
+  if (m.name.rfind("/memfd:", 0) == 0) {
+    why = "memfd mapping " + m.name + " — not supported yet";
+    return Kind::Unsupported;
+  }
+  if (m.name.empty() || m.name[0] != '/') {
+    why = "mapping " + m.name + " — not supported";
+    return Kind::Unsupported;
+  }
+  if (endsWith(m.name, " (deleted)")) {
+    why = "mapping of deleted file " + withoutDeleted(m.name) + " — not supported yet";
+    return Kind::Unsupported;
+  }
+  if (stat(m.name.c_str(), st) < 0 || st->st_ino != m.inode || major(st->st_dev) != m.devMajor ||
+      minor(st->st_dev) != m.devMinor) {
+    why = "mapping of " + m.name + ", replaced since it was mapped — not supported";
+    return Kind::Unsupported;
+  }
+  if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) {
+    why = "mapping of device " + m.name + " — not supported";
+    return Kind::Unsupported;
+  }
+  return shared ? Kind::FileShared : Kind::FilePrivate;
+}
+
+const char* kindName(Kind k) {
+  switch (k) {
+    case Kind::Anon: return "anon";
+    case Kind::FilePrivate: return "file-private";
+    case Kind::FileShared: return "file-shared";
+    case Kind::SharedAnon: return "shared-anon";
+    case Kind::SysvShm: return "sysv-shm";
+    case Kind::Vdso: return "vdso";
+    case Kind::Vvar: return "vvar";
+    case Kind::VvarVclock: return "vvar_vclock";
+    default: return "?";
+  }
+}
+
+std::string hexAddr(uint64_t a) {
+  char b[24];
+  snprintf(b, sizeof b, "%lx", a);
+  return b;
+}
+
+// Kinds whose pages go to the page file (a shared file mapping's are the file's).
+bool storesPages(Kind k) { return k == Kind::Anon || k == Kind::FilePrivate || k == Kind::SharedAnon; }
+
+// The pages of mapping m worth storing (present or swapped; in a private file
+// mapping only those copied on write), in runs: onRun(start, len) for each, until
+// it returns false. False when pagemap cannot be read (errno).
+template <class OnRun>
+bool storedRuns(int pagemap, const MapsEntry& m, Kind k, std::vector<uint64_t>& entries, OnRun onRun) {
+  const uint64_t pages = (m.end - m.start) / kPage;
+  entries.resize(pages);
+  ssize_t want = (ssize_t)(pages * 8);
+  if (pread(pagemap, entries.data(), (size_t)want, (off_t)(m.start / kPage * 8)) != want) return false;
+  // in a private file mapping a page that is still the file's holds nothing new
+  const bool onlyCopied = k == Kind::FilePrivate;
+  uint64_t runStart = 0, runLen = 0;
+  for (uint64_t p = 0; p < pages; p++) {
+    uint64_t e = entries[p];
+    if (!((e & kSwapped) || ((e & kPresent) && !(onlyCopied && (e & kFileOrShared))))) continue;
+    uint64_t addr = m.start + p * kPage;
+    if (runLen && runStart + runLen == addr) {
+      runLen += kPage;
+      continue;
+    }
+    if (runLen && !onRun(runStart, runLen)) return true;
+    runStart = addr;
+    runLen = kPage;
+  }
+  if (runLen) onRun(runStart, runLen);
+  return true;
+}
+
+// What /proc/PID/smaps adds to maps for one mapping: its VmFlags ("rd wr mr mw
+// me ac dc lo ..." — advice, locks, may-write) and its x86 protection key.
+struct VmaFlags {
+  std::string flags;
+  int pkey = 0;
+  bool has(const char* f) const { return (" " + flags + " ").find(std::string(" ") + f + " ") != std::string::npos; }
+};
+
+// Every mapping's, by start address.
+std::map<uint64_t, VmaFlags> vmFlagsByStart(pid_t pid) {
+  std::map<uint64_t, VmaFlags> out;
+  const std::string s = readProcFile(pid, "smaps");
+  uint64_t start = 0;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t e = s.find('\n', i);
+    if (e == std::string::npos) e = s.size();
+    const std::string line = s.substr(i, e - i);
+    i = e + 1;
+    unsigned long lo, hi;
+    if (line.compare(0, 8, "VmFlags:") == 0) {
+      size_t a = line.find_first_not_of(' ', 8), b = line.find_last_not_of(' ');
+      out[start].flags = a == std::string::npos ? "" : line.substr(a, b - a + 1);
+    } else if (line.compare(0, 14, "ProtectionKey:") == 0) {
+      out[start].pkey = atoi(line.c_str() + 14);
+    } else if (sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2 && line.find('-') < line.find(' ')) {
+      start = lo;
+    }
+  }
+  return out;
+}
+
+// Why a mapping's VmFlags cannot come back ("" when they all can: the advice,
+// locks, seals, MAP_NORESERVE and may-write are restored; the rest follow from
+// the kind and protection, or mean nothing to the job: ac, sd).
+std::string unrestorableFlags(const MapsEntry& m, const VmaFlags& f) {
+  if (f.pkey) return "protection key " + std::to_string(f.pkey) + " (pkey_mprotect) — not supported";
+  static const std::map<std::string, std::string> refused = {
+      {"ht", "a hugetlb mapping"}, {"ss", "a shadow stack"}, {"um", "registered with userfaultfd"},
+      {"uw", "registered with userfaultfd"}, {"ui", "registered with userfaultfd"}, {"sf", "MAP_SYNC"},
+      {"dp", "MAP_DROPPABLE"}, {"gu", "with guard regions (MADV_GUARD_INSTALL)"}, {"pf", "a special mapping"},
+      {"io", "a special mapping"}, {"mm", "a special mapping"}, {"de", "a special mapping"}, {"ar", "a special mapping"},
+  };
+  static const char* restored[] = {"rd", "wr", "ex", "sh", "mr", "mw", "me", "ms", "gd", "lo", "lf", "dc", "dd",
+                                   "wf", "hg", "nh", "sr", "rr", "mg", "nr", "sl", "ac", "sd"};
+  size_t i = 0;
+  while (i < f.flags.size()) {
+    size_t e = f.flags.find(' ', i);
+    if (e == std::string::npos) e = f.flags.size();
+    const std::string flag = f.flags.substr(i, e - i);
+    i = e + 1;
+    if (flag.empty() || std::find(std::begin(restored), std::end(restored), flag) != std::end(restored)) continue;
+    auto r = refused.find(flag);
+    return (r != refused.end() ? r->second : "VmFlags " + flag) + " (" + f.flags + ") — not supported";
+  }
+  if (f.has("gd") && m.name != "[stack]") return "a MAP_GROWSDOWN mapping besides the stack — not supported";
+  return "";
+}
+
+// classify, and refuse what the mapping's VmFlags cannot bring back (kernel-made
+// mappings aside: the kernel makes them again as they were).
+Kind classifyWithFlags(const MapsEntry& m, const VmaFlags& f, bool ownIpc, std::string& why, struct stat* st) {
+  Kind k = classify(m, ownIpc, why, st);
+  if (k == Kind::Skip || k == Kind::Vdso || k == Kind::Vvar || k == Kind::VvarVclock) return k;
+  std::string flagsWhy = unrestorableFlags(m, f);
+  if (flagsWhy.empty()) return k;
+  why = "mapping " + (m.name.empty() ? std::string("(anonymous)") : m.name) + ": " + flagsWhy;
+  return Kind::Unsupported;
+}
+
+}  // namespace
+
+bool dumpMemoryPolicy(FrozenTask& t, uint64_t insn, uint64_t scratch, Json& j, std::string& err) {
+  auto failed = [&](const char* what, long rc) {
+    err = "pid " + std::to_string(t.tid) + ": cannot read its " + what + ": " + strerror((int)-rc);
+    return false;
+  };
+  long thp = injectSyscall(t.tid, insn, t.regs, SYS_prctl, 42 /* PR_GET_THP_DISABLE */);
+  if (thp < 0) return failed("THP setting", thp);
+  long mdwe = injectSyscall(t.tid, insn, t.regs, SYS_prctl, 66 /* PR_GET_MDWE */);
+  if (mdwe == -EINVAL) mdwe = 0;  // a kernel without MDWE
+  if (mdwe < 0) return failed("memory-deny-write-execute setting", mdwe);
+  // mlockall(MCL_FUTURE) shows nowhere but in new mappings: the scratch page,
+  // mapped by an injected mmap, was locked (and on fault) if the job's are
+  // (the page may have merged with a neighbour of the same flags: the VMA holding it)
+  const std::map<uint64_t, VmaFlags> flags = vmFlagsByStart(t.tid);
+  auto holding = flags.upper_bound(scratch);
+  const VmaFlags scratchFlags = holding == flags.begin() ? VmaFlags{} : std::prev(holding)->second;
+  auto has = [&](const char* f) { return scratchFlags.has(f); };
+  j.field("thpDisable", (uint64_t)thp).field("mdwe", (uint64_t)mdwe);
+  j.field("mlockFuture", has("lf") ? "onfault" : has("lo") ? "locked" : "none");
+  return true;
+}
+
+uint64_t checkMemory(const ProcessIds& ids, bool ownIpc, Unsupported& u) {
+  uint64_t total = 0;
+  const std::string pmPath = "/proc/" + std::to_string(ids.real) + "/pagemap";
+  int pm = open(pmPath.c_str(), O_RDONLY | O_CLOEXEC);
+  std::vector<uint64_t> entries;
+  std::map<uint64_t, VmaFlags> vmFlags = vmFlagsByStart(ids.real);
+  for (auto& m : readMaps(ids.real)) {
+    std::string why;
+    struct stat st;
+    Kind k = classifyWithFlags(m, vmFlags[m.start], ownIpc, why, &st);
+    if (k == Kind::Unsupported) u.add(ids.vpid, "at " + hexAddr(m.start) + ": " + why);
+    if (pm >= 0 && storesPages(k))
+      storedRuns(pm, m, k, entries, [&](uint64_t, uint64_t len) { return (total += len), true; });
+  }
+  if (pm >= 0) close(pm);
+  return total;
+}
+
+void checkSharedMemory(const std::vector<ProcessIds>& processes, Unsupported& u) {
+  std::map<uint64_t, std::pair<pid_t, uint64_t>> seen;  // shmem inode → first process and address
+  for (auto& p : processes)
+    for (auto& m : readMaps(p.real)) {
+      std::string why;
+      struct stat st;
+      if (classify(m, true, why, &st) != Kind::SharedAnon || m.inode == 0) continue;
+      auto [it, fresh] = seen.emplace(m.inode, std::make_pair(p.vpid, m.start));
+      if (!fresh && it->second.first != p.vpid)
+        u.add(p.vpid, "at " + hexAddr(m.start) + ": shared memory also mapped by pid " +
+                          std::to_string(it->second.first) + " — sharing across processes not supported yet");
+    }
+}
+
+bool dumpMemory(const ProcessIds& ids, bool ownIpc, PagesWriter& w, Json& j, Unsupported& u, std::string& err) {
+  const pid_t pid = ids.real;
+  std::string pmPath = "/proc/" + std::to_string(pid) + "/pagemap";
+  int pm = open(pmPath.c_str(), O_RDONLY | O_CLOEXEC);
+  if (pm < 0) {
+    err = "cannot read " + pmPath + ": " + strerror(errno);
+    return false;
+  }
+  std::vector<uint64_t> entries;
+  uint64_t prevEnd = 0, prevInode = 0;  // the last sysv-shm mapping
+  std::map<uint64_t, VmaFlags> vmFlags = vmFlagsByStart(pid);
+  j.key("vmas").beginArray();
+  for (auto& m : readMaps(pid)) {
+    std::string why;
+    struct stat st{};
+    Kind k = classifyWithFlags(m, vmFlags[m.start], ownIpc, why, &st);
+    if (k == Kind::Skip) continue;
+    if (k == Kind::SysvShm) {
+      // restored by one shmat of the whole segment at its first page
+      if (m.offset && !(prevEnd == m.start && prevInode == m.inode)) {
+        k = Kind::Unsupported;
+        why = "SysV shared memory " + withoutDeleted(m.name) + " attached and then partly unmapped — not supported";
+      }
+      prevEnd = m.end;
+      prevInode = m.inode;
+    }
+    if (k == Kind::Unsupported) {
+      u.add(ids.vpid, "at " + hexAddr(m.start) + ": " + why);
+      continue;
+    }
+    j.beginObject();
+    j.field("start", m.start).field("end", m.end).field("prot", m.perms).field("kind", kindName(k));
+    j.field("growsdown", m.name == "[stack]").field("name", m.name).field("vmFlags", vmFlags[m.start].flags);
+    if (k == Kind::FilePrivate || k == Kind::FileShared) {
+      j.field("path", m.name).field("offset", m.offset).field("fileSize", (uint64_t)st.st_size);
+      j.key("fileMtimeNs").dec((uint64_t)st.st_mtim.tv_sec * 1000000000ULL + (uint64_t)st.st_mtim.tv_nsec);
+    }
+    if (k == Kind::SysvShm) j.field("shmid", m.inode).field("offset", m.offset);
+    j.key("runs").beginArray();
+    if (storesPages(k)) {
+      bool copied = true;
+      bool read = storedRuns(pm, m, k, entries, [&](uint64_t start, uint64_t len) {
+        uint64_t off = w.offset();
+        if (!w.appendMemory(pid, start, len)) return copied = false;
+        j.beginArray().num(start).num(len).num(off).endArray();
+        return true;
+      });
+      if (!read) {
+        err = "cannot read " + pmPath + ": " + strerror(errno);
+        close(pm);
+        return false;
+      }
+      if (!copied || !w.ok()) {
+        err = "cannot copy the memory of pid " + std::to_string(ids.vpid) + " at " + hexAddr(m.start) + ": " +
+              strerror(w.error());
+        close(pm);
+        return false;
+      }
+    }
+    j.endArray();
+    j.endObject();
+  }
+  j.endArray();
+  close(pm);
+  return true;
+}
+
+}  // namespace vdomain
