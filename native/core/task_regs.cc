@@ -189,8 +189,12 @@ bool injectSyscalls(pid_t tid, uint64_t code, uint64_t results, const user_regs_
       int st;
       pid_t w = waitpid(tid, &st, __WALL | WNOHANG);
       if (w == tid) {
-        // a call the domain's filter traces stops for its tracer, us: let it run as it is
-        if (!WIFSTOPPED(st) || (st >> 16) != PTRACE_EVENT_SECCOMP || ptrace(PTRACE_CONT, tid, 0, 0L) < 0) return false;
+        // a call the domain's filter traces stops for its tracer, us: let it run as
+        // it is; so does an interrupt still pending from the freeze (PTRACE_EVENT_STOP)
+        const int event = st >> 16;
+        if (!WIFSTOPPED(st) || WSTOPSIG(st) != SIGTRAP || (event != PTRACE_EVENT_SECCOMP && event != PTRACE_EVENT_STOP) ||
+            ptrace(PTRACE_CONT, tid, 0, 0L) < 0)
+          return false;
         continue;
       }
       clock_gettime(CLOCK_MONOTONIC, &now);
