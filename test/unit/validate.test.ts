@@ -134,6 +134,21 @@ test('tasks: unique vpids and vtids, parents and the root exist', () => {
   refused((m) => (m.processes[0].vpid = 0), /vpid: 0 out of range/);
 });
 
+test('an exited root (a daemon\'s job) is a zombie root: no parent, nobody its child', () => {
+  // the root 9 exited; 10 and 11 are the orphans it left (10 the keeper's, 11 its child)
+  const exited = (m: any) => {
+    m.root = 9;
+    m.processes[0].vppid = 1;
+    m.zombies = [{ vpid: 9, vppid: 0, vpgid: 5, vsid: 5, comm: 'job', status: 768 }];
+  };
+  const m = manifest();
+  exited(m);
+  assert.is(validateManifest(m).root, 9);
+  refused((x) => (exited(x), (x.zombies[0].vppid = 10)), /zombies\[0\]\.vppid: an exited root has no parent in the image/);
+  refused((x) => (exited(x), (x.processes[1].vppid = 9)), /processes\[1\]\.vppid: 9 is the exited root/);
+  refused((x) => (x.zombies[0].vppid = 0), /zombies\[0\]\.vppid: 0 is not a process/);
+});
+
 test('encoded fields decode to their lengths; signals, rlimits, timers in range', () => {
   refused((m) => (m.processes[0].regs = b64(215)), /regs: 215 bytes, not 216/);
   refused((m) => (m.processes[0].threads[0].regs = 'not base64!'), /threads\[0\]\.regs: not base64/);
