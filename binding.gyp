@@ -37,13 +37,13 @@
     {
       "target_name": "vdomain-keeper",
       "type": "executable",
-      "sources": ["native/keeper/keeper.c", "native/keeper/keeper_io.c", "native/keeper/restore_child.c", "native/resources/sysv/keeper_sysv.c"],
+      "sources": ["native/keeper/keeper.c", "native/keeper/keeper_io.c", "native/keeper/restore_child.c", "native/resources/files/keeper_files.c", "native/resources/sysv/keeper_sysv.c"],
       "include_dirs": ["native", "<(SHARED_INTERMEDIATE_DIR)"],
       "cflags": ["-O2", "-Wall", "-Wextra"],
       "actions": [
         {
           "action_name": "restorer_blob",
-          "inputs": ["native/restorer/restorer.c", "native/restorer/plan.h", "native/restorer/restorer.ld", "native/restorer/build.mjs"],
+          "inputs": ["native/restorer/restorer.c", "native/restorer/blob.h", "native/restorer/plan.h", "native/restorer/restorer.ld", "native/restorer/build.mjs", "<!@(ls native/resources/*/restore_*.c)"],
           "outputs": ["<(SHARED_INTERMEDIATE_DIR)/restorer_blob.h"],
           "action": ["node", "native/restorer/build.mjs", "<(SHARED_INTERMEDIATE_DIR)"]
         }

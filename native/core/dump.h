@@ -2,11 +2,12 @@
 // JSON for the manifest (supervisor/manifest.ts) and writes its memory to a page
 // file, while the job is frozen; then thaws it (or holds it for --kill).
 //
-// Each resource kind has its dump function in its own file, which names its
-// restore counterpart in native/restorer/restorer.c (one freestanding file, one
-// section per kind): dump_memory.cc ↔ map_memory/read_pages, dump_files.cc ↔
-// open_files, dump_signals.cc and dump_task.cc ↔ set_process_state; registers ↔
-// native/resources/registers/registers.cc (both directions).
+// Each resource kind has its dump function in its folder, native/resources/KIND/,
+// beside its part of the restorer blob (restore_KIND.c) and, where the keeper
+// makes it, its keeper part: memory (dump_memory.cc ↔ restore_memory.c), files
+// (dump_files.cc ↔ restore_files.c, keeper_files.c), locks, signals, task,
+// threads, sysv (dump_sysv.cc ↔ keeper_sysv.c), registers (both directions in
+// registers.cc), terminal.
 #pragma once
 #include <sys/types.h>
 #include <sys/user.h>
@@ -56,7 +57,7 @@ bool dumpMemoryPolicy(FrozenTask& t, uint64_t insn, uint64_t scratch, Json& j, s
 bool dumpTask(const ProcessIds& ids, int domainFilters, Json& j, Unsupported& u, std::string& err);
 bool dumpRegisters(FrozenTask& t, Json& j, std::string& err);
 // A task's scheduling ("sched": affinity, policy, priority, ioprio), read from
-// outside. Restored by set_thread_state in native/restorer/restorer.c.
+// outside. Restored by set_thread_state in native/resources/threads/restore_threads.c.
 void dumpScheduling(pid_t tid, Json& j);
 void dumpCreds(pid_t tid, Json& j);
 // A thread other than the main one, frozen with its process.

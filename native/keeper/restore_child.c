@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/sem.h>
@@ -26,6 +25,7 @@
 
 #include "keeper.h"
 #include "keeper_io.h"
+#include "resources/files/keeper_files.h"
 #include "restorer/plan.h"
 #include "restorer_blob.h"
 
@@ -100,11 +100,7 @@ static uint64_t place_blob(const struct vd_plan *p, uint64_t size) {
 
 static struct vd_tree_proc *procs;
 static uint32_t nr_procs;
-static struct vd_shared_file *shared_files;
-static char **shared_paths, **shared_data;
-static struct vd_extent **shared_extents;  // DELETED: its data extents
-static int *shared_fds;  // made by the root before it forks, inherited by all
-static uint32_t nr_shared;
+static struct shared_files files;  // made by the root before it forks, inherited by all
 static int identity;  // the supervisor's decision: old PIDs for all, or translation
 static struct vd_plan **plans;  // per process; NULL for zombies
 static uint32_t *plan_lens;
@@ -157,29 +153,9 @@ static void read_tree(int boot_fd) {
   pages_fds = calloc(nr_procs, sizeof *pages_fds);
   if (!procs || !plans || !plan_lens || !pages_fds) refuse(VD_STEP_PLAN, ENOMEM, -1);
   if (read_full(boot_fd, procs, nr_procs * sizeof *procs) < 0) refuse(VD_STEP_PLAN, EIO, -1);
-  nr_shared = t.nr_shared;
-  if (nr_shared > 65536) refuse(VD_STEP_PLAN, EINVAL, -1);
-  shared_files = calloc(nr_shared + 1, sizeof *shared_files);
-  shared_paths = calloc(nr_shared + 1, sizeof *shared_paths);
-  shared_data = calloc(nr_shared + 1, sizeof *shared_data);
-  shared_fds = calloc(nr_shared + 1, sizeof *shared_fds);
-  shared_extents = calloc(nr_shared + 1, sizeof *shared_extents);
-  if (!shared_files || !shared_paths || !shared_data || !shared_fds || !shared_extents) refuse(VD_STEP_PLAN, ENOMEM, -1);
-  for (uint32_t i = 0; i < nr_shared; i++) {
-    struct vd_shared_file *f = &shared_files[i];
-    if (read_full(boot_fd, f, sizeof *f) < 0 || f->path_len >= 4096 || f->data_len > (16u << 20))
-      refuse(VD_STEP_PLAN, EINVAL, -1);
-    shared_paths[i] = calloc(1, f->path_len + 1);
-    shared_data[i] = malloc(f->data_len + 1);
-    if (!shared_paths[i] || !shared_data[i] || read_full(boot_fd, shared_paths[i], f->path_len) < 0 ||
-        read_full(boot_fd, shared_data[i], f->data_len) < 0)
-      refuse(VD_STEP_PLAN, EIO, -1);
-    if (f->nr_extents > VD_MAX_EXTENTS) refuse(VD_STEP_PLAN, EINVAL, -1);
-    shared_extents[i] = malloc((f->nr_extents + 1) * sizeof(struct vd_extent));
-    if (!shared_extents[i] || read_full(boot_fd, shared_extents[i], f->nr_extents * sizeof(struct vd_extent)) < 0)
-      refuse(VD_STEP_PLAN, EIO, -1);
-    shared_fds[i] = -1;
-  }
+  files.nr = t.nr_shared;
+  struct keeper_failure why;
+  if (read_shared_files(boot_fd, &files, &why) < 0) refuse(why.step, why.err, -1);
   for (uint32_t i = 0; i < nr_procs; i++) {
     const struct vd_tree_proc *p = &procs[i];
     // creation order: parents and joined groups come first (a leader joins its own)
@@ -197,158 +173,6 @@ static void read_tree(int boot_fd) {
     if ((pages_fds[i] = recv_fd(boot_fd, 'P')) < 0) refuse(VD_STEP_PLAN, EIO, (int)i);
     if (plans[i]->magic != VD_PLAN_MAGIC || plans[i]->version != VD_PLAN_VERSION || plans[i]->size != len)
       refuse(VD_STEP_PLAN, EINVAL, (int)i);
-  }
-}
-
-// Process i has just been forked (or is the root): its session and group, then
-// its children, one at a time and each with its whole subtree, so that every
-// group a later process joins exists already.
-// Whether shared files k and i are ends of one pipe (or of one FIFO).
-static int same_pipe(uint32_t k, uint32_t i) {
-  const struct vd_shared_file *a = &shared_files[k], *b = &shared_files[i];
-  if (a->kind != b->kind || a->pipe != b->pipe) return 0;
-  return a->kind == VD_SHARED_PIPE || (a->kind == VD_SHARED_FIFO && !strcmp(shared_paths[k], shared_paths[i]));
-}
-
-// A new unlinked file in directory dir (O_TMPFILE, or a named file unlinked at
-// once), or in its nearest existing parent when dir is gone or is a file now: as
-// the restorer's make_unlinked (native/restorer/restorer.c).
-static int make_unlinked(char *dir) {
-  for (;;) {
-    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {  // no O_TMPFILE there
-      char name[4096 + 64];
-      snprintf(name, sizeof name, "%s/.vdomain-restore-%d", strcmp(dir, "/") ? dir : "", (int)getpid());
-      if ((fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) >= 0) unlink(name);
-    }
-    if (fd >= 0 || (errno != ENOENT && errno != ENOTDIR) || !strcmp(dir, "/")) return fd;
-    char *slash = strrchr(dir, '/');
-    if (slash == dir) slash[1] = 0; else *slash = 0;
-  }
-}
-
-// Whether the image holds bytes for the pipe or FIFO of shared file i.
-static int fifo_has_saved_bytes(uint32_t i) {
-  for (uint32_t k = 0; k < nr_shared; k++)
-    if (same_pipe(k, i) && shared_files[k].data_len) return 1;
-  return 0;
-}
-
-// A file deleted while several fds held it: a new unlinked file in its old
-// directory with its data extents (from a page file; holes stay holes), size,
-// mode and owner, opened as the description was.
-static int make_deleted(const struct vd_shared_file *f, const char *path, const struct vd_extent *ext) {
-  char dir[4096];
-  snprintf(dir, sizeof dir, "%s", path);
-  char *slash = strrchr(dir, '/');
-  if (!slash) return errno = EINVAL, -1;
-  if (slash == dir) slash[1] = 0; else *slash = 0;
-  int fd = make_unlinked(dir);
-  if (fd < 0) return -1;
-  const int from = f->content_proc >= 0 && (uint32_t)f->content_proc < nr_procs ? pages_fds[f->content_proc] : -1;
-  char buf[65536];
-  uint64_t src = f->content_off;
-  for (uint32_t i = 0; i < f->nr_extents; i++)
-    for (uint64_t done = 0; done < ext[i].len;) {
-      size_t want = ext[i].len - done < sizeof buf ? (size_t)(ext[i].len - done) : sizeof buf;
-      ssize_t n = from < 0 ? -1 : pread(from, buf, want, (off_t)src);
-      if (n <= 0 || pwrite(fd, buf, (size_t)n, (off_t)(ext[i].file_off + done)) != n)
-        return close(fd), errno = errno ? errno : EIO, -1;
-      done += (uint64_t)n;
-      src += (uint64_t)n;
-    }
-  if (ftruncate(fd, (off_t)f->file_size) < 0) return close(fd), -1;
-  if (f->attrs_set) {
-    // owner first (chown clears set-id bits); one the restoring user cannot give fails the restore
-    struct stat st;
-    if (fstat(fd, &st) < 0 ||
-        ((st.st_uid != (uid_t)f->uid || st.st_gid != (gid_t)f->gid) && fchown(fd, (uid_t)f->uid, (gid_t)f->gid) < 0) ||
-        fchmod(fd, (mode_t)f->mode) < 0)
-      return close(fd), -1;
-  }
-  // the description as it was (access mode, O_APPEND, O_PATH…): a new open of the same file
-  char self[64];
-  snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
-  int again = open(self, (int)(f->flags & ~(uint32_t)(O_CREAT | O_TRUNC | O_EXCL)) | O_CLOEXEC);
-  close(fd);
-  if (again >= 0 && !(f->flags & O_PATH) && lseek(again, (off_t)f->pos, SEEK_SET) < 0) return close(again), -1;
-  return again;
-}
-
-// The status flags F_SETFL sets (VD_SETFL_FLAGS) as the description had them:
-// open() does not take all of them back, and a pipe is made without any.
-static void set_status_flags(int fd, uint32_t want) {
-  if (want & O_PATH) return;  // (an O_PATH description has none)
-  int now = fcntl(fd, F_GETFL);
-  if (now < 0) refuse(VD_STEP_FD_OPEN, errno, -1);
-  if ((now & VD_SETFL_FLAGS) != (want & VD_SETFL_FLAGS) &&
-      fcntl(fd, F_SETFL, (now & ~(int)VD_SETFL_FLAGS) | (int)(want & VD_SETFL_FLAGS)) < 0)
-    refuse(VD_STEP_FD_OPEN, errno, -1);
-}
-
-// The tree's shared files, made once in the root before it forks: opened and
-// placed (a file several fds hold), made again (a deleted one), or as pipes, both
-// ends at once, with the bytes that were in flight written in.
-static void make_shared_files(void) {
-  for (uint32_t i = 0; i < nr_shared; i++) {
-    const struct vd_shared_file *f = &shared_files[i];
-    if (shared_fds[i] >= 0) continue;  // the other end of a pipe made already
-    if (f->kind == VD_SHARED_DELETED) {
-      if ((shared_fds[i] = make_deleted(f, shared_paths[i], shared_extents[i])) < 0) refuse(VD_STEP_FD_COPY, errno, -1);
-      set_status_flags(shared_fds[i], f->flags);
-      continue;
-    }
-    if (f->kind == VD_SHARED_PATH) {
-      int fd = open(shared_paths[i], (int)(f->flags & ~(uint32_t)(O_CREAT | O_TRUNC | O_EXCL)) | O_CLOEXEC);
-      if (fd < 0) refuse(VD_STEP_FD_OPEN, errno, -1);
-      if (!(f->flags & O_PATH) && lseek(fd, (off_t)f->pos, SEEK_SET) < 0 && errno != ESPIPE) refuse(VD_STEP_FD_SEEK, errno, -1);
-      set_status_flags(fd, f->flags);
-      shared_fds[i] = fd;
-      continue;
-    }
-    // a pipe: both ends at once; a FIFO: through a descriptor holding both sides
-    // open (so that opening either end does not wait for the other), closed after
-    const int fifo = f->kind == VD_SHARED_FIFO;
-    int p[2];
-    if (fifo) {
-      // non-blocking: a FIFO by path is shared with whoever else has it open (the
-      // original job, beside which we may restore); bytes of theirs in it would mix
-      // with the saved ones, and a full one would block us forever
-      p[0] = p[1] = open(shared_paths[i], O_RDWR | O_NONBLOCK | O_CLOEXEC);
-      if (p[0] < 0) refuse(VD_STEP_FD_OPEN, errno, -1);
-      int queued = 0;
-      if (fifo_has_saved_bytes(i) && (ioctl(p[0], FIONREAD, &queued) < 0 || queued > 0))
-        refuse(VD_STEP_FIFO_CONTENTS, EBUSY, -1);
-    } else if (pipe2(p, O_CLOEXEC) < 0) {
-      refuse(VD_STEP_FD_OPEN, errno, -1);
-    }
-    int size = 0;
-    for (uint32_t k = 0; k < nr_shared; k++)
-      if (same_pipe(k, i) && shared_files[k].pipe_size > size) size = shared_files[k].pipe_size;
-    if (size > 0) fcntl(p[1], F_SETPIPE_SZ, size);  // may fail above the user's limit: the bytes still fit the default
-    int reader = 0, writer = 0;
-    for (uint32_t k = 0; k < nr_shared; k++) {
-      const struct vd_shared_file *e = &shared_files[k];
-      if (!same_pipe(k, i)) continue;
-      if (e->data_len && write(p[1], shared_data[k], e->data_len) != (ssize_t)e->data_len)
-        refuse(fifo ? VD_STEP_FIFO_CONTENTS : VD_STEP_FD_COPY, errno ? errno : EIO, -1);
-      int end = e->write_end ? p[1] : p[0];
-      if (fifo) {
-        end = open(shared_paths[k], (e->write_end ? O_WRONLY : O_RDONLY) | O_NONBLOCK | O_CLOEXEC);
-        if (end < 0) refuse(VD_STEP_FD_OPEN, errno, -1);
-      }
-      set_status_flags(end, e->flags);
-      shared_fds[k] = end;  // (a second entry for the same end of a pipe would share it)
-      if (e->write_end) writer++;
-      else reader++;
-    }
-    if (fifo) {
-      close(p[0]);
-      continue;
-    }
-    // an end nobody held: gone, as it was (a reader then sees EOF after the bytes)
-    if (!reader) close(p[0]);
-    if (!writer) close(p[1]);
   }
 }
 
@@ -407,6 +231,9 @@ __attribute__((noreturn)) static void exit_as(int status) {
   _exit(WEXITSTATUS(status));
 }
 
+// Process i has just been forked (or is the root): its session and group, then
+// its children, one at a time and each with its whole subtree, so that every
+// group a later process joins exists already.
 static void build(uint32_t i) {
   my_index = (int)i;
   const struct vd_tree_proc *p = &procs[i];
@@ -457,7 +284,8 @@ void restore_child(int boot_fd) {
   read_tree(boot_fd);
   shared = mmap(NULL, sizeof *shared, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (shared == MAP_FAILED) refuse(VD_STEP_TREE, errno, 0);
-  make_shared_files();
+  struct keeper_failure why;
+  if (make_shared_files(&files, pages_fds, nr_procs, &why) < 0) refuse(why.step, why.err, -1);
   if (identity && getpid() != procs[0].vpid) refuse(VD_STEP_TREE, EEXIST, 0);
   balance_sem_undo(+1);
   build(0);
@@ -558,14 +386,14 @@ static void become_image(struct vd_plan *plan, uint32_t len, int pages, int boot
     if (fds[i].fd > top) top = fds[i].fd;
   int sbase = top + 1;
   struct rlimit nofile;
-  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < (rlim_t)sbase + 2 * (5 + nr_shared + plan->nr_fds) + 16) {
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < (rlim_t)sbase + 2 * (5 + files.nr + plan->nr_fds) + 16) {
     nofile.rlim_cur = nofile.rlim_max;
     setrlimit(RLIMIT_NOFILE, &nofile);  // the blob sets the job's limit later
   }
   // sbase + 0..2 our stdio, 3 the page file, 4 the boot socket, 5… the tree's
   // shared files, then the other fds of the restoring command the job's
   // inherited ones are bound to (their VD_FD_STDIO entries get the slot's index)
-  const int fixed_n = 5 + (int)nr_shared;
+  const int fixed_n = 5 + (int)files.nr;
   int *src = malloc(2 * (fixed_n + plan->nr_fds) * sizeof(int));
   if (!src) refuse(VD_STEP_FD_OPEN, ENOMEM, -1);
   int n = fixed_n;
@@ -582,7 +410,7 @@ static void become_image(struct vd_plan *plan, uint32_t len, int pages, int boot
   }
   int *tmp = src + n;
   int fixed[5] = {0, 1, 2, pages, boot_fd};
-  for (int i = 0; i < fixed_n; i++) src[i] = i < 5 ? fixed[i] : shared_fds[i - 5];
+  for (int i = 0; i < fixed_n; i++) src[i] = i < 5 ? fixed[i] : files.fds[i - 5];
   for (int i = 0; i < n; i++)
     if ((tmp[i] = fcntl(src[i], F_DUPFD_CLOEXEC, sbase + n + 8)) < 0) refuse(VD_STEP_FD_OPEN, errno, -1);
   for (int i = 0; i < n; i++)
@@ -592,7 +420,7 @@ static void become_image(struct vd_plan *plan, uint32_t len, int pages, int boot
   if (sbase > 0) syscall(SYS_close_range, 0, sbase - 1, 0);
   syscall(SYS_close_range, sbase + n, ~0U, 0);
   copy->shared_base = sbase + 5;
-  copy->nr_shared = nr_shared;
+  copy->nr_shared = files.nr;
   copy->stdio_base = sbase;
   copy->pages_fd = sbase + 3;
   copy->boot_fd = sbase + 4;

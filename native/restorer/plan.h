@@ -2,7 +2,7 @@
 // in into one process of an image. One flat, position-independent buffer (offsets,
 // never pointers) built by the supervisor from the image's manifest
 // (native/core/plan_builder.cc), handed to the keeper's child over the boot socket, copied
-// next to the blob and executed by it (native/restorer/restorer.c).
+// next to the blob and executed by it (native/restorer/restorer.c and the kinds' restore_*.c).
 //
 // What the blob cannot do itself, because only a tracer can, is done by the
 // supervisor once the blob stops with int3 (native/core/restore.cc): general and

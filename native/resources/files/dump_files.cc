@@ -3,7 +3,7 @@
 // pipes (with the bytes in flight), and the standard streams, which a restore
 // binds to the restoring command's own. Which fds are one open file description
 // (dup, fork) is found with kcmp. Restored by open_files in
-// native/restorer/restorer.c; descriptions held more than once, and pipes, are
+// restore_files.c (beside this file); descriptions held more than once, and pipes, are
 // made once before the tree forks (make_shared_files in native/keeper/restore_child.c).
 #include <dirent.h>
 #include <fcntl.h>

@@ -2,7 +2,7 @@
 // and flock() locks (owned by the open file description). Read from the "lock:"
 // lines of /proc/PID/fdinfo/N, which list the locks owned by that fd's
 // description or, for POSIX locks, by this process through that description.
-// Restored by set_locks in native/restorer/restorer.c, through the fd named here:
+// Restored by set_locks in restore_locks.c (beside this file), through the fd named here:
 // a POSIX lock in its process, an OFD or flock lock once per description (in
 // the process of its first holder; any fd of the description owns it).
 //

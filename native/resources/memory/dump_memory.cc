@@ -1,7 +1,7 @@
 // Memory: every mapping of the process and the pages worth storing, found with
 // /proc/PID/pagemap (present or swapped; in private file mappings only the pages
 // copied on write). Restored by map_memory and read_pages in
-// native/restorer/restorer.c.
+// restore_memory.c (beside this file).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>

@@ -2,7 +2,7 @@
 // sigaltstack, interval timers, clear_child_tid, the prctl attributes and
 // membarrier registrations (through injected syscalls, one stub per task), mask and pending queues, rseq and the robust-futex list (through
 // ptrace and get_robust_list). Restored by set_process_state in
-// native/restorer/restorer.c; the mask by native/resources/registers/registers.cc.
+// restore_signals.c (beside this file) and native/resources/task/restore_task.c; the mask by native/resources/registers/registers.cc.
 #include <errno.h>
 #include <signal.h>
 #include <sys/mman.h>

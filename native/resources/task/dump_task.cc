@@ -1,6 +1,6 @@
 // The process as a whole: identity, command line, mm layout, cwd, umask, nice,
 // rlimits, personality, no_new_privs, oom_score_adj, loginuid. Restored by
-// set_process_state in native/restorer/restorer.c. And each task's scheduling
+// set_process_state in restore_task.c (beside this file). And each task's scheduling
 // (dumpScheduling) and credentials (dumpCreds).
 #include <errno.h>
 #include <dirent.h>

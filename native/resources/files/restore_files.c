@@ -1,0 +1,141 @@
+// File descriptors, the restorer blob's part (dumped by dump_files.cc; the files
+// several processes share are made once by the keeper's child, keeper_files in
+// native/keeper/restore_child.c): each fd at its number with its flags.
+#include "restorer/blob.h"
+
+// Puts `fd` at number `want`, close-on-exec exactly as the job had it (every
+// open here is O_CLOEXEC: an fd already at its number must lose it if the job's
+// had none).
+static void install_fd(const struct vd_plan* p, int index, long fd, const struct vd_fd* d) {
+  if (fd != d->fd) {
+    long rc = sys3(__NR_dup3, fd, d->fd, d->cloexec ? O_CLOEXEC : 0);
+    sys1(__NR_close, fd);
+    if (rc < 0) fail(p, VD_STEP_FD_OPEN, rc, index);
+    return;
+  }
+  long rc = sys3(__NR_fcntl, fd, F_SETFD, d->cloexec ? FD_CLOEXEC : 0);
+  if (rc < 0) fail(p, VD_STEP_FD_OPEN, rc, index);
+}
+
+// "/proc/self/fd/N" into out (64 bytes).
+static void proc_self_fd(char* out, long fd) {
+  const char* head = "/proc/self/fd/";
+  while (*head) *out++ = *head++;
+  char digits[24];
+  int k = 0;
+  unsigned long v = (unsigned long)fd;
+  do digits[k++] = (char)('0' + v % 10); while ((v /= 10));
+  while (k) *out++ = digits[--k];
+  *out = 0;
+}
+
+// A new unlinked file in directory dir (O_TMPFILE; a named file unlinked at once
+// where the filesystem has none). A directory that is gone (or is a file now)
+// gives way to its nearest existing parent: the file has no name, only where it
+// lives (the filesystem) and what readlink shows of it can tell.
+static long make_unlinked(char* dir, unsigned long tag) {
+  for (;;) {
+    long fd = sys3(__NR_open, dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd == -EOPNOTSUPP || fd == -EISDIR || fd == -EINVAL) {
+      // name: DIR/.vdomain-restore-TAG
+      char name[4096 + 64];
+      size_t dl = str_len(dir);
+      memcpy(name, dir, dl);
+      char* q = name + (dl == 1 ? 0 : dl);
+      const char* t = "/.vdomain-restore-";
+      while (*t) *q++ = *t++;
+      char digits[24];
+      int k = 0;
+      unsigned long v = tag;
+      do digits[k++] = (char)('0' + v % 10); while ((v /= 10));
+      while (k) *q++ = digits[--k];
+      *q = 0;
+      fd = sys3(__NR_open, name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+      if (fd >= 0) sys1(__NR_unlink, name);
+    }
+    if ((fd != -ENOENT && fd != -ENOTDIR) || (dir[0] == '/' && dir[1] == 0)) return fd;
+    size_t n = str_len(dir);
+    while (n > 1 && dir[n - 1] != '/') n--;
+    dir[n > 1 ? n - 1 : 1] = 0;
+  }
+}
+
+// A file deleted while open: a new, already unlinked file where it was, with its
+// saved data extents (holes stay holes), size, mode and owner.
+static long recreate_deleted(const struct vd_plan* p, int index, const struct vd_fd* d) {
+  const char* path = str(p, d->path_off);
+  char dir[4096];
+  size_t n = path ? str_len(path) : 0;
+  if (n == 0 || n >= sizeof dir - 32) fail(p, VD_STEP_FD_COPY, -EINVAL, index);
+  memcpy(dir, path, n + 1);
+  while (n > 0 && dir[n - 1] != '/') n--;
+  if (n == 0) fail(p, VD_STEP_FD_COPY, -EINVAL, index);
+  dir[n > 1 ? n - 1 : 1] = 0;
+
+  long fd = make_unlinked(dir, (unsigned long)sys0(__NR_getpid) * 1000 + (unsigned long)index);
+  if (fd < 0) fail(p, VD_STEP_FD_COPY, fd, index);
+  const struct vd_extent* e = AT(p, d->extents_off, const struct vd_extent);
+  int64_t off = (int64_t)d->content_off;
+  for (uint32_t i = 0; i < d->nr_extents; i++) {
+    int64_t at = (int64_t)e[i].file_off;
+    for (uint64_t left = e[i].len; left;) {
+      long c = sys6(__NR_copy_file_range, p->pages_fd, (long)&off, fd, (long)&at, left, 0);
+      if (c <= 0) fail(p, VD_STEP_FD_COPY, c == 0 ? -EINVAL : c, index);
+      left -= (uint64_t)c;
+    }
+  }
+  long rc = sys2(__NR_ftruncate, fd, d->file_size);
+  if (rc < 0) fail(p, VD_STEP_FD_COPY, rc, index);
+  if (d->attrs_set) {
+    // the owner first (chown clears set-id bits); unprivileged, the file is the
+    // restoring user's already, and any other owner cannot be given: the restore fails
+    struct { uint64_t dev, ino, nlink; uint32_t mode, uid, gid; } st;  // the head of x86-64 struct stat
+    char statbuf[144];
+    rc = sys2(__NR_fstat, fd, statbuf);
+    if (rc < 0) fail(p, VD_STEP_FD_COPY, rc, index);
+    memcpy(&st, statbuf, sizeof st);
+    if ((st.uid != (uint32_t)d->uid || st.gid != (uint32_t)d->gid) && (rc = sys3(__NR_fchown, fd, d->uid, d->gid)) < 0)
+      fail(p, VD_STEP_FD_COPY, rc, index);
+    if ((rc = sys2(__NR_fchmod, fd, d->mode)) < 0) fail(p, VD_STEP_FD_COPY, rc, index);
+  }
+  // reopen with the job's own flags (access mode, O_APPEND, O_PATH, ...)
+  char self[64];
+  proc_self_fd(self, fd);
+  long again = sys3(__NR_open, self, d->flags | O_CLOEXEC, 0);
+  sys1(__NR_close, fd);
+  if (again < 0) fail(p, VD_STEP_FD_COPY, again, index);
+  return again;
+}
+
+void open_files(const struct vd_plan* p) {
+  const struct vd_fd* fds = AT(p, p->fds_off, const struct vd_fd);
+  for (uint32_t i = 0; i < p->nr_fds; i++) {
+    const struct vd_fd* d = &fds[i];
+    long fd;
+    switch (d->kind) {
+      case VD_FD_STDIO:
+        fd = sys3(__NR_fcntl, p->stdio_base + (int)d->stdio_index, F_DUPFD_CLOEXEC, 0);
+        break;
+      case VD_FD_PATH: fd = sys3(__NR_open, str(p, d->path_off), d->flags | O_CLOEXEC, 0); break;
+      case VD_FD_COPY: fd = recreate_deleted(p, (int)i, d); break;
+      case VD_FD_SHARED:
+        fd = d->stdio_index < p->nr_shared ? sys3(__NR_fcntl, p->shared_base + (int)d->stdio_index, F_DUPFD_CLOEXEC, 0) : -EINVAL;
+        break;
+      default: fd = -EINVAL;
+    }
+    if (fd < 0) fail(p, VD_STEP_FD_OPEN, fd, (int)i);
+    // a shared description was made whole by the keeper's child; an O_PATH one
+    // has neither position nor status flags
+    if (d->kind != VD_FD_SHARED && !(d->flags & VD_O_PATH)) {
+      long rc;
+      if (d->kind != VD_FD_STDIO && (rc = sys3(__NR_lseek, fd, (long)d->pos, 0 /* SEEK_SET */)) < 0 && rc != -ESPIPE)
+        fail(p, VD_STEP_FD_SEEK, rc, (int)i);
+      // (the restoring command's stream too: the job and its caller shared the description)
+      long now = sys2(__NR_fcntl, fd, F_GETFL);
+      if (now >= 0 && (now & VD_SETFL_FLAGS) != (d->flags & VD_SETFL_FLAGS) &&
+          (rc = sys3(__NR_fcntl, fd, F_SETFL, (now & ~(long)VD_SETFL_FLAGS) | (d->flags & VD_SETFL_FLAGS))) < 0)
+        fail(p, VD_STEP_FD_OPEN, rc, (int)i);
+    }
+    install_fd(p, (int)i, fd, d);
+  }
+}
