@@ -152,7 +152,7 @@ for (const { label, uid } of USERS) {
 // left in the root's session work on. Checkpointed root-exited, the restored domain
 // is root-exited too: the two go on to the results of an uninterrupted run and the
 // restore exits, as `run` does, with the root's status once they end.
-const DAEMON_ARGS = ['40', '25'];
+const DAEMON_ARGS = ['100', '25'];  // 2.5 s: the restored domain is still there to list on a slow machine
 const resultLines = (out: string) => out.split('\n').filter((l) => / x=| FAIL/.test(l)).sort();
 let daemonReference: string[] | undefined;
 function daemonResults(): string[] {
@@ -178,8 +178,10 @@ for (const { label, uid } of USERS) {
       const ins = vdomain(uid, ['inspect', img]);
       assert.match(ins.stdout, /<exited root, wait status 768>/);
       const restored = vdomainBackground(uid, ['restore', '--name', `${name}-r`, img]);
-      assert.ok(await until(() => stateOf(uid, `${name}-r`) === 'root-exited', 10_000), `the restored domain is root-exited: ${restored.stderr}`);
-      assert.is(listJson(uid).find((d) => d.name === `${name}-r`).root.exitStatus, 3);
+      let listed: any;
+      assert.ok(await until(() => (listed = listJson(uid).find((d) => d.name === `${name}-r`))?.state === 'root-exited', 10_000),
+        `the restored domain is root-exited: ${restored.stderr}`);
+      assert.is(listed.root.exitStatus, 3);
       assert.is(await restored.exited, 3, restored.stderr);
       assert.equal(resultLines(restored.stdout), ref, restored.stdout);
       assert.is(restored.stderr, '');
