@@ -130,10 +130,11 @@ function withHelpers(input: readonly TreeNode[], root: number, otherIds: Set<num
     if (!made.has(vpid)) made.set(vpid, { vpid, vppid, vpgid: vpid, vsid });
     return vpid;
   };
+  const vpids = new Set(input.map((n) => n.vpid));
+  // a session or group id that is no process's (nor thread's) now: its leader is gone
+  const gone = (id: number) => id > 0 && !ids.has(id);
   const nodes = input.map((n, i) => {
-    const orphan = i !== root && !input.some((m) => m.vpid === n.vppid);
-    // a session or group id that is no process's (nor thread's) now: its leader is gone
-    const gone = (id: number) => id > 0 && !ids.has(id);
+    const orphan = i !== root && !vpids.has(n.vppid);
     if (!orphan || n.vsid === n.vpid || n.vsid === rootSession || !gone(n.vsid)) return n;
     const session = helper(n.vsid, 0, n.vsid);
     const groupGone = n.vpgid !== n.vsid && n.vpgid !== n.vpid && gone(n.vpgid) &&

@@ -75,7 +75,7 @@ export function closePageFiles(processes: NativeRestoredProcess[]) {
 
 export interface NativeDomain {
   start(): void;
-  /** start() off node's thread (a restore): rejected as start() throws, with interrupted: true after abortRestore */
+  /** start() off node's thread (a restore): rejected as start() throws (with abortRestore's reason once aborted) */
   startAsync(): Promise<void>;
   /** while startAsync restores: fail it with reason, leaving nothing of it; false once it had succeeded */
   abortRestore(reason: string): boolean;

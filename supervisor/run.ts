@@ -256,16 +256,16 @@ export async function superviseDomain(spec: DomainSpec): Promise<number> {
   process.on('SIGTERM', forward('SIGTERM'));
   process.on('SIGHUP', forward('SIGHUP'));
 
-  let startError: (Error & { errno?: number; exec?: boolean; interrupted?: boolean }) | undefined;
+  let startError: (Error & { errno?: number; exec?: boolean }) | undefined;
   try {
     if (spec.restore) await nativeDomain.startAsync();
     else nativeDomain.start();
   } catch (e) {
-    startError = e as Error & { errno?: number; exec?: boolean; interrupted?: boolean };
+    startError = e as Error & { errno?: number; exec?: boolean };
   }
   restoring = false;
   // (a signal that came as the restore was finishing: the job is ended all the same)
-  if (!startError && interruptedBy) startError = Object.assign(new Error(`restore interrupted by ${interruptedBy}`), { interrupted: true });
+  if (!startError && interruptedBy) startError = new Error(`restore interrupted by ${interruptedBy}`);
   if (spec.restore) {
     closePageFiles(spec.restore.processes);
     if (!startError) {

@@ -233,8 +233,8 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
 
   // start() on a thread of its own → Promise: a restore can take long, and the
   // restore command must still answer SIGTERM/SIGINT meanwhile (abortRestore).
-  // Rejected with the same error start() throws, plus interrupted: true when the
-  // restore was aborted (its message is then the abort's reason).
+  // Rejected with the same error start() throws; once the restore was aborted,
+  // its message is the abort's reason.
   Napi::Value StartAsync(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     auto deferred = std::make_shared<Napi::Promise::Deferred>(env);
@@ -243,7 +243,7 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
     Domain* d = domain_.get();
     std::thread([tsfn, deferred, d]() mutable {
       struct Outcome {
-        bool ok = true, exec = false, interrupted = false;
+        bool ok = true, exec = false;
         int err = 0;
         std::string message;
       };
@@ -254,7 +254,7 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
         out->err = err;
         out->exec = exec;
         const std::string reason = d->abortReason();
-        if (!reason.empty()) out->message = reason, out->interrupted = true;
+        if (!reason.empty()) out->message = reason;
       };
       try {
         d->start();
@@ -272,7 +272,6 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
           Napi::Error err = Napi::Error::New(env, o->message);
           err.Set("errno", Napi::Number::New(env, o->err));
           err.Set("exec", Napi::Boolean::New(env, o->exec));
-          err.Set("interrupted", Napi::Boolean::New(env, o->interrupted));
           deferred->Reject(err.Value());
         }
         delete o;
