@@ -21,9 +21,12 @@ export function shareDescriptions(processes: ProcessImage[]): SharedFileImage[] 
   for (const [, held] of holders) {
     const first = held[0].fd;
     if (held.length < 2 && first.kind !== 'pipe') continue;
-    if (first.kind !== 'path' && first.kind !== 'pipe' && first.kind !== 'copy') continue;
+    // (a kind of the kinds table held twice is refused at checkpoint)
+    const kind: SharedFileImage['kind'] | undefined =
+      first.kind === 'copy' ? 'deleted' : first.kind === 'path' ? 'path' : first.kind === 'pipe' ? 'pipe' : undefined;
+    if (!kind) continue;
     const entry: SharedFileImage = {
-      kind: first.kind === 'copy' ? 'deleted' : first.kind,
+      kind,
       flags: first.flags,
       pos: first.pos,
       holders: held.map((h) => `${h.proc.vpid}:${h.fd.fd}`),

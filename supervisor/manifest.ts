@@ -90,7 +90,8 @@ export interface VmaImage {
   runs: [number, number, number][];
 }
 
-export type FdKind = 'path' | 'stdio' | 'copy' | 'pipe' | 'shared';
+/** The files kind's own; and the name of a kind of the kinds table (native/resources/kinds.h: eventfd…). */
+export type FdKind = 'path' | 'stdio' | 'copy' | 'pipe' | 'shared' | (string & {});
 
 export interface FdImage {
   fd: number;
@@ -115,6 +116,8 @@ export interface FdImage {
   end?: 'r' | 'w';            // pipe: which end
   pipeSize?: number;          // pipe, where content is: its capacity
   shared?: number;            // shared: index in the manifest's shared list
+  /** a kind of the kinds table: its own fields (native/resources/KIND/dump_KIND.cc writes them, plan_KIND.cc checks them) */
+  state?: Record<string, unknown>;
 }
 
 /** An open file description held by several fds (dup, fork), or a pipe's end: made once, before the tree forks. */

@@ -137,7 +137,8 @@ export interface NativeModule {
     onEvent: (type: string, a: number, b: number, text: string) => void;
   }) => NativeDomain;
   peerCred(fd: number): { pid: number; uid: number; gid: number } | null;
-  /** CRC-32C of a whole file; throws (with .errno) when it cannot be read */
+  /** the kinds of fd of the kinds table (native/resources/kinds.h): an fd of one has its fields in "state" */
+  fdKinds: string[];
   /** the restorer's binary plan for one process of a verified manifest */
   buildPlan(processImage: object): Buffer;
   checksumFile(path: string): { size: number; crc32c: string };

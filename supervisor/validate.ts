@@ -5,6 +5,7 @@
 // page file). Pure: no file system, no kernel. Keys it does not know are ignored,
 // so an image with newer optional fields still passes what is checked here.
 import { ImageManifest, SYSV_FILE, SYSV_FILE_HEADER, SYSV_OBJECT_HEADER } from './manifest';
+import { native } from './native';
 import { validName } from './paths';
 
 /** A manifest that breaks the format: the message names the field and what is wrong. */
@@ -142,8 +143,14 @@ const vma = obj({
 });
 const deletedFields = { 'extents?': list(tuple(size, size), 1 << 20), 'size?': size, 'mode?': int(0, 0o7777), 'uid?': id32, 'gid?': id32 };
 const descKey = matches(/^\d{1,10}:\d{1,10}$/, 'a description "VPID:FD"');
+/** The files kind's own fd kinds, and those of the kinds table (whose fields, in "state", the plan builder checks). */
+const fdKind: Check = (v, at) => oneOf('path', 'stdio', 'copy', 'pipe', 'shared', ...native().fdKinds)(v, at);
+const fdState: Check = (v, at) => {
+  if (!isObject(v)) fail(at, 'not an object');
+  if (JSON.stringify(v).length > 1 << 16) fail(at, 'larger than 64 KiB');
+};
 const fd = obj({
-  fd: int(0, FD_LIMIT), kind: oneOf('path', 'stdio', 'copy', 'pipe', 'shared'), target: str(PATH_MAX + 64), flags: int(0, U32),
+  fd: int(0, FD_LIMIT), kind: fdKind, 'state?': fdState, target: str(PATH_MAX + 64), flags: int(0, U32),
   cloexec: bool, pos: size, 'path?': absPath, 'stdio?': int(0, FD_LIMIT), 'content?': obj({ off: size, len: size }), 'desc?': descKey,
   'pipe?': size, 'fifo?': absPath, 'end?': oneOf('r', 'w'), 'pipeSize?': int(0, 1 << 30), 'shared?': int(0, LIST_MAX),
   ...deletedFields,
@@ -277,6 +284,7 @@ export function validateManifest(m: unknown): ImageManifest {
       if (f.kind === 'copy' && (!f.path || !f.content)) fail(fa, 'a deleted file without its path or contents');
       if (f.kind === 'copy' && f.content!.off + f.content!.len > pages.size) fail(`${fa}.content`, 'outside the page file');
       if (f.kind === 'pipe') fail(fa, 'a pipe not in the shared list');
+      if (native().fdKinds.includes(f.kind) && !f.state) fail(fa, `an fd of kind ${f.kind} without its state`);
       if (f.kind === 'shared') {
         const s = f.shared === undefined ? undefined : shared[f.shared];
         if (!s) fail(`${fa}.shared`, `no shared entry ${f.shared}`);

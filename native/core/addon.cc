@@ -478,6 +478,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("checksumFile", Napi::Function::New(env, ChecksumFile));
   exports.Set("crc32c", Napi::Function::New(env, Crc32c));
   exports.Set("sha256", Napi::Function::New(env, Sha256));
+  // the kinds of fd of the kinds table (native/resources/kinds.h), for the manifest's check
+  Napi::Array fdKinds = Napi::Array::New(env);
+#define VD_FD_KIND_NAME(name) fdKinds.Set(fdKinds.Length(), #name);
+  VD_FD_KINDS(VD_FD_KIND_NAME)
+#undef VD_FD_KIND_NAME
+  exports.Set("fdKinds", fdKinds);
   exports.Set("Domain", DomainWrap::Define(env));
   exports.Set("peerCred", Napi::Function::New(env, PeerCred));
   return exports;

@@ -291,6 +291,20 @@ bool Checkpointer::freezeThreads(const ProcessIds& p, std::vector<size_t>& threa
 
 // ---- the whole checkpoint ---------------------------------------------------
 
+namespace {
+
+// Each refusal once, in the order first met (a kind may meet one before the
+// freeze and again frozen).
+std::vector<std::string> distinct(const std::vector<std::string>& items) {
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  for (auto& i : items)
+    if (seen.insert(i).second) out.push_back(i);
+  return out;
+}
+
+}  // namespace
+
 CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
   CheckpointResult res;
   auto t0 = std::chrono::steady_clock::now();
@@ -300,26 +314,19 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
     res.error = std::move(e);
     return res;
   };
+  DumpRun run{req, res};
+  run.ownIpc = (bool)req.dumpSysv;
+  run.domainFilters = handler_ ? 1 : 0;
+  const auto kinds = [](auto&& each) {
+    for (size_t k = 0; k < kDumpKindCount; k++) each(*kDumpKinds[k]);
+  };
 
   // What cannot be restored is refused before the job is even stopped…
-  Unsupported u;
-  const bool ownIpc = (bool)req.dumpSysv;
-  std::map<pid_t, uint64_t> toStore;  // bytes of memory each process would store now
-  for (auto& p : req.processes) {
-    checkTask(p, handler_ ? 1 : 0, u);
-    toStore[p.real] = checkMemory(p, ownIpc, u);
-    checkFiles(p, req.stdioPid, u);
-  }
-  if (req.processes.size() > 1) checkSharedMemory(req.processes, u);
-  if (!ownIpc) checkSysvIpc(req.processes, u);
-  Descriptions listed = mapDescriptions(req.processes, req.stdioPid, u);
-  for (auto& p : req.processes) collectLocks(p, listed, u);
-  if (req.stdioPid > 0) {
-    std::string why = terminalUnreadable(req.stdioPid);
-    if (!why.empty()) u.items.push_back(why);
-  }
-  if (!u.items.empty()) {
-    res.unsupported = u.items;
+  for (auto& p : req.processes)
+    kinds([&](const DumpKind& k) { if (k.check) k.check(run, p); });
+  kinds([&](const DumpKind& k) { if (k.checkTree) k.checkTree(run, req.processes); });
+  if (!run.u.items.empty()) {
+    res.unsupported = distinct(run.u.items);
     res.error = kHoldsUnsupported;
     return res;
   }
@@ -339,7 +346,7 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
   for (auto& p : req.processes) {
     auto w = std::make_unique<PagesWriter>(req.dir + "/" + pagesName(p));
     if (!w->ok()) return fail(pagesName(p) + ": " + strerror(w->error()));
-    w->reserve(toStore[p.real]);
+    w->reserve(run.toStore[p.real]);
     writers[p.real] = std::move(w);
   }
   phase("reserve", true);
@@ -355,58 +362,54 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
   }
   phase("freeze", true);
   res.processes = procs;
-  if (procs.size() > 1) checkSharedMemory(procs, u);
-  if (!ownIpc) checkSysvIpc(procs, u);
-
-  // which fds are one open file description, now that nothing can change them
-  Descriptions descs = mapDescriptions(procs, req.stdioPid, u);
-  // the domain's SysV objects first: the processes' SEM_UNDO adjustments are
-  // read against the semaphores' values
-  SysvDump sysv;
-  if (ownIpc && !phase("sysv", dumpSysv(req.dir, req.dumpSysv, sysv, err))) return fail(err);
-  res.sysvJson = sysv.summaryJson;
+  // …and checked again frozen, where it counts (the tree may have changed)
+  kinds([&](const DumpKind& k) { if (k.checkTree) k.checkTree(run, procs); });
+  // the domain's own objects (its SysV objects: the processes' SEM_UNDO
+  // adjustments are read against the semaphores' values)
+  bool ok = true;
+  kinds([&](const DumpKind& k) { ok = ok && (!k.dumpDomain || phase(k.name, k.dumpDomain(run))); });
+  if (!ok) return fail(run.err);
   Json j;
   j.beginArray();
   // The last writer's buffered tail is written after the thaw: the buffer holds
   // a consistent copy already, and the job need not wait for the disk.
   std::unique_ptr<PagesWriter> last;
   for (size_t i = 0; i < procs.size(); i++) {
-    const ProcessIds& p = procs[i];
+    const ProcessIds& ids = procs[i];
     FrozenTask& t = frozen_[tasksOf_[i].main];
     std::vector<ThreadToDump> threads;
     for (size_t k : tasksOf_[i].threads) {
       FrozenTask& th = frozen_[k];
-      std::string name = readProcFile(p.real, ("task/" + std::to_string(th.tid) + "/comm").c_str());
+      std::string name = readProcFile(ids.real, ("task/" + std::to_string(th.tid) + "/comm").c_str());
       if (!name.empty() && name.back() == '\n') name.pop_back();
       threads.push_back({&th, req.virtualize ? req.virtualize(th.tid) : th.tid, name});
     }
-    const std::string name = pagesName(p);
-    auto writer = std::move(writers[p.real]);  // born during the freeze: none yet
-    writers.erase(p.real);
+    const std::string name = pagesName(ids);
+    auto writer = std::move(writers[ids.real]);  // born during the freeze: none yet
+    writers.erase(ids.real);
     if (!writer) writer = std::make_unique<PagesWriter>(req.dir + "/" + name);
     PagesWriter& w = *writer;
     if (!w.ok()) return fail(name + ": " + strerror(w.error()));
-    std::string err;
-    uint64_t insn = findSyscallInsn(p.real);
-    if (!insn) return fail("pid " + std::to_string(p.vpid) + ": no syscall instruction in its vDSO");
+    uint64_t insn = findSyscallInsn(ids.real);
+    if (!insn) return fail("pid " + std::to_string(ids.vpid) + ": no syscall instruction in its vDSO");
     j.beginObject();
     phase("setup", true);
-    auto alteringSignals = [&](FrozenTask& task, uint64_t at) {
-      if (req.altering) req.altering(true);
-      bool r = dumpSignals(task, threads, at, j, err, [&](uint64_t scratch) {
-        return dumpMemoryPolicy(task, at, scratch, j, err) && dumpSemUndo(task, threads, req.hold, p.vpid, at, scratch, sysv.semSets, j, u, err);
-      });
-      if (req.altering) req.altering(false);
-      return r;
-    };
-    // …and checked again, frozen, where it counts
-    bool ok = phase("task", dumpTask(p, handler_ ? 1 : 0, j, u, err)) && phase("registers", dumpRegisters(t, j, err)) &&
-              phase("signals", alteringSignals(t, insn)) && phase("memory", dumpMemory(p, ownIpc, w, j, u, err)) &&
-              phase("files", dumpFiles(p, descs, w, j, u, err)) &&
-              phase("locks", (dumpLocks(collectLocks(p, descs, u), j), true));
-    if (!ok || !u.items.empty()) {
-      res.unsupported = u.items;
-      return fail(err.empty() ? kHoldsUnsupported : err);
+    ProcessDump p{ids, t, threads, insn, 0, 0, {}, w, j};
+    // first what only its tasks can tell, by syscalls injected into them…
+    if (req.altering) req.altering(true);
+    ok = withInjection(t, threads, insn, run.err, [&](uint64_t scratch, uint64_t code, const std::vector<uint64_t>& masks) {
+      p.scratch = scratch, p.code = code, p.masks = masks;
+      bool all = true;
+      kinds([&](const DumpKind& k) { all = all && (!k.dumpInjected || phase(k.name, k.dumpInjected(run, p))); });
+      return all;
+    });
+    if (req.altering) req.altering(false);
+    p.scratch = p.code = 0;
+    // …then what is read from outside
+    kinds([&](const DumpKind& k) { ok = ok && (!k.dump || phase(k.name, k.dump(run, p))); });
+    if (!ok || !run.u.items.empty()) {
+      res.unsupported = distinct(run.u.items);
+      return fail(run.err.empty() ? kHoldsUnsupported : run.err);
     }
     j.field("pagesFile", name).field("pagesBytes", w.offset());
     j.endObject();
@@ -420,7 +423,6 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
   j.endArray();
   res.processesJson = j.text();
   for (auto& [real, w] : writers) unlink(w->path().c_str());  // of processes gone before the freeze
-  if (req.stdioPid > 0) res.terminal = readTerminal(req.stdioPid);
   if (!req.hold) release(false);
   phase("thaw", true);
   res.frozenMs = msSince(tFreeze);

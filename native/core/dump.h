@@ -2,12 +2,11 @@
 // JSON for the manifest (supervisor/manifest.ts) and writes its memory to a page
 // file, while the job is frozen; then thaws it (or holds it for --kill).
 //
-// Each resource kind has its dump function in its folder, native/resources/KIND/,
-// beside its part of the restorer blob (restore_KIND.c) and, where the keeper
-// makes it, its keeper part: memory (dump_memory.cc ↔ restore_memory.c), files
-// (dump_files.cc ↔ restore_files.c, keeper_files.c), locks, signals, task,
-// threads, sysv (dump_sysv.cc ↔ keeper_sysv.c), registers (both directions in
-// registers.cc), terminal.
+// Each resource kind has its dump part (a DumpKind, below) in its folder,
+// native/resources/KIND/dump_KIND.cc, beside its part of the restorer blob
+// (restore_KIND.c) and, where the keeper makes it, its keeper part; the
+// checkpoint (dump.cc) runs them in the order of the kinds table
+// (native/resources/kinds.cc).
 #pragma once
 #include <sys/types.h>
 #include <sys/user.h>
@@ -48,87 +47,91 @@ struct ProcessIds {
   pid_t real, vpid, vppid, vpgid, vsid;
 };
 
-// The process's memory policy (THP disable, MDWE, mlockall MCL_FUTURE), read by
-// syscalls injected into its main thread (see dumpSignals: scratch is a page the
-// dump mapped there, whose VmFlags show what new mappings get).
-bool dumpMemoryPolicy(FrozenTask& t, uint64_t insn, uint64_t scratch, Json& j, std::string& err);
-
-// Per kind; each appends its fields to the process's JSON object.
-bool dumpTask(const ProcessIds& ids, int domainFilters, Json& j, Unsupported& u, std::string& err);
-bool dumpRegisters(FrozenTask& t, Json& j, std::string& err);
-// A task's scheduling ("sched": affinity, policy, priority, ioprio), read from
-// outside. Restored by set_thread_state in native/resources/threads/restore_threads.c.
-void dumpScheduling(pid_t tid, Json& j);
-void dumpCreds(pid_t tid, Json& j);
 // A thread other than the main one, frozen with its process.
 struct ThreadToDump {
   FrozenTask* task;
   pid_t vtid;
   std::string comm;  // its name (/proc/PID/task/TID/comm)
 };
-// Signal state and per-thread state of the main thread (at the process's level,
-// as a single-threaded process has it) and of each other thread ("threads").
-// withScratch: more state read by injected syscalls, while they can be (scratch:
-// a page of the process's for their answers).
-bool dumpSignals(FrozenTask& main, std::vector<ThreadToDump>& threads, uint64_t syscallInsn, Json& j, std::string& err,
-                 const std::function<bool(uint64_t scratch)>& withScratch);
-// ownIpc: the domain has an IPC namespace of its own, so SysV shared memory it
-// attached is dumped (its contents by the keeper) instead of refused.
-bool dumpMemory(const ProcessIds& ids, bool ownIpc, PagesWriter& w, Json& j, Unsupported& u, std::string& err);
+
 // Open file descriptions across the frozen tree: several fds (of one process or
 // of several, after dup or fork) may be one. Each fd names its description by
 // its first holder ("VPID:FD"); pipes are saved once, with their bytes in flight.
+// (The files kind's; the locks kind reads it.)
 struct Descriptions {
   pid_t stdioPid = 0;                              // holds the job's standard streams at 0-2 (the keeper)
   std::map<std::pair<pid_t, int>, std::string> of; // (real pid, fd) → "VPID:FD" of the first holder
+  std::map<std::string, int> holders;              // "VPID:FD" → how many fds hold it
   std::set<std::pair<dev_t, ino_t>> pipesSaved;    // pipes and FIFOs whose contents are in a page file
   // OFD and flock locks saved already: (description, kind, write, start, len)
   std::set<std::tuple<std::string, int, bool, uint64_t, uint64_t>> locksSaved;
 };
-Descriptions mapDescriptions(const std::vector<ProcessIds>& processes, pid_t stdioPid, Unsupported& u);
-bool dumpFiles(const ProcessIds& ids, Descriptions& d, PagesWriter& w, Json& j, Unsupported& u, std::string& err);
-// A file lock the process holds (dump_locks.cc), taken again through fd by
-// set_locks (native/restorer/restorer.c). len 0: to the end of the file.
-struct HeldLock {
-  enum Kind { Posix, Ofd, Flock } ;
-  int fd;
-  Kind kind;
-  bool write;
-  uint64_t start, len;
-};
-// Its POSIX locks, and the OFD/flock locks of descriptions not met before in d
-// (each is saved once, with its first holder); what cannot be restored goes to u.
-std::vector<HeldLock> collectLocks(const ProcessIds& ids, Descriptions& d, Unsupported& u);
-void dumpLocks(const std::vector<HeldLock>& locks, Json& j);  // "locks": [...], when any
-// Checks only (nothing written): what dumpMemory/dumpFiles would refuse.
-// domainFilters: seccomp filters the domain itself installs (1 remapped, 0 identity)
-void checkTask(const ProcessIds& ids, int domainFilters, Unsupported& u);
-// checkMemory also says about how many bytes of memory dumpMemory would store now
-// (to reserve the page file before the freeze).
-uint64_t checkMemory(const ProcessIds& ids, bool ownIpc, Unsupported& u);
-void checkFiles(const ProcessIds& ids, pid_t stdioPid, Unsupported& u);
-// Shared anonymous memory mapped by several processes: not supported yet.
-void checkSharedMemory(const std::vector<ProcessIds>& processes, Unsupported& u);
-// System V IPC objects of the host's that the processes visibly use (a domain
-// run with --host-ipc): refused (dump_sysv.cc).
-void checkSysvIpc(const std::vector<ProcessIds>& processes, Unsupported& u);
-// The domain's own SysV objects, dumped by its keeper into dir/sysv.img (removed
-// when there are none): their summary for the manifest as JSON ("" when none),
-// and the semaphore sets' values (for the processes' SEM_UNDO adjustments).
+
+// The domain's SysV semaphore sets' values (the sysv kind's: the processes'
+// SEM_UNDO adjustments are read against them).
 struct SemSet {
   int id;
   std::vector<uint16_t> values;
 };
-struct SysvDump {
-  std::string summaryJson;
-  std::vector<SemSet> semSets;
+
+struct CheckpointRequest;
+struct CheckpointResult;
+
+// One checkpoint, as each resource kind's dump part sees it.
+struct DumpRun {
+  const CheckpointRequest& req;
+  CheckpointResult& res;
+  bool ownIpc = false;      // the domain has an IPC namespace of its own (its SysV objects are dumped)
+  int domainFilters = 0;    // seccomp filters the domain itself installs (1 remapped, 0 identity)
+  Unsupported u;            // what the job holds that cannot be restored: the checkpoint refuses
+  std::string err;          // why a dump part failed
+  std::map<pid_t, uint64_t> toStore;  // memory: about how many bytes each process would store
+  Descriptions descs;                 // files: which fds are one description (locks reads it)
+  std::vector<SemSet> semSets;        // sysv: the domain's semaphore sets, as frozen
 };
-bool dumpSysv(const std::string& dir, const std::function<int(int)>& keeperDump, SysvDump& out, std::string& err);
-// A process's SEM_UNDO adjustments ("semUndo": [[semid, semnum, adjustment]…]),
-// injected into it with signals blocked and a scratch page (see dumpSignals).
-// ending: the checkpoint ends the job (--kill).
-bool dumpSemUndo(FrozenTask& main, const std::vector<ThreadToDump>& threads, bool ending, pid_t vpid, uint64_t insn,
-                 uint64_t scratch, const std::vector<SemSet>& sets, Json& j, Unsupported& u, std::string& err);
+
+// One process being dumped (frozen).
+struct ProcessDump {
+  const ProcessIds& ids;
+  FrozenTask& main;
+  std::vector<ThreadToDump>& threads;
+  uint64_t syscallInsn;  // a syscall instruction in its vDSO, for injected calls
+  // during dumpInjected: a page of its own for the calls' answers, one r-x for
+  // their stub, and each task's own signal mask (masks[0] the main thread's,
+  // then threads' in order; all are blocked meanwhile)
+  uint64_t scratch = 0, code = 0;
+  std::vector<uint64_t> masks;
+  PagesWriter& pages;    // its page file
+  Json& j;               // its object in the manifest's processes
+};
+
+// A resource kind's dump side (native/resources/KIND/dump_KIND.cc), run by the
+// checkpoint (dump.cc) in the order of the kinds table (native/resources/kinds.cc).
+// Every part is optional. A refusal goes to run.u naming what and where; a
+// failure returns false with run.err.
+struct DumpKind {
+  const char* name;
+  // before the freeze, per process: what would be refused (nothing is written)
+  void (*check)(DumpRun& run, const ProcessIds& ids);
+  // the whole tree, before the freeze and again once it is frozen
+  void (*checkTree)(DumpRun& run, const std::vector<ProcessIds>& processes);
+  // frozen, once, before the processes: the domain's own objects
+  bool (*dumpDomain)(DumpRun& run);
+  // frozen, per process, with every signal blocked in each of its tasks and
+  // p.scratch mapped: state only the task can tell (injected syscalls)
+  bool (*dumpInjected)(DumpRun& run, ProcessDump& p);
+  // frozen, per process, after the injected part
+  bool (*dump)(DumpRun& run, ProcessDump& p);
+};
+extern const DumpKind* const kDumpKinds[];  // native/resources/kinds.cc
+extern const size_t kDumpKindCount;
+
+// Shared by kinds: a task's registers ("regs", "fpregs"), its scheduling ("sched":
+// affinity, policy, priority, ioprio; restored by set_thread_state in
+// native/resources/threads/restore_threads.c) and its credentials.
+bool dumpRegisters(FrozenTask& t, Json& j, std::string& err);
+void dumpScheduling(pid_t tid, Json& j);
+void dumpCreds(pid_t tid, Json& j);
 
 // The whole checkpoint of a domain, run on the thread that is (or becomes) the
 // tasks' tracer.

@@ -1,6 +1,6 @@
 // Turns one process of an image manifest (supervisor/manifest.ts ProcessImage)
 // into the restorer's binary plan (native/restorer/plan.h): the header, then each
-// resource kind's part (kPlanParts). JavaScript has verified the image before;
+// resource kind's part (kPlanParts, in native/resources/kinds.cc). JavaScript has verified the image before;
 // this only translates, and refuses what does not fit.
 #include "core/plan_builder.h"
 
@@ -46,20 +46,13 @@ std::string siginfos(const Napi::Array& list) {
 
 }  // namespace plan
 
-namespace {
-
-// In this order: a kind's arrays are laid out as it adds them.
-const PlanPart kPlanParts[] = {planThreads, planSysv, planSignals, planLocks, planMemory, planFiles, planTask};
-
-}  // namespace
-
 std::vector<uint8_t> buildPlan(const Napi::Object& proc) {
   vd_plan h{};
   h.magic = VD_PLAN_MAGIC;
   h.version = VD_PLAN_VERSION;
   h.pages_fd = h.boot_fd = h.stdio_base = -1;
   PlanBuilder b;
-  for (PlanPart part : kPlanParts) part(proc, b, h);
+  for (size_t i = 0; i < kPlanPartCount; i++) kPlanParts[i](proc, b, h);
   return b.finish(h);
 }
 

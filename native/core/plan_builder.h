@@ -1,7 +1,7 @@
 // Building the restorer's binary plan (native/restorer/plan.h) from a manifest's
 // process: the container and the manifest accessors here, each resource kind's
 // part in its folder (native/resources/KIND/plan_KIND.cc), run in turn by buildPlan
-// (plan_builder.cc, kPlanParts).
+// (plan_builder.cc) from the kinds table (kPlanParts, native/resources/kinds.cc).
 #pragma once
 #include <napi.h>
 
@@ -109,6 +109,8 @@ using PlanBuilder = plan::Builder;
 // A resource kind's part of the plan: fields of h, arrays and strings through b.
 // (manifest: one ProcessImage; JavaScript validated it, these refuse what does not fit)
 using PlanPart = void (*)(const Napi::Object& proc, PlanBuilder& b, vd_plan& h);
+extern const PlanPart kPlanParts[];  // native/resources/kinds.cc
+extern const size_t kPlanPartCount;
 void planMemory(const Napi::Object& proc, PlanBuilder& b, vd_plan& h);   // resources/memory/plan_memory.cc
 void planFiles(const Napi::Object& proc, PlanBuilder& b, vd_plan& h);    // resources/files/plan_files.cc
 void planTask(const Napi::Object& proc, PlanBuilder& b, vd_plan& h);     // resources/task/plan_task.cc

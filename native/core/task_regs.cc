@@ -3,7 +3,9 @@
 #include <elf.h>
 #include <errno.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 
@@ -14,6 +16,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/dump.h"
 #include "resources/memory/memory.h"
 #include "core/procfs.h"
 
@@ -226,6 +229,58 @@ bool injectSyscalls(pid_t tid, uint64_t code, uint64_t results, const user_regs_
     for (size_t i = 0; i < n; i++) out[first + i] = (long)got[i];
   }
   return true;
+}
+
+}  // namespace vdomain
+
+namespace vdomain {
+
+bool withInjection(FrozenTask& main, std::vector<ThreadToDump>& threads, uint64_t insn, std::string& err,
+                   const std::function<bool(uint64_t scratch, uint64_t code, const std::vector<uint64_t>& masks)>& inside) {
+  const uint64_t all = ~0ULL;
+  uint64_t mainMask = 0;
+  if (ptrace(PTRACE_GETSIGMASK, main.tid, sizeof mainMask, &mainMask) < 0 ||
+      ptrace(PTRACE_SETSIGMASK, main.tid, sizeof all, &all) < 0) {
+    err = "pid " + std::to_string(main.tid) + ": cannot read its signal mask: " + strerror(errno);
+    return false;
+  }
+  std::vector<uint64_t> masks(threads.size() + 1);
+  masks[0] = mainMask;
+  bool ok = true;
+  size_t blocked = 0;  // threads whose mask was read and blocked (and must be put back)
+  for (; blocked < threads.size(); blocked++) {
+    pid_t tid = threads[blocked].task->tid;
+    if (ptrace(PTRACE_GETSIGMASK, tid, sizeof masks[blocked + 1], &masks[blocked + 1]) < 0 ||
+        ptrace(PTRACE_SETSIGMASK, tid, sizeof all, &all) < 0) {
+      err = "task " + std::to_string(tid) + ": cannot read its signal mask: " + strerror(errno);
+      ok = false;
+      break;
+    }
+  }
+  long scratch = -ENOMEM, code = -ENOMEM;
+  auto mapped = [](long addr) { return addr > 0 || addr <= -4096; };
+  if (ok) {
+    scratch = injectSyscall(main.tid, insn, main.regs, SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mapped(scratch))
+      code = injectSyscall(main.tid, insn, main.regs, SYS_mmap, 0, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (!mapped(scratch) || !mapped(code)) {
+      err = "pid " + std::to_string(main.tid) + ": cannot map a scratch page in it: " +
+            strerror((int)-(mapped(scratch) ? code : scratch));
+      ok = false;
+    }
+  }
+  ok = ok && inside((uint64_t)scratch, (uint64_t)code, masks);
+  if (mapped(scratch)) injectSyscall(main.tid, insn, main.regs, SYS_munmap, scratch, 4096);
+  if (mapped(code)) injectSyscall(main.tid, insn, main.regs, SYS_munmap, code, 4096);
+  auto putBack = [](FrozenTask& t, uint64_t mask) {
+    user_regs_struct back = t.regs;
+    normalizeSyscallRestart(back, true);
+    setRegs(t.tid, back);
+    ptrace(PTRACE_SETSIGMASK, t.tid, sizeof mask, &mask);
+  };
+  putBack(main, mainMask);
+  for (size_t i = 0; i < blocked; i++) putBack(*threads[i].task, masks[i + 1]);
+  return ok;
 }
 
 }  // namespace vdomain

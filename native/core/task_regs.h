@@ -8,6 +8,7 @@
 #include <sys/user.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -50,5 +51,22 @@ struct InjectedCall {
 };
 bool injectSyscalls(pid_t tid, uint64_t code, uint64_t results, const user_regs_struct& base,
                     const std::vector<InjectedCall>& calls, std::vector<long>& out);
+
+}  // namespace vdomain
+
+namespace vdomain {
+
+struct FrozenTask;
+struct ThreadToDump;
+
+// Runs `inside` with every signal blocked in the process's tasks (so none is
+// delivered between injected calls) and two fresh pages mapped in it: `scratch`
+// (rw-, for the calls' answers) and `code` (r-x from the start: a process under
+// MDWE may not make a writable page executable, nor need we). After, each task's
+// mask is put back (inside gets them: masks[0] the main thread's, then the
+// threads' in order) and its registers rewound to restart the syscall it was in,
+// so it resumes right even if the supervisor dies before the thaw.
+bool withInjection(FrozenTask& main, std::vector<ThreadToDump>& threads, uint64_t insn, std::string& err,
+                   const std::function<bool(uint64_t scratch, uint64_t code, const std::vector<uint64_t>& masks)>& inside);
 
 }  // namespace vdomain

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include <asm/unistd.h>
+#include <linux/errno.h>
 #include <linux/fcntl.h>
 #include <linux/mman.h>
 #include <linux/prctl.h>
@@ -21,12 +22,6 @@
 #define SIG_DFL 0UL
 #define SS_DISABLE 2
 #define SS_ONSTACK 1
-#define ESPIPE 29
-#define EPERM 1
-#define EINVAL 22
-#define EOPNOTSUPP 95
-#define EISDIR 21
-#define EEXIST 17
 #define PRIO_PROCESS 0
 #define MADV_POPULATE_WRITE 23
 #ifndef MADV_DONTFORK
@@ -74,9 +69,6 @@
 #define SHM_RDONLY 010000
 #define SHM_REMAP 040000
 #define SHM_EXEC 0100000
-#define EACCES 13
-#define ENOENT 2
-#define ENOTDIR 20
 // the blob's region ends with its stacks (plan.h): the blob's (top 64 KiB), the helper's below
 #define HELPER_STACK_BELOW (64UL * 1024)
 
@@ -125,8 +117,12 @@ void clear_address_space(const struct vd_plan* p);
 void place_kernel_mappings(const struct vd_plan* p);
 void map_memory(const struct vd_plan* p);
 void set_memory_policy(const struct vd_plan* p);
-// files (resources/files/restore_files.c)
+// files (resources/files/restore_files.c), and the kinds of fd of the kinds table
+// (resources/NAME/restore_NAME.c: the fd made from d's record, or -errno)
 void open_files(const struct vd_plan* p);
+#define VD_FD_KIND_OPEN(name) long open_fd_##name(const struct vd_plan* p, const struct vd_fd* d, int index);
+VD_FD_KINDS(VD_FD_KIND_OPEN)
+#undef VD_FD_KIND_OPEN
 // task: cwd, limits, memory layout, attributes, credentials (resources/task/restore_task.c)
 void set_process_state(struct vd_plan* p);
 void set_thread_attrs(const struct vd_plan* p, const struct vd_thread* t, int index);

@@ -12,9 +12,10 @@
 #ifndef VDOMAIN_PLAN_H
 #define VDOMAIN_PLAN_H
 #include <stdint.h>
+#include "resources/kinds.h"
 
 #define VD_PLAN_MAGIC 0x314e414c50445600ULL  // "\0VDPLAN1"
-#define VD_PLAN_VERSION 5
+#define VD_PLAN_VERSION 6
 
 // A mapping of the image, restored at its old address.
 enum vd_vma_kind {
@@ -85,6 +86,13 @@ enum vd_fd_kind {
                    // given its mode and owner, opened with flags, seeked to pos
   VD_FD_SHARED,    // made before the tree forked (a description several fds hold,
                    // a pipe end): shared_base + stdio_index, as it is
+  // the kinds of the kinds table (native/resources/kinds.h), VD_FD_NAME each: made
+  // by open_fd_NAME from its record at data_off (data_len bytes)
+  VD_FD_TABLE = 15,
+#define VD_FD_KIND_ENUM(name) VD_FD_##name,
+  VD_FD_KINDS(VD_FD_KIND_ENUM)
+#undef VD_FD_KIND_ENUM
+  VD_FD_TABLE_END
 };
 
 // The status flags fcntl(F_SETFL) can set (x86-64 values): O_APPEND, O_NONBLOCK,
@@ -110,6 +118,7 @@ struct vd_fd {
   uint64_t file_size;
   uint32_t attrs_set, mode;
   int32_t uid, gid;
+  uint32_t data_off, data_len;  // a table kind's own record (8-aligned in the plan)
 };
 
 // len bytes at file_off of a deleted file, stored one extent after the other.

@@ -4,7 +4,9 @@
 // binds to the restoring command's own. Which fds are one open file description
 // (dup, fork) is found with kcmp. Restored by open_files in
 // restore_files.c (beside this file); descriptions held more than once, and pipes, are
-// made once before the tree forks (make_shared_files in native/keeper/restore_child.c).
+// made once before the tree forks (make_shared_files in keeper_files.c, beside this file).
+// Kinds of fd with a folder of their own (native/resources/kinds.h) are offered
+// each fd in turn (fd_kind.h): eventfd…
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/kcmp.h>
@@ -21,20 +23,41 @@
 
 #include "core/dump.h"
 #include "core/procfs.h"
+#include "resources/files/fd_kind.h"
+#include "resources/kinds.h"
 
 namespace vdomain {
 
+#define VD_FD_KIND_DECLARE(name) extern const FdKindDump name##FdKind;
+VD_FD_KINDS(VD_FD_KIND_DECLARE)
+#undef VD_FD_KIND_DECLARE
+
+std::string fdinfoValue(const std::string& fdinfo, const char* key) {
+  const size_t n = strlen(key);
+  for (size_t at = 0; at < fdinfo.size();) {
+    size_t end = fdinfo.find('\n', at);
+    if (end == std::string::npos) end = fdinfo.size();
+    if (fdinfo.compare(at, n, key) == 0 && at + n < end && fdinfo[at + n] == ':') {
+      size_t v = fdinfo.find_first_not_of(" \t", at + n + 1);
+      return v < end ? fdinfo.substr(v, end - v) : "";
+    }
+    at = end + 1;
+  }
+  return "";
+}
+
 namespace {
 
-struct FdInfo {
-  int fd;
-  std::string target;
-  struct stat st;
+// The kinds of fd with a folder of their own (native/resources/kinds.h), tried in turn.
+#define VD_FD_KIND_ROW(name) &name##FdKind,
+const FdKindDump* const kFdKinds[] = {VD_FD_KINDS(VD_FD_KIND_ROW)};
+#undef VD_FD_KIND_ROW
+
+struct FdInfo : OpenFd {
   uint64_t pos = 0;
-  unsigned flags = 0;
 };
 
-enum class FdKind { Path, Stdio, Copy, Pipe, Unsupported };
+enum class FdKind { Path, Stdio, Copy, Pipe, Table, Unsupported };
 
 // /dev/null, zero, full, random, urandom: reopened by path, nothing to keep
 bool harmlessDevice(dev_t rdev) {
@@ -50,14 +73,13 @@ std::vector<FdInfo> listFds(pid_t pid) {
   while (dirent* e = readdir(d)) {
     if (e->d_name[0] == '.') continue;
     FdInfo f{};
+    f.pid = pid;
     f.fd = atoi(e->d_name);
     f.target = readLink(pid, "fd/" + std::string(e->d_name));
     if (stat((dir + "/" + e->d_name).c_str(), &f.st) < 0) continue;  // closed meanwhile
-    std::string info = readProcFile(pid, ("fdinfo/" + std::string(e->d_name)).c_str());
-    const char* p = strstr(info.c_str(), "pos:");
-    if (p) f.pos = strtoull(p + 4, nullptr, 10);
-    p = strstr(info.c_str(), "flags:");
-    if (p) f.flags = (unsigned)strtoul(p + 6, nullptr, 8);
+    f.fdinfo = readProcFile(pid, ("fdinfo/" + std::string(e->d_name)).c_str());
+    f.pos = strtoull(fdinfoValue(f.fdinfo, "pos").c_str(), nullptr, 10);
+    f.flags = (unsigned)strtoul(fdinfoValue(f.fdinfo, "flags").c_str(), nullptr, 8);
     out.push_back(std::move(f));
   }
   closedir(d);
@@ -65,13 +87,15 @@ std::vector<FdInfo> listFds(pid_t pid) {
   return out;
 }
 
-// How fd is restored; for Stdio, *stdio is which of the restoring command's fds.
+// How fd is restored; for Stdio, *stdio is which of the restoring command's fds,
+// for Table, *table the kind that takes it.
 // The descriptions the job got from vdomain (the keeper holds them too:
 // stdioPid) are outside the domain: its standard streams and any fd it
 // inherited. Wherever the job has them (their number, a dup, a child's), a
 // restore binds the restoring command's fd of that number. A pipe or file the
 // job put on 0-2 itself is not one.
-FdKind classify(pid_t pid, pid_t stdioPid, const FdInfo& f, int* stdio, std::string& why) {
+FdKind classify(pid_t pid, pid_t stdioPid, const FdInfo& f, int* stdio, std::string& why,
+                const FdKindDump** table = nullptr) {
   if (f.flags & O_ASYNC) {  // its owner (F_SETOWN) cannot be read from outside
     why = f.target + ": O_ASYNC (signal-driven I/O) — not supported";
     return FdKind::Unsupported;
@@ -128,6 +152,11 @@ FdKind classify(pid_t pid, pid_t stdioPid, const FdInfo& f, int* stdio, std::str
     why = "device node " + f.target + ": deleted while open — not supported";
     return FdKind::Unsupported;
   }
+  for (const FdKindDump* k : kFdKinds)
+    if (k->takes(f)) {
+      if (table) *table = k;
+      return FdKind::Table;
+    }
   std::string what = f.target;
   if (what.rfind("socket:", 0) == 0 || t == S_IFSOCK) what = "socket";
   else if (t == S_IFIFO) what = "FIFO " + f.target;
@@ -139,20 +168,28 @@ FdKind classify(pid_t pid, pid_t stdioPid, const FdInfo& f, int* stdio, std::str
 
 }  // namespace
 
-void checkFiles(const ProcessIds& ids, pid_t stdioPid, Unsupported& u) {
+void checkFiles(DumpRun& run, const ProcessIds& ids) {
   for (auto& f : listFds(ids.real)) {
     int stdio;
     std::string why;
-    if (classify(ids.real, stdioPid, f, &stdio, why) == FdKind::Unsupported)
-      u.add(ids.vpid, "fd " + std::to_string(f.fd) + ": " + why);
+    const FdKindDump* table = nullptr;
+    FdKind k = classify(ids.real, run.req.stdioPid, f, &stdio, why, &table);
+    Json scratch;
+    scratch.beginObject();
+    if (k == FdKind::Table && !table->dump(f, scratch, why)) k = FdKind::Unsupported;
+    if (k == FdKind::Unsupported) run.u.add(ids.vpid, "fd " + std::to_string(f.fd) + ": " + why);
   }
 }
 
 // How an fd names its open file description: "VPID:FD" of its first holder.
 static std::string descriptionKey(pid_t vpid, int fd) { return std::to_string(vpid) + ":" + std::to_string(fd); }
 
-Descriptions mapDescriptions(const std::vector<ProcessIds>& processes, pid_t stdioPid, Unsupported& u) {
-  Descriptions d;
+// Which fds are one open file description (run.descs), found anew each time:
+// candidates by inode first, then kcmp.
+void mapDescriptions(DumpRun& run, const std::vector<ProcessIds>& processes) {
+  const pid_t stdioPid = run.req.stdioPid;
+  Descriptions& d = run.descs;
+  d = Descriptions{};
   d.stdioPid = stdioPid;
   struct Held {
     const ProcessIds* ids;
@@ -161,11 +198,13 @@ Descriptions mapDescriptions(const std::vector<ProcessIds>& processes, pid_t std
   };
   // candidates by inode first, then kcmp: one description, or two opens of a file
   std::map<std::pair<dev_t, ino_t>, std::vector<Held>> byInode;
+  std::map<std::string, const FdKindDump*> tableKind;  // description → its kind, for those of the kinds table
   for (auto& p : processes)
     for (auto& f : listFds(p.real)) {
       int stdio;
       std::string why;
-      FdKind k = classify(p.real, stdioPid, f, &stdio, why);
+      const FdKindDump* table = nullptr;
+      FdKind k = classify(p.real, stdioPid, f, &stdio, why, &table);
       if (k == FdKind::Stdio || k == FdKind::Unsupported) continue;  // (those are refused by name already)
       auto& held = byInode[{f.st.st_dev, f.st.st_ino}];
       const std::string own = descriptionKey(p.vpid, f.fd);
@@ -177,8 +216,16 @@ Descriptions mapDescriptions(const std::vector<ProcessIds>& processes, pid_t std
         }
       held.push_back({&p, f.fd, key});
       d.of[{p.real, f.fd}] = key;
+      d.holders[key]++;
+      if (table) tableKind[key] = table;
     }
-  return d;
+  // the kinds of the kinds table are made by each process's blob, one
+  // description per fd: one held twice (dup, fork) cannot be made so yet
+  for (auto& [key, kind] : tableKind)
+    if (d.holders[key] > 1)
+      run.u.items.push_back("pid " + key.substr(0, key.find(':')) + " fd " + key.substr(key.find(':') + 1) + ": " +
+                            kind->name + " held by " + std::to_string(d.holders[key]) +
+                            " fds (dup or fork) — sharing it is not supported yet");
 }
 
 namespace {
@@ -225,12 +272,19 @@ bool savePipe(pid_t pid, int fd, PagesWriter& w, uint64_t* len, int* size, std::
 
 }  // namespace
 
-bool dumpFiles(const ProcessIds& ids, Descriptions& d, PagesWriter& w, Json& j, Unsupported& u, std::string& err) {
+bool dumpFiles(DumpRun& run, ProcessDump& p) {
+  const ProcessIds& ids = p.ids;
+  Descriptions& d = run.descs;
+  PagesWriter& w = p.pages;
+  Json& j = p.j;
+  Unsupported& u = run.u;
+  std::string& err = run.err;
   j.key("fds").beginArray();
   for (auto& f : listFds(ids.real)) {
     int stdio = -1;
     std::string why;
-    FdKind k = classify(ids.real, d.stdioPid, f, &stdio, why);
+    const FdKindDump* table = nullptr;
+    FdKind k = classify(ids.real, d.stdioPid, f, &stdio, why, &table);
     if (k == FdKind::Unsupported) {
       u.add(ids.vpid, "fd " + std::to_string(f.fd) + ": " + why);
       continue;
@@ -243,6 +297,10 @@ bool dumpFiles(const ProcessIds& ids, Descriptions& d, PagesWriter& w, Json& j, 
     if (desc != d.of.end()) j.field("desc", desc->second);
     if (k == FdKind::Stdio) {
       j.field("kind", "stdio").field("stdio", stdio);
+    } else if (k == FdKind::Table) {
+      j.field("kind", table->name).key("state").beginObject();
+      if (!table->dump(f, j, why)) u.add(ids.vpid, "fd " + std::to_string(f.fd) + ": " + why);
+      j.endObject();
     } else if (k == FdKind::Pipe) {
       j.field("kind", "pipe").field("pipe", (uint64_t)f.st.st_ino).field("end", (f.flags & O_ACCMODE) == O_WRONLY ? "w" : "r");
       if (f.target[0] == '/') j.field("fifo", f.target);
@@ -303,5 +361,8 @@ bool dumpFiles(const ProcessIds& ids, Descriptions& d, PagesWriter& w, Json& j, 
   j.endArray();
   return true;
 }
+
+
+extern const DumpKind filesKind = {"files", checkFiles, mapDescriptions, nullptr, nullptr, dumpFiles};
 
 }  // namespace vdomain

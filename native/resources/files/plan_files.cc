@@ -8,6 +8,29 @@ namespace vdomain {
 
 using namespace plan;
 
+// The kinds of fd with a folder of their own (native/resources/kinds.h): each
+// fills d's record from the fd's "state" (its own fields), checking what it reads.
+#define VD_FD_KIND_DECLARE(name) void planFd_##name(const Napi::Object& fd, PlanBuilder& b, vd_fd& d);
+VD_FD_KINDS(VD_FD_KIND_DECLARE)
+#undef VD_FD_KIND_DECLARE
+
+namespace {
+struct FdKindPlan {
+  const char* name;
+  uint32_t kind;  // VD_FD_NAME
+  void (*plan)(const Napi::Object& fd, PlanBuilder& b, vd_fd& d);
+};
+#define VD_FD_KIND_ROW(name) {#name, VD_FD_##name, planFd_##name},
+const FdKindPlan kFdKindPlans[] = {VD_FD_KINDS(VD_FD_KIND_ROW)};
+#undef VD_FD_KIND_ROW
+
+const FdKindPlan* fdKindPlan(const std::string& kind) {
+  for (auto& k : kFdKindPlans)
+    if (kind == k.name) return &k;
+  return nullptr;
+}
+}  // namespace
+
 void planFiles(const Napi::Object& proc, PlanBuilder& b, vd_plan& h) {
   std::vector<vd_fd> fds;
   std::vector<vd_extent> extents;  // the deleted files', each fd's its own slice
@@ -45,6 +68,9 @@ void planFiles(const Napi::Object& proc, PlanBuilder& b, vd_plan& h) {
     } else if (kind == "shared") {
       d.kind = VD_FD_SHARED;
       d.stdio_index = (uint32_t)num(f, "shared");
+    } else if (const FdKindPlan* k = fdKindPlan(kind)) {
+      d.kind = k->kind;
+      k->plan(objOf(f.Get("state"), "fds[].state"), b, d);
     } else {
       throw std::runtime_error("manifest: unknown fd kind '" + kind + "'");
     }

@@ -121,11 +121,16 @@ void open_files(const struct vd_plan* p) {
       case VD_FD_SHARED:
         fd = d->stdio_index < p->nr_shared ? sys3(__NR_fcntl, p->shared_base + (int)d->stdio_index, F_DUPFD_CLOEXEC, 0) : -EINVAL;
         break;
+#define VD_FD_KIND_CASE(name) \
+      case VD_FD_##name: fd = open_fd_##name(p, d, (int)i); break;
+      VD_FD_KINDS(VD_FD_KIND_CASE)
+#undef VD_FD_KIND_CASE
       default: fd = -EINVAL;
     }
     if (fd < 0) fail(p, VD_STEP_FD_OPEN, fd, (int)i);
     // a shared description was made whole by the keeper's child; an O_PATH one
-    // has neither position nor status flags
+    // has neither position nor status flags (a kind of the kinds table gets its
+    // status flags here too, and has no position: ESPIPE)
     if (d->kind != VD_FD_SHARED && !(d->flags & VD_O_PATH)) {
       long rc;
       if (d->kind != VD_FD_STDIO && (rc = sys3(__NR_lseek, fd, (long)d->pos, 0 /* SEEK_SET */)) < 0 && rc != -ESPIPE)

@@ -26,6 +26,16 @@
 
 namespace vdomain {
 
+// A file lock the process holds, taken again through fd by set_locks
+// (restore_locks.c, beside this file). len 0: to the end of the file.
+struct HeldLock {
+  enum Kind { Posix, Ofd, Flock };
+  int fd;
+  Kind kind;
+  bool write;
+  uint64_t start, len;
+};
+
 namespace {
 
 struct LockLine {
@@ -56,6 +66,8 @@ std::string rangeText(const LockLine& l) {
 
 }  // namespace
 
+// Its POSIX locks, and the OFD/flock locks of descriptions not met before in d
+// (each is saved once, with its first holder); what cannot be restored goes to u.
 std::vector<HeldLock> collectLocks(const ProcessIds& ids, Descriptions& d, Unsupported& u) {
   std::vector<HeldLock> out;
   // POSIX: one per (inode, type, range) of this process; every fd of the
@@ -111,8 +123,18 @@ std::vector<HeldLock> collectLocks(const ProcessIds& ids, Descriptions& d, Unsup
   return out;
 }
 
-void dumpLocks(const std::vector<HeldLock>& locks, Json& j) {
-  if (locks.empty()) return;
+// what would be refused, the descriptions as the files kind found them (a copy:
+// collecting marks the locks saved)
+void checkLocks(DumpRun& run, const std::vector<ProcessIds>& processes) {
+  Descriptions d = run.descs;
+  for (auto& p : processes) collectLocks(p, d, run.u);
+}
+
+// "locks": [...], when any
+bool dumpLocks(DumpRun& run, ProcessDump& p) {
+  const std::vector<HeldLock> locks = collectLocks(p.ids, run.descs, run.u);
+  Json& j = p.j;
+  if (locks.empty()) return true;
   static const char* const kinds[] = {"posix", "ofd", "flock"};
   j.key("locks").beginArray();
   for (auto& l : locks) {
@@ -121,6 +143,10 @@ void dumpLocks(const std::vector<HeldLock>& locks, Json& j) {
     j.field("start", std::to_string(l.start)).field("len", std::to_string(l.len)).endObject();
   }
   j.endArray();
+  return true;
 }
+
+
+extern const DumpKind locksKind = {"locks", nullptr, checkLocks, nullptr, nullptr, dumpLocks};
 
 }  // namespace vdomain

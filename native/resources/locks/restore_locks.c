@@ -13,7 +13,6 @@ struct k_flock { int16_t type, whence; int32_t pad; int64_t start, len; int32_t 
 #define LOCK_SH 1
 #define LOCK_EX 2
 #define LOCK_NB 4
-#define EWOULDBLOCK 11
 
 void set_locks(const struct vd_plan* p) {
   const struct vd_lock* l = AT(p, p->locks_off, const struct vd_lock);

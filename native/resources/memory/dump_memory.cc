@@ -187,9 +187,14 @@ Kind classifyWithFlags(const MapsEntry& m, const VmaFlags& f, bool ownIpc, std::
   return Kind::Unsupported;
 }
 
-}  // namespace
 
-bool dumpMemoryPolicy(FrozenTask& t, uint64_t insn, uint64_t scratch, Json& j, std::string& err) {
+// The process's memory policy (THP disable, MDWE, mlockall MCL_FUTURE), read by
+// syscalls injected into its main thread.
+bool dumpMemoryPolicy(DumpRun& run, ProcessDump& p) {
+  FrozenTask& t = p.main;
+  const uint64_t insn = p.syscallInsn, scratch = p.scratch;
+  Json& j = p.j;
+  std::string& err = run.err;
   auto failed = [&](const char* what, long rc) {
     err = "pid " + std::to_string(t.tid) + ": cannot read its " + what + ": " + strerror((int)-rc);
     return false;
@@ -211,7 +216,11 @@ bool dumpMemoryPolicy(FrozenTask& t, uint64_t insn, uint64_t scratch, Json& j, s
   return true;
 }
 
-uint64_t checkMemory(const ProcessIds& ids, bool ownIpc, Unsupported& u) {
+// What dumpMemory would refuse, and about how many bytes it would store now (to
+// reserve the page file before the freeze).
+void checkMemory(DumpRun& run, const ProcessIds& ids) {
+  const bool ownIpc = run.ownIpc;
+  Unsupported& u = run.u;
   uint64_t total = 0;
   const std::string pmPath = "/proc/" + std::to_string(ids.real) + "/pagemap";
   int pm = open(pmPath.c_str(), O_RDONLY | O_CLOEXEC);
@@ -226,10 +235,12 @@ uint64_t checkMemory(const ProcessIds& ids, bool ownIpc, Unsupported& u) {
       storedRuns(pm, m, k, entries, [&](uint64_t, uint64_t len) { return (total += len), true; });
   }
   if (pm >= 0) close(pm);
-  return total;
+  run.toStore[ids.real] = total;
 }
 
-void checkSharedMemory(const std::vector<ProcessIds>& processes, Unsupported& u) {
+// Shared anonymous memory mapped by several processes: not supported yet.
+void checkSharedMemory(DumpRun& run, const std::vector<ProcessIds>& processes) {
+  Unsupported& u = run.u;
   std::map<uint64_t, std::pair<pid_t, uint64_t>> seen;  // shmem inode → first process and address
   for (auto& p : processes)
     for (auto& m : readMaps(p.real)) {
@@ -243,7 +254,15 @@ void checkSharedMemory(const std::vector<ProcessIds>& processes, Unsupported& u)
     }
 }
 
-bool dumpMemory(const ProcessIds& ids, bool ownIpc, PagesWriter& w, Json& j, Unsupported& u, std::string& err) {
+// ownIpc: the domain has an IPC namespace of its own, so SysV shared memory it
+// attached is dumped (its contents by the keeper) instead of refused.
+bool dumpMemory(DumpRun& run, ProcessDump& p) {
+  const ProcessIds& ids = p.ids;
+  const bool ownIpc = run.ownIpc;
+  PagesWriter& w = p.pages;
+  Json& j = p.j;
+  Unsupported& u = run.u;
+  std::string& err = run.err;
   const pid_t pid = ids.real;
   std::string pmPath = "/proc/" + std::to_string(pid) + "/pagemap";
   int pm = open(pmPath.c_str(), O_RDONLY | O_CLOEXEC);
@@ -309,5 +328,9 @@ bool dumpMemory(const ProcessIds& ids, bool ownIpc, PagesWriter& w, Json& j, Uns
   close(pm);
   return true;
 }
+
+}  // namespace
+
+extern const DumpKind memoryKind = {"memory", checkMemory, checkSharedMemory, nullptr, dumpMemoryPolicy, dumpMemory};
 
 }  // namespace vdomain

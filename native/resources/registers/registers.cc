@@ -75,4 +75,10 @@ bool loadRegisters(pid_t tid, const TaskRegisters& tr, std::string& err) {
   return true;
 }
 
+
+// the main thread's (the other threads' are dumped with their signal state)
+static bool dumpMainRegisters(DumpRun& run, ProcessDump& p) { return dumpRegisters(p.main, p.j, run.err); }
+
+extern const DumpKind registersKind = {"registers", nullptr, nullptr, nullptr, nullptr, dumpMainRegisters};
+
 }  // namespace vdomain

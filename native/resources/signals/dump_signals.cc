@@ -54,7 +54,7 @@ void pendingQueue(pid_t tid, bool shared, Json& j) {
 
 
 // Where the injected calls leave their answers in the process's scratch page
-// (one page, mapped by dumpSignals), and the page their stub runs from.
+// (one page, mapped by core/task_regs.cc withInjection), and the page their stub runs from.
 struct Scratch {
   uint64_t data, code;
   uint64_t at(size_t off) const { return data + off; }
@@ -212,69 +212,26 @@ bool dumpProcessSignals(FrozenTask& t, const Scratch& scratch, Json& j, std::str
   return true;
 }
 
+// Inside the injection session (core/task_regs.h withInjection): the "sigmask"
+// recorded is each task's own, read before the session blocked them all.
+bool dumpSignalsInjected(DumpRun& run, ProcessDump& p) {
+  const Scratch pages{p.scratch, p.code};
+  if (!dumpProcessSignals(p.main, pages, p.j, run.err) || !dumpThreadState(p.main, pages, p.masks[0], p.j, run.err))
+    return false;
+  p.j.key("threads").beginArray();
+  for (size_t i = 0; i < p.threads.size(); i++) {
+    FrozenTask& t = *p.threads[i].task;
+    p.j.beginObject().field("vtid", p.threads[i].vtid).field("tid", t.tid).field("comm", p.threads[i].comm);
+    bool ok = dumpRegisters(t, p.j, run.err) && dumpThreadState(t, pages, p.masks[i + 1], p.j, run.err);
+    p.j.endObject();
+    if (!ok) return false;
+  }
+  p.j.endArray();
+  return true;
+}
+
 }  // namespace
 
-bool dumpSignals(FrozenTask& main, std::vector<ThreadToDump>& threads, uint64_t insn, Json& j, std::string& err,
-                 const std::function<bool(uint64_t scratch)>& withScratch) {
-  // Single syscalls are run in each task with every signal blocked, so none is
-  // delivered meanwhile; each task's own mask is read first and put back after.
-  const uint64_t all = ~0ULL;
-  uint64_t mainMask = 0;
-  if (ptrace(PTRACE_GETSIGMASK, main.tid, sizeof mainMask, &mainMask) < 0 ||
-      ptrace(PTRACE_SETSIGMASK, main.tid, sizeof all, &all) < 0) {
-    err = "pid " + std::to_string(main.tid) + ": cannot read its signal mask: " + strerror(errno);
-    return false;
-  }
-  std::vector<uint64_t> masks(threads.size());
-  bool ok = true;
-  for (size_t i = 0; i < threads.size() && ok; i++) {
-    pid_t tid = threads[i].task->tid;
-    if (ptrace(PTRACE_GETSIGMASK, tid, sizeof masks[i], &masks[i]) < 0 || ptrace(PTRACE_SETSIGMASK, tid, sizeof all, &all) < 0) {
-      err = "task " + std::to_string(tid) + ": cannot read its signal mask: " + strerror(errno);
-      ok = false;
-    }
-  }
-  // a page for the answers, and one for the stub that asks (r-x from the start: a
-  // process under MDWE may not make a writable page executable, nor need we)
-  long scratch = -ENOMEM, code = -ENOMEM;
-  auto mapped = [](long addr) { return addr > 0 || addr <= -4096; };
-  if (ok) {
-    scratch = injectSyscall(main.tid, insn, main.regs, SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (mapped(scratch))
-      code = injectSyscall(main.tid, insn, main.regs, SYS_mmap, 0, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (!mapped(scratch) || !mapped(code)) {
-      err = "pid " + std::to_string(main.tid) + ": cannot map a scratch page in it: " +
-            strerror((int)-(mapped(scratch) ? code : scratch));
-      ok = false;
-    }
-  }
-  const Scratch pages{(uint64_t)scratch, (uint64_t)code};
-  ok = ok && dumpProcessSignals(main, pages, j, err) && dumpThreadState(main, pages, mainMask, j, err);
-  if (ok) {
-    j.key("threads").beginArray();
-    for (size_t i = 0; i < threads.size() && ok; i++) {
-      FrozenTask& t = *threads[i].task;
-      j.beginObject().field("vtid", threads[i].vtid).field("tid", t.tid).field("comm", threads[i].comm);
-      ok = dumpRegisters(t, j, err) && dumpThreadState(t, pages, masks[i], j, err);
-      j.endObject();
-    }
-    j.endArray();
-  }
-  ok = ok && withScratch((uint64_t)scratch);
-  if (mapped(scratch)) injectSyscall(main.tid, insn, main.regs, SYS_munmap, scratch, 4096);
-  if (mapped(code)) injectSyscall(main.tid, insn, main.regs, SYS_munmap, code, 4096);
-  // Each task now sits at an injected syscall's exit, past where the kernel would
-  // restart its own interrupted syscall: put it back rewound to restart, so that
-  // it resumes right even if this supervisor dies before the thaw.
-  auto putBack = [](FrozenTask& t, uint64_t mask) {
-    user_regs_struct back = t.regs;
-    normalizeSyscallRestart(back, true);
-    setRegs(t.tid, back);
-    ptrace(PTRACE_SETSIGMASK, t.tid, sizeof mask, &mask);
-  };
-  putBack(main, mainMask);
-  for (size_t i = 0; i < threads.size(); i++) putBack(*threads[i].task, masks[i]);
-  return ok;
-}
+extern const DumpKind signalsKind = {"signals", nullptr, nullptr, nullptr, dumpSignalsInjected, nullptr};
 
 }  // namespace vdomain

@@ -69,7 +69,11 @@ const char* const kHostIpc = " (the domain shares the host's IPC namespace: run 
 
 }  // namespace
 
-void checkSysvIpc(const std::vector<ProcessIds>& processes, Unsupported& u) {
+// System V IPC objects of the host's that the processes visibly use (a domain
+// run with --host-ipc): refused. A domain of its own IPC namespace has its own dumped.
+void checkSysvIpc(DumpRun& run, const std::vector<ProcessIds>& processes) {
+  if (run.ownIpc) return;
+  Unsupported& u = run.u;
   std::set<pid_t> real;
   for (auto& p : processes) real.insert(p.real);
   auto vpidOf = [&](long long pid) {
@@ -104,8 +108,13 @@ void checkSysvIpc(const std::vector<ProcessIds>& processes, Unsupported& u) {
   }
 }
 
-bool dumpSysv(const std::string& dir, const std::function<int(int)>& keeperDump, SysvDump& out, std::string& err) {
-  const std::string path = dir + "/" + VD_SYSV_FILE;
+// The domain's own SysV objects, dumped by its keeper into sysv.img (removed when
+// there are none): their summary for the manifest, and the semaphore sets' values.
+bool dumpSysv(DumpRun& run) {
+  if (!run.ownIpc) return true;
+  std::string& err = run.err;
+  const std::function<int(int)>& keeperDump = run.req.dumpSysv;
+  const std::string path = run.req.dir + "/" + VD_SYSV_FILE;
   int fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return err = path + ": " + strerror(errno), false;
   int e = keeperDump(fd);
@@ -127,7 +136,7 @@ bool dumpSysv(const std::string& dir, const std::function<int(int)>& keeperDump,
       SemSet set{o.id, std::vector<uint16_t>(o.count)};
       whole = o.data_len == o.count * 2 &&
               pread(fd, set.values.data(), o.data_len, at + (off_t)sizeof o) == (ssize_t)o.data_len;
-      out.semSets.push_back(std::move(set));
+      run.semSets.push_back(std::move(set));
     }
     at += (off_t)(sizeof o + o.data_len);
     const char* kind = o.kind == VD_SYSV_SHM ? "shm" : o.kind == VD_SYSV_SEM ? "sem" : "msg";
@@ -142,7 +151,7 @@ bool dumpSysv(const std::string& dir, const std::function<int(int)>& keeperDump,
   close(fd);
   if (!whole) return err = "the keeper's SysV IPC dump is incomplete", false;
   if (h.nr_objects == 0) unlink(path.c_str());
-  out.summaryJson = h.nr_objects ? j.text() : "";
+  run.res.sysvJson = h.nr_objects ? j.text() : "";
   return true;
 }
 
@@ -161,8 +170,16 @@ bool dumpSysv(const std::string& dir, const std::function<int(int)>& keeperDump,
 // them back, which the restored process undoes (its threads are made sharing
 // them) but the original could not: so only a checkpoint that ends the job
 // (--kill) reads them in a multithreaded process, and others are refused.
-bool dumpSemUndo(FrozenTask& main, const std::vector<ThreadToDump>& threads, bool ending, pid_t vpid, uint64_t insn,
-                 uint64_t scratch, const std::vector<SemSet>& sets, Json& j, Unsupported& u, std::string& err) {
+bool dumpSemUndo(DumpRun& run, ProcessDump& p) {
+  FrozenTask& main = p.main;
+  const std::vector<ThreadToDump>& threads = p.threads;
+  const bool ending = run.req.hold;  // the checkpoint ends the job (--kill)
+  const pid_t vpid = p.ids.vpid;
+  const uint64_t insn = p.syscallInsn, scratch = p.scratch;
+  const std::vector<SemSet>& sets = run.semSets;
+  Json& j = p.j;
+  Unsupported& u = run.u;
+  std::string& err = run.err;
   if (sets.empty()) return true;
   const pid_t tid = main.tid;
   long same = syscall(SYS_kcmp, getpid(), tid, KCMP_SYSVSEM, 0, 0);
@@ -229,5 +246,8 @@ bool dumpSemUndo(FrozenTask& main, const std::vector<ThreadToDump>& threads, boo
   if (r < 0) return err = "pid " + std::to_string(vpid) + ": cannot put back its SEM_UNDO adjustments: " + strerror((int)-r), false;
   return true;
 }
+
+
+extern const DumpKind sysvKind = {"sysv", nullptr, checkSysvIpc, dumpSysv, dumpSemUndo, nullptr};
 
 }  // namespace vdomain

@@ -158,9 +158,14 @@ static bool readLimits(pid_t pid, uint64_t (&lim)[16][2]) {
   return true;
 }
 
-bool dumpTask(const ProcessIds& ids, int domainFilters, Json& j, Unsupported& u, std::string& err) {
+void checkTaskOf(DumpRun& run, const ProcessIds& ids) { checkTask(ids, run.domainFilters, run.u); }
+
+bool dumpTask(DumpRun& run, ProcessDump& p) {
+  const ProcessIds& ids = p.ids;
+  Json& j = p.j;
+  std::string& err = run.err;
   const pid_t pid = ids.real;
-  checkTask(ids, domainFilters, u);  // again, now that it is frozen
+  checkTask(ids, run.domainFilters, run.u);  // again, now that it is frozen
   std::vector<std::string> stat;
   std::string comm;
   if (!readStat(pid, comm, stat)) {
@@ -213,5 +218,8 @@ bool dumpTask(const ProcessIds& ids, int domainFilters, Json& j, Unsupported& u,
   j.key("auxv").base64(auxv.data(), auxv.size());
   return true;
 }
+
+
+extern const DumpKind taskKind = {"task", checkTaskOf, nullptr, nullptr, nullptr, dumpTask};
 
 }  // namespace vdomain

@@ -12,6 +12,8 @@
 
 #include <cstring>
 
+#include "core/dump.h"
+
 namespace vdomain {
 
 namespace {
@@ -125,5 +127,22 @@ void takeTerminalBack(int stdio) {
   NoTtou hold;
   if (tcgetpgrp(stdio) != getpgrp()) tcsetpgrp(stdio, getpgrp());
 }
+
+
+// The dump side: the job's terminal is one of the keeper's standard streams (the
+// job's own terminals are fds: the files kind's).
+namespace {
+void checkTerminal(DumpRun& run, const std::vector<ProcessIds>&) {
+  if (run.req.stdioPid <= 0) return;
+  std::string why = terminalUnreadable(run.req.stdioPid);
+  if (!why.empty()) run.u.items.push_back(why);
+}
+bool dumpTerminal(DumpRun& run) {
+  if (run.req.stdioPid > 0) run.res.terminal = readTerminal(run.req.stdioPid);
+  return true;
+}
+}  // namespace
+
+extern const DumpKind terminalKind = {"terminal", nullptr, checkTerminal, dumpTerminal, nullptr, nullptr};
 
 }  // namespace vdomain

@@ -1,0 +1,21 @@
+/* The kinds of file descriptor that have a folder of their own, beside the files
+ * kind's built-in ones (regular files, directories, harmless devices, pipes,
+ * FIFOs, deleted files, standard streams). Each NAME here is a folder
+ * native/resources/NAME/ holding:
+ *   dump_NAME.cc     const FdKindDump NAME##FdKind: which fds it takes and what it
+ *                    records of one (resources/files/fd_kind.h)
+ *   plan_NAME.cc     void planFd_NAME(fd, builder, vd_fd&): its record in the
+ *                    restorer's plan, from the manifest (checked: the image is
+ *                    untrusted)
+ *   restore_NAME.c   long open_fd_NAME(plan, vd_fd, index): makes it again in the
+ *                    restorer blob (freestanding: raw syscalls only)
+ *   test_NAME.c      a program that sets the state, is checkpointed and restored,
+ *                    and checks it (test/kinds.test.ts runs every one)
+ * The files kind runs them in each of its sides; the manifest's fd kind is NAME.
+ * C and C++ both include this. */
+#ifndef VDOMAIN_RESOURCES_KINDS_H
+#define VDOMAIN_RESOURCES_KINDS_H
+
+#define VD_FD_KINDS(X) X(eventfd)
+
+#endif
