@@ -16,6 +16,6 @@
 #ifndef VDOMAIN_RESOURCES_KINDS_H
 #define VDOMAIN_RESOURCES_KINDS_H
 
-#define VD_FD_KINDS(X) X(eventfd)
+#define VD_FD_KINDS(X) X(eventfd) X(signalfd) X(timerfd)
 
 #endif

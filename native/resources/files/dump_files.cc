@@ -46,6 +46,18 @@ std::string fdinfoValue(const std::string& fdinfo, const char* key) {
   return "";
 }
 
+int takeFd(const OpenFd& f) {
+  int pidfd = (int)syscall(SYS_pidfd_open, f.pid, 0);
+  if (pidfd < 0) return -1;
+  int fd = (int)syscall(SYS_pidfd_getfd, pidfd, f.fd, 0);
+  int e = errno;
+  close(pidfd);
+  errno = e;
+  return fd;
+}
+
+std::string ownFdinfo(int fd) { return readWholeFile(("/proc/self/fdinfo/" + std::to_string(fd)).c_str()); }
+
 namespace {
 
 // The kinds of fd with a folder of their own (native/resources/kinds.h), tried in turn.

@@ -31,6 +31,13 @@ struct FdKindDump {
   bool (*dump)(const OpenFd& fd, Json& j, std::string& why);
 };
 
+// The file itself, as a descriptor of ours (pidfd_getfd: the tracer may), or -1
+// with errno: for a kind whose state a call on the file tells more exactly than
+// fdinfo. Close it after.
+int takeFd(const OpenFd& fd);
+// /proc/self/fdinfo/FD of one of ours, whole.
+std::string ownFdinfo(int fd);
+
 // The value of "key:" in an fdinfo text (its first line that begins so), or "".
 std::string fdinfoValue(const std::string& fdinfo, const char* key);
 
