@@ -23,11 +23,13 @@
 //   waitid-id   as PID when arg0 is P_PID, as PGID when P_PGID
 //   pgrp-ptr    pointer to an int PGID (ioctl TIOCSPGRP): translated in memory
 // Results: pid (a PID/TID in the return value), siginfo (si_pid in the siginfo_t
-// at argument `out`), pgrp-ptr (an int PGID the kernel wrote at argument `out`).
+// at argument `out`, waitid: always a child's), signal-siginfo (the siginfo_t of a
+// signal taken at argument `out`: si_pid where its si_code says a process sent it),
+// pgrp-ptr (an int PGID the kernel wrote at argument `out`).
 
 export type Answer = 'getpid' | 'gettid' | 'getppid' | 'getpgrp' | 'getpgid' | 'getsid' | 'readlink-proc';
 export type ArgKind = 'pid' | 'tid' | 'pid-or-pgrp' | 'prio-who' | 'ioprio-who' | 'waitid-id' | 'pgrp-ptr';
-export type ResultKind = 'pid' | 'siginfo' | 'pgrp-ptr';
+export type ResultKind = 'pid' | 'siginfo' | 'signal-siginfo' | 'pgrp-ptr';
 
 export interface SyscallRow {
   name: string;
@@ -97,6 +99,8 @@ export const SYSCALLS: readonly SyscallRow[] = [
   { name: 'setsid', nr: 112, how: 'trace', result: 'pid' },
   { name: 'wait4', nr: 61, how: 'trace', args: { 0: 'pid-or-pgrp' }, result: 'pid', reaps: true },
   { name: 'waitid', nr: 247, how: 'trace', args: { 1: 'waitid-id' }, result: 'siginfo', out: 2, reaps: true },
+  // sigwaitinfo, sigtimedwait: a signal taken without delivery (no signal-delivery stop to rewrite it at)
+  { name: 'rt_sigtimedwait', nr: 128, how: 'trace', result: 'signal-siginfo', out: 1 },
   {
     name: 'ioctl', nr: 16, how: 'trace', args: { 2: 'pgrp-ptr' }, result: 'pgrp-ptr', out: 2,
     onlyArg1: [TIOCSPGRP, TIOCGPGRP, TIOCGSID],
@@ -115,6 +119,7 @@ export const NOT_TRANSLATED: readonly { name: string; sees: string }[] = [
   { name: 'perf_event_open with a PID', sees: 'the PID is not translated' },
   { name: 'fcntl F_SETOWN/F_GETOWN', sees: 'the owner PID is not translated' },
   { name: 'SCM_CREDENTIALS, SO_PEERCRED', sees: 'real PIDs' },
+  { name: 'signalfd reads (ssi_pid)', sees: 'the real PID of the sender: a read() result, not translated' },
   { name: 'contents of /proc files (/proc/<pid>/stat, status), getdents of /proc', sees: 'real PIDs; only the /proc/<vpid> path in open/openat and readlink of /proc/self are translated' },
   { name: "glibc's thread descriptor TID (CLONE_PARENT_SETTID/CLONE_CHILD_SETTID words, the set_tid_address result)", sees: 'the real TID, on purpose: the kernel reads it as the owner of robust and PI futexes; gettid() returns the virtual one (docs/decisions/0009)' },
   { name: 'SysV keys and ids (shmget … msgctl)', sees: "the domain's own without translation: each domain has an IPC namespace of its own, made again with the same ids at restore (docs/decisions/0010)" },

@@ -46,7 +46,7 @@ ArgKind parseArgKind(const std::string& s) {
 
 ResultKind parseResultKind(const std::string& s) {
   static const std::pair<const char*, ResultKind> names[] = {
-      {"", ResultKind::None}, {"pid", ResultKind::Pid}, {"siginfo", ResultKind::Siginfo}, {"pgrp-ptr", ResultKind::PgrpPtr}};
+      {"", ResultKind::None}, {"pid", ResultKind::Pid}, {"siginfo", ResultKind::Siginfo}, {"signal-siginfo", ResultKind::SignalSiginfo}, {"pgrp-ptr", ResultKind::PgrpPtr}};
   return byName(s, names, "result kind");
 }
 

@@ -335,6 +335,20 @@ void Tracer::onSyscallExit(pid_t tid) {
           const bool ended = readMem(tid, info + 8, &code, sizeof code) && code >= CLD_EXITED && code <= CLD_DUMPED;
           if (rule->reaps && ended && !((long)tt.savedArgs[3] & kWNOWAIT)) t_.reaped(real);
         }
+      } else if (rule->result == ResultKind::SignalSiginfo && rax > 0 && rule->out >= 0) {
+        // rt_sigtimedwait: si_pid (offset 16) only where si_code (offset 8) says a
+        // process sent it (kill, sigqueue, tkill, mq_notify) or it is a child's SIGCHLD;
+        // elsewhere offset 16 is an address, a timer id or a band
+        uint64_t info = tt.savedArgs[rule->out];
+        int code = 0;
+        pid_t real;
+        const bool sent = info && readMem(tid, info + 8, &code, sizeof code) &&
+                          (code == SI_USER || code == SI_QUEUE || code == SI_TKILL || code == SI_MESGQ ||
+                           ((int)rax == SIGCHLD && code >= CLD_EXITED && code <= CLD_CONTINUED));
+        if (sent && readMem(tid, info + 16, &real, sizeof real) && real > 0) {
+          pid_t v = t_.toVirt(real);
+          writeMem(tid, info + 16, &v, sizeof v);
+        }
       }
     }
   }

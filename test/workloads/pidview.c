@@ -247,6 +247,27 @@ int main(int argc, char **argv) {
   errno = 0;
   CHECK(kill(k, 0) < 0 && errno == ESRCH, "reaped child is gone");
 
+  // a signal taken by sigwaitinfo (never delivered: no delivery stop) names its
+  // sender by the virtual PID too: one sent to itself, and a child's SIGUSR2
+  sigset_t usr;
+  sigemptyset(&usr);
+  sigaddset(&usr, SIGUSR2);
+  sigprocmask(SIG_BLOCK, &usr, NULL);
+  kill(getpid(), SIGUSR2);
+  siginfo_t got = {0};
+  CHECK(sigwaitinfo(&usr, &got) == SIGUSR2, "sigwaitinfo(SIGUSR2)");
+  SEE("sigwaitinfo.self", got.si_pid);
+  CHECK(got.si_pid == getpid(), "sigwaitinfo si_pid == getpid");
+  pid_t sender = fork();
+  if (sender == 0) {
+    kill(getppid(), SIGUSR2);
+    _exit(0);
+  }
+  CHECK(sigwaitinfo(&usr, &got) == SIGUSR2, "sigwaitinfo(SIGUSR2 from a child)");
+  SEE("sigwaitinfo.child", got.si_pid);
+  CHECK(got.si_pid == sender, "sigwaitinfo si_pid == the sending child");
+  waitpid(sender, &st, 0);
+
   if (getenv("PIDVIEW_HOLD")) {
     // stay (with one child) until a line arrives on stdin: the test compares what
     // we saw with `vdomain list` meanwhile, and proves stdin reaches the job
