@@ -5,7 +5,10 @@
 #pragma once
 #include <napi.h>
 
+#include <cctype>
+#include <cerrno>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -48,6 +51,18 @@ inline uint64_t hexStr(const Napi::Object& o, const char* k) { return strtoull(s
 inline int64_t numIn(const Napi::Object& o, const char* k, int64_t lo, int64_t hi) {
   int64_t v = (int64_t)num(o, k);
   if (v < lo || v > hi) throw std::runtime_error(std::string("manifest: '") + k + "' is out of range");
+  return v;
+}
+
+// A 64-bit unsigned number the image holds as text (it may not fit a double):
+// digits of `base` only, no sign, no overflow.
+inline uint64_t u64Text(const Napi::Object& o, const char* k, int base) {
+  const std::string text = strOf(o.Get(k), k);
+  char* end = nullptr;
+  errno = 0;
+  const uint64_t v = strtoull(text.c_str(), &end, base);
+  if (text.empty() || !isxdigit((unsigned char)text[0]) || *end || errno)
+    throw std::runtime_error(std::string("manifest: '") + k + "' is not a 64-bit number");
   return v;
 }
 
@@ -105,6 +120,13 @@ std::string siginfos(const Napi::Array& list);
 }  // namespace plan
 
 using PlanBuilder = plan::Builder;
+
+// A kind of the kinds table's own record for fd d (vd_fd.data_off, data_len).
+template <class T>
+void setFdRecord(PlanBuilder& b, vd_fd& d, const T& record) {
+  d.data_off = b.raw(std::string(reinterpret_cast<const char*>(&record), sizeof record));
+  d.data_len = sizeof record;
+}
 
 // A resource kind's part of the plan: fields of h, arrays and strings through b.
 // (manifest: one ProcessImage; JavaScript validated it, these refuse what does not fit)

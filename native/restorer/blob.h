@@ -120,6 +120,11 @@ void set_memory_policy(const struct vd_plan* p);
 // files (resources/files/restore_files.c), and the kinds of fd of the kinds table
 // (resources/NAME/restore_NAME.c: the fd made from d's record, or -errno)
 void open_files(const struct vd_plan* p);
+// d's own record (vd_fd.data_off) when it is `size` bytes, as its kind's plan
+// part wrote it; 0 otherwise.
+static inline const void* fd_record(const struct vd_plan* p, const struct vd_fd* d, uint32_t size) {
+  return d->data_len == size ? AT(p, d->data_off, const void) : 0;
+}
 #define VD_FD_KIND_OPEN(name) long open_fd_##name(const struct vd_plan* p, const struct vd_fd* d, int index);
 VD_FD_KINDS(VD_FD_KIND_OPEN)
 #undef VD_FD_KIND_OPEN

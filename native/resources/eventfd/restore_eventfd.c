@@ -8,9 +8,8 @@
 
 long open_fd_eventfd(const struct vd_plan* p, const struct vd_fd* d, int index) {
   (void)index;
-  if (d->data_len != sizeof(struct vd_eventfd)) return -EINVAL;
-  const struct vd_eventfd* e = AT(p, d->data_off, const struct vd_eventfd);
-  if (e->count > VD_EVENTFD_MAX) return -EINVAL;
+  const struct vd_eventfd* e = fd_record(p, d, sizeof *e);
+  if (!e || e->count > VD_EVENTFD_MAX) return -EINVAL;
   long fd = sys2(__NR_eventfd2, 0, O_CLOEXEC | (e->semaphore ? VD_EFD_SEMAPHORE : 0));
   if (fd < 0 || !e->count) return fd;
   uint64_t count = e->count;

@@ -14,15 +14,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-static int fails;
-#define CHECK(cond, ...)                     \
-  do {                                       \
-    if (!(cond)) {                           \
-      fails++;                               \
-      printf("eventfd changed: " __VA_ARGS__); \
-      printf("\n");                          \
-    }                                        \
-  } while (0)
+#define STATE_KIND "eventfd"
+#include "../files/fd_state_check.h"
 
 static int blocked;  // read by the thread, blocking
 static uint64_t woken;
@@ -33,22 +26,6 @@ static void* reader(void* arg) {
   while (read(blocked, &v, sizeof v) < 0 && errno == EINTR) {}
   woken = v;
   return 0;
-}
-
-// the fdinfo line "key: value" of fd
-static void fdinfo(int fd, const char* key, char* out, size_t n) {
-  char path[64], line[256];
-  snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
-  FILE* f = fopen(path, "r");
-  out[0] = 0;
-  while (f && fgets(line, sizeof line, f))
-    if (!strncmp(line, key, strlen(key)) && line[strlen(key)] == ':') {
-      char* v = line + strlen(key) + 1;
-      while (*v == ' ' || *v == '\t') v++;
-      v[strcspn(v, "\n")] = 0;
-      snprintf(out, n, "%s", v);
-    }
-  if (f) fclose(f);
 }
 
 int main(int argc, char** argv) {

@@ -106,7 +106,7 @@ std::vector<FdInfo> listFds(pid_t pid) {
 // inherited. Wherever the job has them (their number, a dup, a child's), a
 // restore binds the restoring command's fd of that number. A pipe or file the
 // job put on 0-2 itself is not one.
-FdKind classify(pid_t pid, pid_t stdioPid, const FdInfo& f, int* stdio, std::string& why,
+FdKind classify(pid_t stdioPid, const FdInfo& f, int* stdio, std::string& why,
                 const FdKindDump** table = nullptr) {
   if (f.flags & O_ASYNC) {  // its owner (F_SETOWN) cannot be read from outside
     why = f.target + ": O_ASYNC (signal-driven I/O) — not supported";
@@ -115,7 +115,7 @@ FdKind classify(pid_t pid, pid_t stdioPid, const FdInfo& f, int* stdio, std::str
   // the fd numbers the keeper holds: 0-2 and whatever else the job inherited from
   // `vdomain run` (native/core/domain.cc spawnKeeper passes them on at their numbers)
   for (int k : openFdNumbers(stdioPid)) {
-    long r = syscall(SYS_kcmp, pid, stdioPid, KCMP_FILE, f.fd, k);
+    long r = syscall(SYS_kcmp, f.pid, stdioPid, KCMP_FILE, f.fd, k);
     if (r == 0 || (r < 0 && k <= 2 && f.fd == k)) {  // without kcmp: 0-2 are what they were
       *stdio = k;
       return FdKind::Stdio;
@@ -185,7 +185,7 @@ void checkFiles(DumpRun& run, const ProcessIds& ids) {
     int stdio;
     std::string why;
     const FdKindDump* table = nullptr;
-    FdKind k = classify(ids.real, run.req.stdioPid, f, &stdio, why, &table);
+    FdKind k = classify(run.req.stdioPid, f, &stdio, why, &table);
     Json scratch;
     scratch.beginObject();
     if (k == FdKind::Table && !table->dump(f, scratch, why)) k = FdKind::Unsupported;
@@ -210,13 +210,19 @@ void mapDescriptions(DumpRun& run, const std::vector<ProcessIds>& processes) {
   };
   // candidates by inode first, then kcmp: one description, or two opens of a file
   std::map<std::pair<dev_t, ino_t>, std::vector<Held>> byInode;
-  std::map<std::string, const FdKindDump*> tableKind;  // description → its kind, for those of the kinds table
+  // the descriptions of the kinds table's kinds: their first holder and kind
+  struct TableHeld {
+    pid_t vpid;
+    int fd;
+    const FdKindDump* kind;
+  };
+  std::map<std::string, TableHeld> tableKind;
   for (auto& p : processes)
     for (auto& f : listFds(p.real)) {
       int stdio;
       std::string why;
       const FdKindDump* table = nullptr;
-      FdKind k = classify(p.real, stdioPid, f, &stdio, why, &table);
+      FdKind k = classify(stdioPid, f, &stdio, why, &table);
       if (k == FdKind::Stdio || k == FdKind::Unsupported) continue;  // (those are refused by name already)
       auto& held = byInode[{f.st.st_dev, f.st.st_ino}];
       const std::string own = descriptionKey(p.vpid, f.fd);
@@ -229,15 +235,14 @@ void mapDescriptions(DumpRun& run, const std::vector<ProcessIds>& processes) {
       held.push_back({&p, f.fd, key});
       d.of[{p.real, f.fd}] = key;
       d.holders[key]++;
-      if (table) tableKind[key] = table;
+      if (table && key == own) tableKind[key] = {p.vpid, f.fd, table};
     }
   // the kinds of the kinds table are made by each process's blob, one
   // description per fd: one held twice (dup, fork) cannot be made so yet
-  for (auto& [key, kind] : tableKind)
+  for (auto& [key, first] : tableKind)
     if (d.holders[key] > 1)
-      run.u.items.push_back("pid " + key.substr(0, key.find(':')) + " fd " + key.substr(key.find(':') + 1) + ": " +
-                            kind->name + " held by " + std::to_string(d.holders[key]) +
-                            " fds (dup or fork) — sharing it is not supported yet");
+      run.u.add(first.vpid, "fd " + std::to_string(first.fd) + ": " + first.kind->name + " held by " +
+                                std::to_string(d.holders[key]) + " fds (dup or fork) — sharing it is not supported yet");
 }
 
 namespace {
@@ -296,7 +301,7 @@ bool dumpFiles(DumpRun& run, ProcessDump& p) {
     int stdio = -1;
     std::string why;
     const FdKindDump* table = nullptr;
-    FdKind k = classify(ids.real, d.stdioPid, f, &stdio, why, &table);
+    FdKind k = classify(d.stdioPid, f, &stdio, why, &table);
     if (k == FdKind::Unsupported) {
       u.add(ids.vpid, "fd " + std::to_string(f.fd) + ": " + why);
       continue;

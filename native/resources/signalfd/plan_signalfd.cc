@@ -3,22 +3,16 @@
 #include "core/plan_builder.h"
 #include "resources/signalfd/signalfd_plan.h"
 
-#include <cstdlib>
-
 namespace vdomain {
 
 using namespace plan;
 
 void planFd_signalfd(const Napi::Object& f, PlanBuilder& b, vd_fd& d) {
-  const std::string mask = str(f, "mask");
-  char* end = nullptr;
   vd_signalfd s{};
-  s.mask = strtoull(mask.c_str(), &end, 16);
-  if (mask.empty() || mask.size() > 18 || *end || mask[0] == '-')
-    throw std::runtime_error("manifest: a bad signalfd mask '" + mask + "'");
+  s.mask = u64Text(f, "mask", 16);
+  if (str(f, "mask").size() > 18) throw std::runtime_error("manifest: a signalfd mask longer than 64 bits");
   if ((d.flags & 3) != 2 /* O_RDWR */) throw std::runtime_error("manifest: a signalfd not open for reading and writing");
-  d.data_off = b.raw(std::string(reinterpret_cast<const char*>(&s), sizeof s));
-  d.data_len = sizeof s;
+  setFdRecord(b, d, s);
 }
 
 }  // namespace vdomain

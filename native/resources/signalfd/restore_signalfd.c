@@ -5,8 +5,8 @@
 
 long open_fd_signalfd(const struct vd_plan* p, const struct vd_fd* d, int index) {
   (void)index;
-  if (d->data_len != sizeof(struct vd_signalfd)) return -EINVAL;
-  const struct vd_signalfd* s = AT(p, d->data_off, const struct vd_signalfd);
+  const struct vd_signalfd* s = fd_record(p, d, sizeof *s);
+  if (!s) return -EINVAL;
   uint64_t mask = s->mask;
   return sys4(__NR_signalfd4, -1, &mask, sizeof mask, O_CLOEXEC);
 }

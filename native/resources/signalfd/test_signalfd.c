@@ -13,25 +13,14 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-static int fails;
-#define CHECK(cond, ...)                        \
-  do {                                          \
-    if (!(cond)) {                              \
-      fails++;                                  \
-      printf("signalfd changed: " __VA_ARGS__); \
-      printf("\n");                             \
-    }                                           \
-  } while (0)
+#define STATE_KIND "signalfd"
+#include "../files/fd_state_check.h"
 
+// its mask as fdinfo shows it (~0 when it shows none)
 static unsigned long long fdinfoMask(int fd) {
-  char path[64], line[256];
-  snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
-  FILE* f = fopen(path, "r");
-  unsigned long long m = ~0ULL;
-  while (f && fgets(line, sizeof line, f))
-    if (!strncmp(line, "sigmask:", 8)) m = strtoull(line + 8, 0, 16);
-  if (f) fclose(f);
-  return m;
+  char v[64];
+  fdinfo(fd, "sigmask", v, sizeof v);
+  return v[0] ? strtoull(v, 0, 16) : ~0ULL;
 }
 
 int main(int argc, char** argv) {

@@ -3,9 +3,6 @@
 #include "core/plan_builder.h"
 #include "resources/timerfd/timerfd_plan.h"
 
-#include <cerrno>
-#include <cstdlib>
-
 namespace vdomain {
 
 using namespace plan;
@@ -37,19 +34,14 @@ void planFd_timerfd(const Napi::Object& f, PlanBuilder& b, vd_fd& d) {
   t.settime_flags = (abstime ? VD_TFD_TIMER_ABSTIME : 0) | (cancel ? VD_TFD_TIMER_CANCEL_ON_SET : 0);
   t.value = timespecOf(f, "value");
   t.interval = timespecOf(f, "interval");
-  const std::string ticks = str(f, "ticks");
-  char* end = nullptr;
-  errno = 0;
-  t.ticks = strtoull(ticks.c_str(), &end, 10);
-  if (ticks.empty() || ticks[0] == '-' || *end || errno) throw std::runtime_error("manifest: a bad timerfd ticks count");
+  t.ticks = u64Text(f, "ticks", 10);
   if (f.Has("deadline")) {
     if (!abstime || (t.clock != 0 && t.clock != 8)) throw std::runtime_error("manifest: a wall-clock deadline on a timer of another kind");
     t.wall_deadline = 1;
     t.deadline = timespecOf(f, "deadline");
   }
   if ((d.flags & 3) != 2 /* O_RDWR */) throw std::runtime_error("manifest: a timerfd not open for reading and writing");
-  d.data_off = b.raw(std::string(reinterpret_cast<const char*>(&t), sizeof t));
-  d.data_len = sizeof t;
+  setFdRecord(b, d, t);
 }
 
 }  // namespace vdomain

@@ -10,8 +10,8 @@
 
 long open_fd_timerfd(const struct vd_plan* p, const struct vd_fd* d, int index) {
   (void)index;
-  if (d->data_len != sizeof(struct vd_timerfd)) return -EINVAL;
-  const struct vd_timerfd* t = AT(p, d->data_off, const struct vd_timerfd);
+  const struct vd_timerfd* t = fd_record(p, d, sizeof *t);
+  if (!t) return -EINVAL;
   long fd = sys2(__NR_timerfd_create, t->clock, O_CLOEXEC);
   if (fd < 0) return fd;
   struct { struct vd_timespec interval, value; } spec = {t->interval, t->value};

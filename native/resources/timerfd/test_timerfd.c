@@ -17,30 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static int fails;
-#define CHECK(cond, ...)                       \
-  do {                                         \
-    if (!(cond)) {                             \
-      fails++;                                 \
-      printf("timerfd changed: " __VA_ARGS__); \
-      printf("\n");                            \
-    }                                          \
-  } while (0)
-
-static void fdinfo(int fd, const char* key, char* out, size_t n) {
-  char path[64], line[256];
-  snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
-  FILE* f = fopen(path, "r");
-  out[0] = 0;
-  while (f && fgets(line, sizeof line, f))
-    if (!strncmp(line, key, strlen(key)) && line[strlen(key)] == ':') {
-      char* v = line + strlen(key) + 1;
-      while (*v == ' ' || *v == '\t') v++;
-      v[strcspn(v, "\n")] = 0;
-      snprintf(out, n, "%s", v);
-    }
-  if (f) fclose(f);
-}
+#define STATE_KIND "timerfd"
+#include "../files/fd_state_check.h"
 
 static double secs(struct timespec t) { return t.tv_sec + t.tv_nsec / 1e9; }
 

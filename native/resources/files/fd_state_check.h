@@ -1,0 +1,38 @@
+// What the kinds' state programs (native/resources/NAME/test_NAME.c, run by
+// test/kinds.test.ts) share: CHECK, which counts and names what changed as
+// "NAME changed: …" (define STATE_KIND "NAME" before including), and fdinfo,
+// which reads one line of /proc/self/fdinfo/FD.
+#ifndef VDOMAIN_FD_STATE_CHECK_H
+#define VDOMAIN_FD_STATE_CHECK_H
+#include <stdio.h>
+#include <string.h>
+
+static int fails;
+#define CHECK(cond, ...)                           \
+  do {                                             \
+    if (!(cond)) {                                 \
+      fails++;                                     \
+      printf(STATE_KIND " changed: " __VA_ARGS__); \
+      printf("\n");                                \
+    }                                              \
+  } while (0)
+
+// the value of fdinfo's line "key: value" of our fd, "" when there is none
+static void fdinfo(int fd, const char* key, char* out, size_t n) {
+  char path[64], line[256];
+  snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
+  FILE* f = fopen(path, "r");
+  out[0] = 0;
+  while (f && fgets(line, sizeof line, f))
+    if (!strncmp(line, key, strlen(key)) && line[strlen(key)] == ':') {
+      char* v = line + strlen(key) + 1;
+      while (*v == ' ' || *v == '\t') v++;
+      v[strcspn(v, "\n")] = 0;
+      size_t len = strlen(v) < n ? strlen(v) : n - 1;
+      memcpy(out, v, len);
+      out[len] = 0;
+    }
+  if (f) fclose(f);
+}
+
+#endif
