@@ -24,9 +24,13 @@ const expectedMode = (uid: number) => (isRoot && uid === 0 ? 'identity' : 'remap
 /**
  * Runs argv in a domain and checkpoints it with --kill `times` times, each image
  * restored in the background and checkpointed again, the last one in the
- * foreground: its result line is returned.
+ * foreground: its result line is returned. `threadsAlways`: the job has threads
+ * besides the main one at every moment (robust.c has not: between its rounds
+ * only the main thread lives, and a checkpoint may land there).
  */
-async function checkpointAgainAndAgain(uid: number, name: string, argv: string[], dir: string, times: number, pause: [number, number]) {
+async function checkpointAgainAndAgain(
+  uid: number, name: string, argv: string[], dir: string, times: number, pause: [number, number], threadsAlways = true,
+) {
   let job = vdomainBackground(uid, ['run', '--name', name, '--', ...argv]);
   assert.ok(await modeOf(uid, name), 'the domain is up');
   for (let i = 1; i <= times; i++) {
@@ -36,7 +40,8 @@ async function checkpointAgainAndAgain(uid: number, name: string, argv: string[]
     checkpoint(uid, name, img, true);
     await job.exited;
     const m = JSON.parse(vdomain(uid, ['inspect', img, '--json']).stdout);
-    assert.ok(m.processes[0].threads.length >= 1, `image ${i} holds the threads`);
+    assert.ok(Array.isArray(m.processes[0].threads), `image ${i} lists the threads`);
+    if (threadsAlways) assert.ok(m.processes[0].threads.length >= 1, `image ${i} holds the threads`);
     if (i === times) {
       const r = vdomain(uid, ['restore', img]);
       assert.is(r.status, 0, r.stderr);
@@ -90,7 +95,7 @@ for (const { label, uid } of USERS) {
     const dir = workDir(uid, 'robust');
     const ref = referenceLine('robust', [robust, ROUNDS], dir, uid);
     assert.match(ref, /^robust rounds=50 threads=4 sum=\d+ owner-dead=50\/50 errors=0$/);
-    const line = await checkpointAgainAndAgain(uid, `robust-${uid}`, [robust, ROUNDS], dir, 2, [200, 500]);
+    const line = await checkpointAgainAndAgain(uid, `robust-${uid}`, [robust, ROUNDS], dir, 2, [200, 500], false);
     assert.is(line, ref);
     noStrays();
   });
