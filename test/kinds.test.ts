@@ -16,10 +16,12 @@ import { checkpoint, compile, noStrays, ROOT, USERS, vdomain, vdomainBackground,
 const test = suite('kinds');
 
 const RESOURCES = path.join(ROOT, 'native', 'resources');
-const KINDS = fs
+const ALL_KINDS = fs
   .readdirSync(RESOURCES)
   .filter((k) => fs.existsSync(path.join(RESOURCES, k, `test_${k}.c`)))
   .sort();
+// VD_KINDS=epoll,timerfd: only those (while working on one)
+const KINDS = ALL_KINDS.filter((k) => !process.env.VD_KINDS || process.env.VD_KINDS.split(',').includes(k));
 
 const DOMAINS: { label: string; run: string[] }[] = [
   { label: 'identity', run: [] },
@@ -29,8 +31,8 @@ const DOMAINS: { label: string; run: string[] }[] = [
 test('the kinds table names every kind folder that has a state program, and each is listed there', () => {
   const table = fs.readFileSync(path.join(RESOURCES, 'kinds.h'), 'utf8');
   const listed = /#define VD_FD_KINDS\(X\)(.*)/.exec(table)![1].match(/X\((\w+)\)/g)!.map((x) => x.slice(2, -1));
-  assert.ok(KINDS.length > 0);
-  for (const k of listed) assert.ok(KINDS.includes(k), `kind ${k} has no native/resources/${k}/test_${k}.c`);
+  assert.ok(ALL_KINDS.length > 0);
+  for (const k of listed) assert.ok(ALL_KINDS.includes(k), `kind ${k} has no native/resources/${k}/test_${k}.c`);
 });
 
 for (const kind of KINDS) {
@@ -79,6 +81,25 @@ for (const kind of KINDS) {
         assert.match(r.stdout, pass);
         noStrays();
       });
+
+      // what the kind refuses: lines `// refused "ARG": MESSAGE` of its state program
+      const source = fs.readFileSync(path.join(RESOURCES, kind, `test_${kind}.c`), 'utf8');
+      for (const [, arg, message] of source.matchAll(/^\/\/ refused "(\w+)": (.+)$/gm))
+        test(`${kind}: refused at checkpoint when ${arg}, by name, the job runs on with its state (${tag})`, async () => {
+          const dir = workDir(uid, `kind-${kind}-${arg}`);
+          const name = `kind-${kind}-${arg}-${uid}-${domain.label}`;
+          const job = vdomainBackground(uid, ['run', '--name', name, ...domain.run, '--', program(), arg]);
+          await job.waitFor(/ready/, 30_000);
+          const img = path.join(dir, 'img');
+          const r = vdomain(uid, ['checkpoint', name, '-o', img, '--kill']);
+          assert.is(r.status, 5, r.stderr);
+          assert.match(r.stderr, new RegExp(`pid \\d+ fd \\d+: ${kind}.*${message}`));
+          assert.not.ok(fs.existsSync(img), 'no image');
+          job.child.stdin.end('go\n');
+          assert.is(await job.exited, 0, job.stdout + job.stderr);
+          assert.match(job.stdout, pass);
+          noStrays();
+        });
 
       test(`${kind}: one held by two fds is refused at checkpoint by name, the job runs on (${tag})`, async () => {
         const dir = workDir(uid, `kind-${kind}-shared`);

@@ -88,6 +88,9 @@ struct DumpRun {
   std::map<pid_t, uint64_t> toStore;  // memory: about how many bytes each process would store
   Descriptions descs;                 // files: which fds are one description (locks reads it)
   std::vector<SemSet> semSets;        // sysv: the domain's semaphore sets, as frozen
+  // epoll: per epoll fd (real pid, fd), its watches (fdinfo's order) with an
+  // edge-triggered event not yet collected (resources/epoll/dump_epoll.cc)
+  std::map<std::pair<pid_t, int>, std::vector<bool>> epollPending;
 };
 
 // One process being dumped (frozen).

@@ -80,6 +80,7 @@ const char* stepName(int step) {
     case VD_STEP_LOGINUID: return "setting its login uid (/proc/self/loginuid needs CAP_AUDIT_CONTROL)";
     case VD_STEP_MEMBARRIER: return "registering for membarrier";
     case VD_STEP_CREDS: return "setting its credentials:";
+    case VD_STEP_FD_FILL: return "adding an epoll's watches";
     default: return "restoring";
   }
 }
@@ -114,7 +115,7 @@ std::string failureDetail(const std::vector<uint8_t>& planBuf, const vd_failure&
     std::string p = str(v->path_off);
     return b + (p.empty() ? "" : " (" + p + ")");
   }
-  if ((f.step == VD_STEP_FD_OPEN || f.step == VD_STEP_FD_SEEK || f.step == VD_STEP_FD_COPY) &&
+  if ((f.step == VD_STEP_FD_OPEN || f.step == VD_STEP_FD_SEEK || f.step == VD_STEP_FD_COPY || f.step == VD_STEP_FD_FILL) &&
       (uint32_t)f.index < plan->nr_fds) {
     const vd_fd* d = reinterpret_cast<const vd_fd*>(planBuf.data() + plan->fds_off) + f.index;
     std::string p = str(d->path_off);

@@ -6,13 +6,16 @@
 
 namespace vdomain {
 
-extern const DumpKind taskKind, registersKind, signalsKind, memoryKind, filesKind, locksKind, sysvKind, terminalKind;
+extern const DumpKind taskKind, registersKind, signalsKind, memoryKind, filesKind, epollKind, locksKind, sysvKind,
+    terminalKind;
 
 // The dump side, run in this order by the checkpoint (core/dump.cc): the files
 // kind finds the descriptions before locks reads them, the domain's SysV objects
 // are dumped before the processes' SEM_UNDO adjustments are read against them.
-const DumpKind* const kDumpKinds[] = {&taskKind,  &registersKind, &signalsKind, &memoryKind,
-                                      &filesKind, &locksKind,     &sysvKind,    &terminalKind};
+// (Every kind's injected part runs before any kind's outside part: epoll's finds
+// the events pending that the files kind then writes in each epoll fd's state.)
+const DumpKind* const kDumpKinds[] = {&taskKind,  &registersKind, &signalsKind, &memoryKind, &filesKind,
+                                      &epollKind, &locksKind,     &sysvKind,    &terminalKind};
 const size_t kDumpKindCount = sizeof kDumpKinds / sizeof kDumpKinds[0];
 
 // The plan side (core/plan_builder.cc buildPlan), each kind's part of the

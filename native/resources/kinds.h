@@ -9,6 +9,7 @@
  *                    untrusted)
  *   restore_NAME.c   long open_fd_NAME(plan, vd_fd, index): makes it again in the
  *                    restorer blob (freestanding: raw syscalls only)
+ *                    (and, for the kinds below, fill_fd_NAME)
  *   test_NAME.c      a program that sets the state, is checkpointed and restored,
  *                    and checks it (test/kinds.test.ts runs every one)
  * The files kind runs them in each of its sides; the manifest's fd kind is NAME.
@@ -16,6 +17,14 @@
 #ifndef VDOMAIN_RESOURCES_KINDS_H
 #define VDOMAIN_RESOURCES_KINDS_H
 
-#define VD_FD_KINDS(X) X(eventfd) X(signalfd) X(timerfd)
+#define VD_FD_KINDS(X) X(eventfd) X(signalfd) X(timerfd) X(epoll)
+
+/* The kinds whose fds name other fds of the process (an epoll's watches): their
+ * restore_NAME.c also has void fill_fd_NAME(plan, vd_fd, index, pass), which
+ * open_files calls once every fd is at its number, in passes 0 to
+ * VD_FD_FILL_PASSES - 1 (a kind fills each fd in the pass it belongs to: an
+ * epoll after the epolls it watches). */
+#define VD_FD_KINDS_FILLED(X) X(epoll)
+#define VD_FD_FILL_PASSES 5
 
 #endif

@@ -128,6 +128,9 @@ static inline const void* fd_record(const struct vd_plan* p, const struct vd_fd*
 #define VD_FD_KIND_OPEN(name) long open_fd_##name(const struct vd_plan* p, const struct vd_fd* d, int index);
 VD_FD_KINDS(VD_FD_KIND_OPEN)
 #undef VD_FD_KIND_OPEN
+#define VD_FD_KIND_FILL(name) void fill_fd_##name(const struct vd_plan* p, const struct vd_fd* d, int index, int pass);
+VD_FD_KINDS_FILLED(VD_FD_KIND_FILL)
+#undef VD_FD_KIND_FILL
 // task: cwd, limits, memory layout, attributes, credentials (resources/task/restore_task.c)
 void set_process_state(struct vd_plan* p);
 void set_thread_attrs(const struct vd_plan* p, const struct vd_thread* t, int index);

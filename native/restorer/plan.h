@@ -15,7 +15,7 @@
 #include "resources/kinds.h"
 
 #define VD_PLAN_MAGIC 0x314e414c50445600ULL  // "\0VDPLAN1"
-#define VD_PLAN_VERSION 6
+#define VD_PLAN_VERSION 7
 
 // A mapping of the image, restored at its old address.
 enum vd_vma_kind {
@@ -378,6 +378,7 @@ enum vd_step {
   VD_STEP_FIFO_CONTENTS,
   VD_STEP_ADVISE, VD_STEP_MLOCK, VD_STEP_MEMORY_POLICY,
   VD_STEP_ATTRS, VD_STEP_OOM, VD_STEP_LOGINUID, VD_STEP_MEMBARRIER, VD_STEP_CREDS,
+  VD_STEP_FD_FILL,  // index: the fd (an epoll) whose watches could not be added
 };
 
 // Each thread of vd_thread[] stops on its own int3 first, rax = its index there.

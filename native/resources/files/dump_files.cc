@@ -6,7 +6,7 @@
 // restore_files.c (beside this file); descriptions held more than once, and pipes, are
 // made once before the tree forks (make_shared_files in keeper_files.c, beside this file).
 // Kinds of fd with a folder of their own (native/resources/kinds.h) are offered
-// each fd in turn (fd_kind.h): eventfd…
+// each fd in turn (fd_kind.h): eventfd, epoll…
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/kcmp.h>
@@ -315,6 +315,7 @@ bool dumpFiles(DumpRun& run, ProcessDump& p) {
     if (k == FdKind::Stdio) {
       j.field("kind", "stdio").field("stdio", stdio);
     } else if (k == FdKind::Table) {
+      f.run = &run;
       j.field("kind", table->name).key("state").beginObject();
       if (!table->dump(f, j, why)) u.add(ids.vpid, "fd " + std::to_string(f.fd) + ": " + why);
       j.endObject();

@@ -12,6 +12,8 @@
 
 namespace vdomain {
 
+struct DumpRun;
+
 // One open fd of a process, as /proc shows it from outside.
 struct OpenFd {
   pid_t pid;           // the process (real PID)
@@ -20,6 +22,7 @@ struct OpenFd {
   struct stat st;      // stat of it
   unsigned flags;      // its status flags (fdinfo "flags:", O_CLOEXEC included)
   std::string fdinfo;  // /proc/PID/fdinfo/FD, whole
+  const DumpRun* run = nullptr;  // the checkpoint, once frozen (what injected parts found); nullptr before
 };
 
 struct FdKindDump {

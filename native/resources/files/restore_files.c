@@ -143,4 +143,15 @@ void open_files(const struct vd_plan* p) {
     }
     install_fd(p, (int)i, fd, d);
   }
+  // the kinds whose fds name others (resources/kinds.h), now that all are in place
+  for (int pass = 0; pass < VD_FD_FILL_PASSES; pass++)
+    for (uint32_t i = 0; i < p->nr_fds; i++) {
+      switch (fds[i].kind) {
+#define VD_FD_KIND_FILL_CASE(name) \
+        case VD_FD_##name: fill_fd_##name(p, &fds[i], (int)i, pass); break;
+        VD_FD_KINDS_FILLED(VD_FD_KIND_FILL_CASE)
+#undef VD_FD_KIND_FILL_CASE
+        default: break;
+      }
+    }
 }
