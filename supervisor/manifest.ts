@@ -80,8 +80,10 @@ export interface VmaImage {
   growsdown: boolean;
   name: string;               // /proc/PID/maps name column ([heap], [stack], path, "")
   path?: string;              // file VMAs: the file mapped
-  offset?: number;            // file VMAs: offset in the file; sysv-shm: offset in the segment
+  offset?: number;            // file VMAs: offset in the file; sysv-shm: in the segment; shared-anon: in its object
   shmid?: number;             // sysv-shm: the segment (an id of the image's sysv list)
+  /** shared-anon: its object (the old shmem inode; every mapping of one object, in any process, shares its pages); offset: where in it */
+  object?: number;
   fileSize?: number;          // file VMAs: its size at checkpoint (restore checks it)
   fileMtimeNs?: string;       // file VMAs: its mtime at checkpoint, ns (restore checks it)
   /** its VmFlags (/proc/PID/smaps): the advice (dc dd wf hg nh), locks (lo lf) and may-write (mw) come back; absent: none */

@@ -137,7 +137,7 @@ const vma = obj({
   start: pageAddr, end: pageAddr, prot: matches(/^[r-][w-][x-][ps]$/, 'a permission like rw-p'),
   kind: oneOf('anon', 'file-private', 'file-shared', 'shared-anon', 'sysv-shm', 'vdso', 'vvar', 'vvar_vclock'),
   growsdown: bool, name: str(PATH_MAX + 64), 'path?': absPath, 'offset?': size, 'shmid?': int(0, 0x7fffffff),
-  'fileSize?': size, 'fileMtimeNs?': matches(/^\d{1,20}$/, 'a decimal time'),
+  'object?': int(1, Number.MAX_SAFE_INTEGER), 'fileSize?': size, 'fileMtimeNs?': matches(/^\d{1,20}$/, 'a decimal time'),
   runs: list(tuple(pageAddr, size, size)),
   'vmFlags?': matches(/^[a-z0-9]{2}( [a-z0-9]{2})*$|^$/, 'VmFlags like "rd wr mr"'),
 });
@@ -265,6 +265,8 @@ export function validateManifest(m: unknown): ImageManifest {
       if (isFile && (v.path === undefined || v.offset === undefined)) fail(va, 'a file mapping without path or offset');
       if (isFile && v.offset! % PAGE) fail(`${va}.offset`, 'not page-aligned');
       if (v.kind === 'sysv-shm' && (v.shmid === undefined || v.offset === undefined)) fail(va, 'a SysV mapping without shmid or offset');
+      if (v.object !== undefined && v.kind !== 'shared-anon') fail(`${va}.object`, 'on a mapping that is not shared anonymous');
+      if (v.object !== undefined && (v.offset === undefined || v.offset % PAGE)) fail(`${va}.offset`, 'missing or not page-aligned');
       let runEnd = v.start;
       v.runs.forEach(([addr, len, off], r) => {
         const ra = `${va}.runs[${r}]`;

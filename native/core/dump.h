@@ -91,6 +91,12 @@ struct DumpRun {
   // epoll: per epoll fd (real pid, fd), its watches (fdinfo's order) with an
   // edge-triggered event not yet collected (resources/epoll/dump_epoll.cc)
   std::map<std::pair<pid_t, int>, std::vector<bool>> epollPending;
+  // memory: per shared anonymous mapping (real pid, start), which of its pages
+  // its object holds (mincore, asked as the process: pagemap shows only the
+  // pages in the process's page tables); per object (shmem inode), the pages an
+  // earlier process stored already (each is stored once)
+  std::map<std::pair<pid_t, uint64_t>, std::vector<uint8_t>> shmemInCore;
+  std::map<uint64_t, std::vector<bool>> shmemStored;
 };
 
 // One process being dumped (frozen).

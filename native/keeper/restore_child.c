@@ -105,6 +105,68 @@ static int identity;  // the supervisor's decision: old PIDs for all, or transla
 static struct vd_plan **plans;  // per process; NULL for zombies
 static uint32_t *plan_lens;
 static int *pages_fds;
+static struct vd_carrier *carriers;  // the tree's shared anonymous objects, made by the root
+static uint32_t nr_carriers;
+
+// Is [a, b) clear of every mapping any process of the image will have?
+static int clear_of_plans(uint64_t a, uint64_t b) {
+  for (uint32_t i = 0; i < nr_procs; i++) {
+    const struct vd_plan *p = plans[i];
+    if (!p) continue;
+    const struct vd_vma *v = (const struct vd_vma *)((const char *)p + p->vmas_off);
+    const struct vd_special *s = (const struct vd_special *)((const char *)p + p->special_off);
+    for (uint32_t k = 0; k < p->nr_vmas; k++)
+      if (overlaps(a, b, v[k].start, v[k].end)) return 0;
+    for (uint32_t k = 0; k < p->nr_special; k++)
+      if (overlaps(a, b, s[k].old_start, s[k].old_start + s[k].len)) return 0;
+  }
+  return 1;
+}
+
+// One carrier per shared anonymous object of the image (vd_carrier, plan.h), as
+// large as the farthest byte any process maps of it, where no process of the
+// image has a mapping: the forks that build the tree pass them on to all.
+static void make_carriers(void) {
+  uint32_t most = 0;
+  for (uint32_t i = 0; i < nr_procs; i++)
+    if (plans[i]) most += plans[i]->nr_vmas;
+  carriers = calloc(most ? most : 1, sizeof *carriers);
+  int *noreserve = calloc(most ? most : 1, sizeof *noreserve);
+  if (!carriers || !noreserve) refuse(VD_STEP_MAP, ENOMEM, -1);
+  for (uint32_t i = 0; i < nr_procs; i++) {
+    const struct vd_plan *p = plans[i];
+    if (!p) continue;
+    const struct vd_vma *v = (const struct vd_vma *)((const char *)p + p->vmas_off);
+    for (uint32_t k = 0; k < p->nr_vmas; k++) {
+      if (v[k].kind != VD_VMA_SHARED_ANON || !v[k].object) continue;
+      uint32_t c = 0;
+      while (c < nr_carriers && carriers[c].object != v[k].object) c++;
+      if (c == nr_carriers) carriers[nr_carriers++] = (struct vd_carrier){.object = v[k].object};
+      const uint64_t end = v[k].pgoff + (v[k].end - v[k].start);
+      if (end < v[k].pgoff || end > (1UL << 46)) refuse(VD_STEP_MAP, EINVAL, (int)k);
+      if (end > carriers[c].size) carriers[c].size = end;
+      noreserve[c] |= v[k].noreserve != 0;
+    }
+  }
+  int zero = nr_carriers ? open("/dev/zero", O_RDWR | O_CLOEXEC) : -1;
+  if (nr_carriers && zero < 0) refuse(VD_STEP_MAP, errno, -1);
+  uint64_t at = 0x200000000000UL;
+  for (uint32_t c = 0; c < nr_carriers; c++) {
+    const uint64_t size = ROUND_UP(carriers[c].size);
+    for (;; at += 1UL << 30) {
+      if (at + size >= TASK_END) refuse(VD_STEP_MAP, ENOMEM, -1);
+      if (!clear_of_plans(at, at + size)) continue;
+      void *got = mmap((void *)at, size, PROT_READ | PROT_WRITE,
+                       MAP_SHARED | MAP_FIXED_NOREPLACE | (noreserve[c] ? MAP_NORESERVE : 0), zero, 0);
+      if (got == (void *)at) break;
+      if (got != MAP_FAILED) munmap(got, size);
+    }
+    carriers[c].addr = at;
+    at += size + PAGE;
+  }
+  if (zero >= 0) close(zero);
+  free(noreserve);
+}
 
 // Shared by every process of the tree while it is built (unmapped by the blob).
 struct tree_state {
@@ -286,6 +348,7 @@ void restore_child(int boot_fd) {
   if (shared == MAP_FAILED) refuse(VD_STEP_TREE, errno, 0);
   struct keeper_failure why;
   if (make_shared_files(&files, pages_fds, nr_procs, &why) < 0) refuse(why.step, why.err, -1);
+  make_carriers();
   if (identity && getpid() != procs[0].vpid) refuse(VD_STEP_TREE, EEXIST, 0);
   balance_sem_undo(+1);
   build(0);
@@ -341,9 +404,10 @@ static void become_image(struct vd_plan *plan, uint32_t len, int pages, int boot
     kept[found] = 1;
   }
 
-  // The blob's region: code, the plan (with the ranges to unmap appended), a stack.
-  const uint32_t max_ranges = 16;
-  uint64_t plan_size = ROUND_UP(len + max_ranges * sizeof(struct vd_range));
+  // The blob's region: code, the plan (with the ranges to unmap and the carriers
+  // appended), a stack.
+  const uint32_t max_ranges = 16 + nr_carriers;
+  uint64_t plan_size = ROUND_UP(len + 8 + max_ranges * sizeof(struct vd_range) + nr_carriers * sizeof(struct vd_carrier));
   uint64_t code_size = ROUND_UP(sizeof restorer_blob);
   uint64_t size = code_size + plan_size + VD_BLOB_STACK + (uint64_t)plan->nr_threads * VD_THREAD_STACK;
   uint64_t base = place_blob(plan, size);
@@ -356,12 +420,16 @@ static void become_image(struct vd_plan *plan, uint32_t len, int pages, int boot
   copy->proc_index = my_index;
   copy->identity = (uint32_t)identity;
 
-  // Everything else goes: the complement of the region and the kept kernel mappings.
-  struct vd_range keep[9];
+  // Everything else goes: the complement of the region, the kept kernel mappings
+  // and the carriers (the blob unmaps those once it has made its mappings of them).
+  struct vd_range *keep = malloc((9 + nr_carriers) * sizeof *keep);
+  if (!keep) refuse(VD_STEP_UNMAP, ENOMEM, -1);
   int nr_keep = 0;
   keep[nr_keep++] = (struct vd_range){base, base + size};
   for (int k = 0; k < nr_now; k++)
     if (kept[k]) keep[nr_keep++] = (struct vd_range){now[k].start, now[k].end};
+  for (uint32_t c = 0; c < nr_carriers; c++)
+    keep[nr_keep++] = (struct vd_range){carriers[c].addr, carriers[c].addr + ROUND_UP(carriers[c].size)};
   for (int i = 1; i < nr_keep; i++)  // insertion sort by start
     for (int j = i; j > 0 && keep[j].start < keep[j - 1].start; j--) {
       struct vd_range t = keep[j];
@@ -377,6 +445,10 @@ static void become_image(struct vd_plan *plan, uint32_t len, int pages, int boot
     from = keep[i].end;
   }
   if (from < TASK_END) unmap[copy->nr_unmap++] = (struct vd_range){from, TASK_END};
+  free(keep);
+  copy->carriers_off = copy->unmap_off + max_ranges * (uint32_t)sizeof(struct vd_range);
+  copy->nr_carriers = nr_carriers;
+  memcpy((char *)copy + copy->carriers_off, carriers, nr_carriers * sizeof *carriers);
 
   // Descriptors: the job's numbers are all below stdio_base; above it, our stdio
   // (for the job's VD_FD_STDIO entries), the page file and the boot socket.

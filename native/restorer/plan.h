@@ -15,14 +15,15 @@
 #include "resources/kinds.h"
 
 #define VD_PLAN_MAGIC 0x314e414c50445600ULL  // "\0VDPLAN1"
-#define VD_PLAN_VERSION 7
+#define VD_PLAN_VERSION 8
 
 // A mapping of the image, restored at its old address.
 enum vd_vma_kind {
   VD_VMA_ANON = 0,     // private anonymous (heap, stack, mmap), pages from the page file
   VD_VMA_FILE_PRIVATE, // MAP_PRIVATE of a file; changed (copied-on-write) pages from the page file
   VD_VMA_FILE_SHARED,  // MAP_SHARED of a file: the file holds the data, no pages
-  VD_VMA_SHARED_ANON,  // MAP_SHARED|MAP_ANONYMOUS, pages from the page file
+  VD_VMA_SHARED_ANON,  // MAP_SHARED|MAP_ANONYMOUS or of /dev/zero: a mapping of its object's
+                       // carrier (vd_carrier), pages from the page file
   VD_VMA_SYSV_SHM,     // a SysV segment attached (shmat); the keeper made it again, with its contents
 };
 
@@ -41,6 +42,19 @@ struct vd_vma {
   uint32_t lock;       // VD_MLOCK_*: mlock2 once the rlimits are set
   uint32_t noreserve;  // MAP_NORESERVE (VmFlags nr: no swap space accounted)
   uint32_t sealed;     // mseal (VmFlags sl), last of all
+  uint32_t pad;
+  uint64_t object;     // shared-anon: its object's old shmem inode, the same in every mapping of it
+                       // (pgoff: where in it the mapping starts); 0 in older images: a fresh object
+};
+
+// A shared anonymous object (MAP_SHARED|MAP_ANONYMOUS, /dev/zero) of the tree:
+// the keeper child maps one /dev/zero MAP_SHARED of `size` bytes before the tree
+// forks, so every process inherits it; a process's blob makes each of its
+// mappings of the object from it (mremap with old size 0: the same pages) and
+// then unmaps it.
+struct vd_carrier {
+  uint64_t object;  // vd_vma.object
+  uint64_t addr, size;
 };
 
 // madvise advice a VMA keeps (VmFlags dc dd wf hg nh sr rr mg)
@@ -212,6 +226,7 @@ struct vd_plan {
   uint32_t nr_shared;
   uint64_t blob_start, blob_end;  // where the blob, this plan and the blob's stack live
   uint32_t nr_unmap, unmap_off;   // struct vd_range[]: the keeper child's mappings
+  uint32_t nr_carriers, carriers_off;  // struct vd_carrier[]: the tree's shared anonymous objects
 
   // image VMAs in address order, and their page runs
   uint32_t nr_vmas, vmas_off;

@@ -16,6 +16,7 @@
 #include "core/dump.h"
 #include "core/procfs.h"
 #include "core/task_regs.h"
+#include "resources/memory/memory.h"
 
 namespace vdomain {
 
@@ -91,9 +92,12 @@ bool storesPages(Kind k) { return k == Kind::Anon || k == Kind::FilePrivate || k
 
 // The pages of mapping m worth storing (present or swapped; in a private file
 // mapping only those copied on write), in runs: onRun(start, len) for each, until
-// it returns false. False when pagemap cannot be read (errno).
-template <class OnRun>
-bool storedRuns(int pagemap, const MapsEntry& m, Kind k, std::vector<uint64_t>& entries, OnRun onRun) {
+// it returns false. keep(page index, what pagemap says) has the last word.
+// False when pagemap cannot be read (errno).
+inline bool pagemapSays(uint64_t, bool says) { return says; }
+template <class OnRun, class Keep = bool (*)(uint64_t, bool)>
+bool storedRuns(int pagemap, const MapsEntry& m, Kind k, std::vector<uint64_t>& entries, OnRun onRun,
+                Keep keep = pagemapSays) {
   const uint64_t pages = (m.end - m.start) / kPage;
   entries.resize(pages);
   ssize_t want = (ssize_t)(pages * 8);
@@ -103,7 +107,7 @@ bool storedRuns(int pagemap, const MapsEntry& m, Kind k, std::vector<uint64_t>& 
   uint64_t runStart = 0, runLen = 0;
   for (uint64_t p = 0; p < pages; p++) {
     uint64_t e = entries[p];
-    if (!((e & kSwapped) || ((e & kPresent) && !(onlyCopied && (e & kFileOrShared))))) continue;
+    if (!keep(p, (e & kSwapped) || ((e & kPresent) && !(onlyCopied && (e & kFileOrShared))))) continue;
     uint64_t addr = m.start + p * kPage;
     if (runLen && runStart + runLen == addr) {
       runLen += kPage;
@@ -122,6 +126,7 @@ bool storedRuns(int pagemap, const MapsEntry& m, Kind k, std::vector<uint64_t>& 
 struct VmaFlags {
   std::string flags;
   int pkey = 0;
+  uint64_t swapKb = 0;  // "Swap:" (of a shmem mapping: its object's pages swapped out in its range)
   bool has(const char* f) const { return (" " + flags + " ").find(std::string(" ") + f + " ") != std::string::npos; }
 };
 
@@ -142,6 +147,8 @@ std::map<uint64_t, VmaFlags> vmFlagsByStart(pid_t pid) {
       out[start].flags = a == std::string::npos ? "" : line.substr(a, b - a + 1);
     } else if (line.compare(0, 14, "ProtectionKey:") == 0) {
       out[start].pkey = atoi(line.c_str() + 14);
+    } else if (line.compare(0, 5, "Swap:") == 0) {
+      out[start].swapKb = strtoull(line.c_str() + 5, nullptr, 10);
     } else if (sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2 && line.find('-') < line.find(' ')) {
       start = lo;
     }
@@ -216,6 +223,44 @@ bool dumpMemoryPolicy(DumpRun& run, ProcessDump& p) {
   return true;
 }
 
+// Which pages the objects of the process's shared anonymous mappings hold, as
+// mincore tells the process itself (into its scratch page, 4096 pages a call): a
+// page written and then dropped from every page table (MADV_DONTNEED, or never
+// touched by this process since its fork) is in no pagemap, yet the object holds
+// it. mincore does not see a page swapped out; where smaps counts any of the
+// object's pages in the mapping's range as swapped, every page is stored.
+bool shmemResidency(DumpRun& run, ProcessDump& p) {
+  FrozenTask& t = p.main;
+  const std::map<uint64_t, VmaFlags> flags = vmFlagsByStart(t.tid);
+  for (auto& m : readMaps(p.ids.real)) {
+    std::string why;
+    struct stat st;
+    if (classify(m, run.ownIpc, why, &st) != Kind::SharedAnon) continue;
+    std::vector<uint8_t>& inCore = run.shmemInCore[{p.ids.real, m.start}];
+    const uint64_t pages = (m.end - m.start) / kPage;
+    auto f = flags.find(m.start);
+    if (f != flags.end() && f->second.swapKb) {
+      inCore.assign(pages, 1);
+      continue;
+    }
+    inCore.assign(pages, 0);
+    for (uint64_t at = 0; at < pages; at += kPage) {
+      const uint64_t n = std::min<uint64_t>(kPage, pages - at);
+      long rc = injectSyscall(t.tid, p.syscallInsn, t.regs, SYS_mincore, (long)(m.start + at * kPage), (long)(n * kPage),
+                              (long)p.scratch);
+      if (rc < 0 || !readMem(t.tid, p.scratch, inCore.data() + at, n)) {
+        run.err = "pid " + std::to_string(p.ids.vpid) + ": cannot tell which pages of its shared memory at " +
+                  hexAddr(m.start) + " are held (mincore): " + strerror(rc < 0 ? (int)-rc : EIO);
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+// The memory kind's injected part.
+bool dumpMemoryInjected(DumpRun& run, ProcessDump& p) { return shmemResidency(run, p) && dumpMemoryPolicy(run, p); }
+
 // What dumpMemory would refuse, and about how many bytes it would store now (to
 // reserve the page file before the freeze).
 void checkMemory(DumpRun& run, const ProcessIds& ids) {
@@ -236,22 +281,6 @@ void checkMemory(DumpRun& run, const ProcessIds& ids) {
   }
   if (pm >= 0) close(pm);
   run.toStore[ids.real] = total;
-}
-
-// Shared anonymous memory mapped by several processes: not supported yet.
-void checkSharedMemory(DumpRun& run, const std::vector<ProcessIds>& processes) {
-  Unsupported& u = run.u;
-  std::map<uint64_t, std::pair<pid_t, uint64_t>> seen;  // shmem inode → first process and address
-  for (auto& p : processes)
-    for (auto& m : readMaps(p.real)) {
-      std::string why;
-      struct stat st;
-      if (classify(m, true, why, &st) != Kind::SharedAnon || m.inode == 0) continue;
-      auto [it, fresh] = seen.emplace(m.inode, std::make_pair(p.vpid, m.start));
-      if (!fresh && it->second.first != p.vpid)
-        u.add(p.vpid, "at " + hexAddr(m.start) + ": shared memory also mapped by pid " +
-                          std::to_string(it->second.first) + " — sharing across processes not supported yet");
-    }
 }
 
 // ownIpc: the domain has an IPC namespace of its own, so SysV shared memory it
@@ -300,6 +329,32 @@ bool dumpMemory(DumpRun& run, ProcessDump& p) {
       j.key("fileMtimeNs").dec((uint64_t)st.st_mtim.tv_sec * 1000000000ULL + (uint64_t)st.st_mtim.tv_nsec);
     }
     if (k == Kind::SysvShm) j.field("shmid", m.inode).field("offset", m.offset);
+    // a shared anonymous mapping's object (several processes, or several
+    // mappings, may share it): its shmem inode and where in it this one starts
+    if (k == Kind::SharedAnon) j.field("object", m.inode).field("offset", m.offset);
+    // its pages: those the object holds (shmemResidency), each stored by the
+    // first mapping of it that has it
+    const std::vector<uint8_t>* inCore = nullptr;
+    std::vector<bool>* stored = nullptr;
+    if (k == Kind::SharedAnon) {
+      auto c = run.shmemInCore.find({pid, m.start});
+      if (c == run.shmemInCore.end() || c->second.size() != (m.end - m.start) / kPage) {
+        err = "pid " + std::to_string(ids.vpid) + ": its shared memory at " + hexAddr(m.start) + " changed while frozen";
+        close(pm);
+        return false;
+      }
+      inCore = &c->second;
+      stored = &run.shmemStored[m.inode];
+      const uint64_t last = m.offset / kPage + (m.end - m.start) / kPage;
+      if (stored->size() < last) stored->resize(last);
+    }
+    auto keep = [&](uint64_t page, bool mapped) {
+      if (!inCore) return mapped;
+      const uint64_t at = m.offset / kPage + page;
+      if ((*stored)[at] || !(mapped || ((*inCore)[page] & 1))) return false;
+      (*stored)[at] = true;
+      return true;
+    };
     j.key("runs").beginArray();
     if (storesPages(k)) {
       bool copied = true;
@@ -308,7 +363,7 @@ bool dumpMemory(DumpRun& run, ProcessDump& p) {
         if (!w.appendMemory(pid, start, len)) return copied = false;
         j.beginArray().num(start).num(len).num(off).endArray();
         return true;
-      });
+      }, keep);
       if (!read) {
         err = "cannot read " + pmPath + ": " + strerror(errno);
         close(pm);
@@ -331,6 +386,6 @@ bool dumpMemory(DumpRun& run, ProcessDump& p) {
 
 }  // namespace
 
-extern const DumpKind memoryKind = {"memory", checkMemory, checkSharedMemory, nullptr, dumpMemoryPolicy, dumpMemory};
+extern const DumpKind memoryKind = {"memory", checkMemory, nullptr, nullptr, dumpMemoryInjected, dumpMemory};
 
 }  // namespace vdomain

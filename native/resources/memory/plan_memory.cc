@@ -92,6 +92,11 @@ void planMemory(const Napi::Object& proc, PlanBuilder& b, vd_plan& h) {
       m.shmid = (int32_t)num(v, "shmid");
       m.pgoff = num(v, "offset");
     }
+    if (m.kind == VD_VMA_SHARED_ANON && v.Has("object")) {
+      m.object = (uint64_t)numIn(v, "object", 1, (int64_t)1 << 53);
+      m.pgoff = (uint64_t)numIn(v, "offset", 0, (int64_t)1 << 46);
+      if (m.pgoff % 4096) throw std::runtime_error("manifest: a shared mapping's offset is not page-aligned");
+    }
     if (m.end <= m.start) throw std::runtime_error("manifest: an empty or reversed mapping");
     Napi::Array r = arrOf(v.Get("runs"), "runs");
     m.first_run = (uint32_t)runs.size();

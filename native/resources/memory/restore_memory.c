@@ -141,6 +141,17 @@ static void advise_memory(const struct vd_plan* p) {
     }
 }
 
+// m made from its object's carrier (plan.h vd_carrier): the same pages, at its
+// offset in the object.
+static long map_from_carrier(const struct vd_plan* p, const struct vd_vma* m) {
+  const struct vd_carrier* c = AT(p, p->carriers_off, const struct vd_carrier);
+  uint32_t k = 0;
+  while (k < p->nr_carriers && c[k].object != m->object) k++;
+  const uint64_t len = m->end - m->start;
+  if (k == p->nr_carriers || m->pgoff > c[k].size || len > c[k].size - m->pgoff) return -EINVAL;
+  return sys5(__NR_mremap, c[k].addr + m->pgoff, 0, len, MREMAP_MAYMOVE | MREMAP_FIXED, m->start);
+}
+
 void map_memory(const struct vd_plan* p) {
   const struct vd_vma* v = AT(p, p->vmas_off, const struct vd_vma);
   // all mappings first (writable where pages come), then the pages, then protections
@@ -152,7 +163,14 @@ void map_memory(const struct vd_plan* p) {
     long fd = -1, off = 0;
     switch (m->kind) {
       case VD_VMA_ANON: flags |= MAP_PRIVATE | MAP_ANONYMOUS; break;
-      case VD_VMA_SHARED_ANON: flags |= MAP_SHARED | MAP_ANONYMOUS; break;
+      case VD_VMA_SHARED_ANON:
+        if (m->object) {
+          long addr = map_from_carrier(p, m);
+          if (addr < 0 || (uint64_t)addr != m->start) fail(p, VD_STEP_MAP, addr < 0 ? addr : -EINVAL, (int)i);
+          continue;
+        }
+        flags |= MAP_SHARED | MAP_ANONYMOUS;  // (an image from before objects were saved)
+        break;
       case VD_VMA_FILE_PRIVATE:
       case VD_VMA_FILE_SHARED:
         flags |= m->kind == VD_VMA_FILE_SHARED ? MAP_SHARED : MAP_PRIVATE;
@@ -179,11 +197,19 @@ void map_memory(const struct vd_plan* p) {
   read_pages(p);
   for (uint32_t i = 0; i < p->nr_vmas; i++) {
     const struct vd_vma* m = &v[i];
-    if (m->kind != VD_VMA_SYSV_SHM && (!m->nr_runs || (m->prot | PROT_READ | PROT_WRITE) == m->prot)) continue;
+    // (one made from a carrier has the carrier's protection)
+    const int carried = m->kind == VD_VMA_SHARED_ANON && m->object;
+    if (m->kind != VD_VMA_SYSV_SHM && !carried && (!m->nr_runs || (m->prot | PROT_READ | PROT_WRITE) == m->prot)) continue;
     long rc = sys3(__NR_mprotect, m->start, m->end - m->start, m->prot);
     if (rc < 0) fail(p, VD_STEP_PROTECT, rc, (int)i);
   }
   advise_memory(p);
+  // the carriers, every mapping made of them (this process inherited them all)
+  const struct vd_carrier* c = AT(p, p->carriers_off, const struct vd_carrier);
+  for (uint32_t k = 0; k < p->nr_carriers; k++) {
+    long rc = sys2(__NR_munmap, c[k].addr, (c[k].size + PAGE - 1) & ~(PAGE - 1));
+    if (rc < 0) fail(p, VD_STEP_UNMAP, rc, -1);
+  }
 }
 
 // Locks as the image had them (mlock, mlock2 MLOCK_ONFAULT, mlockall MCL_FUTURE),

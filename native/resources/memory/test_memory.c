@@ -1,0 +1,133 @@
+// Shared anonymous memory across a checkpoint and restore, between a parent and
+// the child it forked: a MAP_SHARED|MAP_ANONYMOUS region whose pages were written
+// before the fork, by the child only, or written and then dropped from every
+// page table (MADV_DONTNEED: the object keeps them, no pagemap shows them), one
+// never touched, and a part made read-only in the parent (two mappings at two
+// offsets of one object); a MAP_SHARED mapping of /dev/zero; one object mapped
+// twice in one process (mremap with old size 0). Checked: every page's contents,
+// each mapping's maps line (address, protection, offset, name), and that a
+// write by either process is seen by the other after the restore.
+// Protocol (test/kinds.test.ts): prints "ready", reads a line, checks, prints
+// "memory PASS" or what changed; "perturb": the child changes a page itself
+// first (the check must then fail).
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define STATE_KIND "memory"
+#include "../files/fd_state_check.h"
+
+#define PG 4096
+
+static char *a, *b, *c1, *c2;
+
+// this process's maps lines of our mappings (without device and inode: a
+// restore makes new objects)
+static void ourMaps(char* out, size_t n) {
+  FILE* f = fopen("/proc/self/maps", "r");
+  char line[512];
+  out[0] = 0;
+  while (f && fgets(line, sizeof line, f)) {
+    unsigned long lo, hi, off;
+    char perms[8], name[256] = "";
+    if (sscanf(line, "%lx-%lx %7s %lx %*s %*s %255[^\n]", &lo, &hi, perms, &off, name) < 4) continue;
+    char* at = (char*)lo;
+    if (!((at >= a && at < a + 6 * PG) || at == b || at == c1 || at == c2)) continue;
+    snprintf(out + strlen(out), n - strlen(out), "%lx-%lx %s %lx %s; ", lo, hi, perms, off, name);
+  }
+  if (f) fclose(f);
+}
+
+static void sync_read(int fd) {
+  char x;
+  if (read(fd, &x, 1) != 1) exit(3);
+}
+static void sync_write(int fd) {
+  if (write(fd, "x", 1) != 1) exit(3);
+}
+
+static int zeros(const char* p, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (p[i]) return 0;
+  return 1;
+}
+
+// the pages as they were set up, seen from either process
+static void checkPages(const char* who) {
+  CHECK(!strcmp(a, "before the fork"), "%s: page 0 is '%.20s'", who, a);
+  CHECK(!strcmp(a + PG, "dropped from the page tables"), "%s: page 1 is '%.30s'", who, a + PG);
+  CHECK(!strcmp(a + 2 * PG, "by the child, dropped too"), "%s: page 2 is '%.30s'", who, a + 2 * PG);
+  CHECK(zeros(a + 3 * PG, PG), "%s: page 3 is not zero", who);
+  CHECK(!strcmp(a + 4 * PG, "read-only in the parent"), "%s: page 4 is '%.30s'", who, a + 4 * PG);
+  CHECK(!strcmp(b, "of /dev/zero"), "%s: the /dev/zero page is '%.20s'", who, b);
+  CHECK(!strcmp(c2 + PG, "one object, two mappings"), "%s: the second mapping reads '%.30s'", who, c2 + PG);
+}
+
+int main(int argc, char** argv) {
+  const int perturb = argc > 1 && !strcmp(argv[1], "perturb");
+  a = mmap(0, 6 * PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  int zero = open("/dev/zero", O_RDWR);
+  b = mmap(0, 2 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, zero, 0);
+  close(zero);
+  c1 = mmap(0, 2 * PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (a == MAP_FAILED || b == MAP_FAILED || c1 == MAP_FAILED) return perror("mmap"), 1;
+  c2 = mremap(c1, 0, 2 * PG, MREMAP_MAYMOVE);
+  if (c2 == MAP_FAILED) return perror("mremap"), 1;
+  strcpy(a, "before the fork");
+  strcpy(a + PG, "dropped from the page tables");
+  madvise(a + PG, PG, MADV_DONTNEED);
+  strcpy(a + 4 * PG, "read-only in the parent");
+  strcpy(b, "of /dev/zero");
+  strcpy(c1 + PG, "one object, two mappings");
+  int up[2], down[2];
+  if (pipe(up) || pipe(down)) return perror("pipe"), 1;
+  pid_t child = fork();
+  if (child == 0) {
+    strcpy(a + 2 * PG, "by the child, dropped too");
+    madvise(a + 2 * PG, PG, MADV_DONTNEED);
+    char before[2048], now[2048];
+    ourMaps(before, sizeof before);
+    sync_write(up[1]);  // ready
+    sync_read(down[0]);  // go
+    if (perturb) strcpy(a + PG, "changed by the child");
+    checkPages("child");
+    ourMaps(now, sizeof now);
+    CHECK(!strcmp(now, before), "child: its mappings are '%s', were '%s'", now, before);
+    // a write of the child's, for the parent to see
+    strcpy(a + 3 * PG, "the child's, after");
+    sync_write(up[1]);
+    sync_read(down[0]);  // the parent's write
+    CHECK(!strcmp(b + PG, "the parent's, after"), "child: the parent's write is not seen: '%.20s'", b + PG);
+    return fails ? 1 : 0;
+  }
+  sync_read(up[0]);
+  mprotect(a + 4 * PG, 2 * PG, PROT_READ);
+  char before[2048], now[2048];
+  ourMaps(before, sizeof before);
+  printf("ready\n");
+  fflush(stdout);
+  char line[64];
+  if (!fgets(line, sizeof line, stdin)) return 1;
+
+  checkPages("parent");
+  ourMaps(now, sizeof now);
+  CHECK(!strcmp(now, before), "parent: its mappings are '%s', were '%s'", now, before);
+  sync_write(down[1]);
+  sync_read(up[0]);  // the child checked and wrote
+  CHECK(!strcmp(a + 3 * PG, "the child's, after"), "parent: the child's write is not seen: '%.20s'", a + 3 * PG);
+  strcpy(c2, "through the second");
+  CHECK(!strcmp(c1, "through the second"), "parent: the two mappings of one object are two objects");
+  strcpy(b + PG, "the parent's, after");
+  sync_write(down[1]);
+  int status = 0;
+  waitpid(child, &status, 0);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child's checks failed (status %x)", status);
+  if (!fails) printf("memory PASS\n");
+  return fails ? 1 : 0;
+}
