@@ -2,15 +2,23 @@
 // once before the tree forks: a description held by more than one fd (after dup
 // or fork: they share position and flags; a deleted file too, made again from
 // the contents its first holder saved) and every pipe end (a restorer cannot
-// make half a pipe). Pure logic on the dumper's per-fd facts; the keeper's child
+// make half a pipe), and every deleted file a process maps (its mappings and
+// fds are one file). Pure logic on the dumper's per-fd facts; the keeper's child
 // makes the list (make_shared_files in native/keeper/restore_child.c).
-import type { FdImage, ProcessImage, SharedFileImage } from '../supervisor/manifest';
+import type { FdImage, ProcessImage, SharedFileImage, VmaImage } from '../supervisor/manifest';
 
 /**
  * Rewrites the fds that hold such a description to kind 'shared' (pointing into
  * the returned list) and returns the list. Other fds are left as they are.
  */
 export function shareDescriptions(processes: ProcessImage[]): SharedFileImage[] {
+  // deleted files mapped: every mapping of one, and every description holding
+  // it, is one file made once (VmaImage.deletedFile, FdImage.file)
+  const mappings = new Map<string, { proc: ProcessImage; vma: VmaImage }[]>();
+  for (const proc of processes)
+    for (const vma of proc.vmas)
+      if (vma.deletedFile) mappings.set(vma.deletedFile, [...(mappings.get(vma.deletedFile) ?? []), { proc, vma }]);
+  const entryOfFile = new Map<string, number>();
   const holders = new Map<string, { proc: ProcessImage; fd: FdImage }[]>();
   for (const proc of processes)
     for (const fd of proc.fds) {
@@ -20,7 +28,8 @@ export function shareDescriptions(processes: ProcessImage[]): SharedFileImage[] 
   const shared: SharedFileImage[] = [];
   for (const [, held] of holders) {
     const first = held[0].fd;
-    if (held.length < 2 && first.kind !== 'pipe') continue;
+    const mapped = first.kind === 'copy' && first.file !== undefined && mappings.has(first.file);
+    if (held.length < 2 && first.kind !== 'pipe' && !mapped) continue;
     // (a kind of the kinds table held twice is refused at checkpoint)
     const kind: SharedFileImage['kind'] | undefined =
       first.kind === 'copy' ? 'deleted' : first.kind === 'path' ? 'path' : first.kind === 'pipe' ? 'pipe' : undefined;
@@ -44,7 +53,28 @@ export function shareDescriptions(processes: ProcessImage[]): SharedFileImage[] 
       h.fd.kind = 'shared';
       h.fd.shared = shared.length;
     }
+    if (mapped && !entryOfFile.has(first.file!)) entryOfFile.set(first.file!, shared.length);
     shared.push(entry);
+  }
+  // a deleted file mapped: the entry of a description that holds it, or one of
+  // its own (no fd holds it: the dumper saved its contents with its first mapping)
+  for (const [file, mapped] of mappings) {
+    let index = entryOfFile.get(file);
+    if (index === undefined) {
+      const saved = mapped.find((m) => m.vma.fileContent);
+      if (!saved) throw new Error(`the image maps deleted file ${mapped[0].vma.path} (${file}) without its contents`);
+      const { content, extents, size, mode, uid, gid } = saved.vma.fileContent!;
+      index = shared.length;
+      shared.push({
+        kind: 'deleted', flags: 2 /* O_RDWR */, pos: 0, path: saved.vma.path, holders: [],
+        content: { file: saved.proc.pagesFile, ...content }, extents, size,
+        ...(mode !== undefined ? { mode, uid, gid } : {}),
+      });
+    }
+    for (const m of mapped) {
+      m.vma.shared = index;
+      delete m.vma.fileContent;
+    }
   }
   // a pipe's bytes were saved once, with whichever fd of either end came first:
   // they go with the pipe's first entry

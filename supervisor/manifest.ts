@@ -82,6 +82,11 @@ export interface VmaImage {
   path?: string;              // file VMAs: the file mapped
   offset?: number;            // file VMAs: offset in the file; sysv-shm: in the segment; shared-anon: in its object
   shmid?: number;             // sysv-shm: the segment (an id of the image's sysv list)
+  /** a mapping of a deleted file: which ("MAJOR:MINOR:INODE"); shared: the shared entry that makes it again (domains/descriptions.ts) */
+  deletedFile?: string;
+  shared?: number;
+  /** on the first mapping of a deleted file no fd holds: its contents (as a deleted FdImage's; mode, uid, gid only when the dumper could read them) */
+  fileContent?: { content: { off: number; len: number }; extents: [number, number][]; size: number; mode?: number; uid?: number; gid?: number };
   /** shared-anon: its object (the old shmem inode; every mapping of one object, in any process, shares its pages); offset: where in it */
   object?: number;
   fileSize?: number;          // file VMAs: its size at checkpoint (restore checks it)
@@ -118,6 +123,7 @@ export interface FdImage {
   end?: 'r' | 'w';            // pipe: which end
   pipeSize?: number;          // pipe, where content is: its capacity
   shared?: number;            // shared: index in the manifest's shared list
+  file?: string;              // copy: which file ("MAJOR:MINOR:INODE"; a mapping of it is the same file)
   /** a kind of the kinds table: its own fields (native/resources/KIND/dump_KIND.cc writes them, plan_KIND.cc checks them) */
   state?: Record<string, unknown>;
 }

@@ -27,7 +27,7 @@ export interface RestoreOptions {
 export function checkOutsideFiles(proc: ProcessImage): string[] {
   const problems: string[] = [];
   for (const v of proc.vmas) {
-    if (!v.path) continue;
+    if (!v.path || v.deletedFile) continue;  // (a deleted file is made again, as an fd's)
     let st: fs.BigIntStats;
     try {
       st = fs.statSync(v.path, { bigint: true });

@@ -133,11 +133,14 @@ const threadFields = {
   'attrs?': threadAttrs,
   'creds?': creds,
 };
+const fileKey = matches(/^\d{1,10}:\d{1,10}:\d{1,20}$/, 'a file "MAJOR:MINOR:INODE"');
 const vma = obj({
   start: pageAddr, end: pageAddr, prot: matches(/^[r-][w-][x-][ps]$/, 'a permission like rw-p'),
   kind: oneOf('anon', 'file-private', 'file-shared', 'shared-anon', 'sysv-shm', 'vdso', 'vvar', 'vvar_vclock'),
   growsdown: bool, name: str(PATH_MAX + 64), 'path?': absPath, 'offset?': size, 'shmid?': int(0, 0x7fffffff),
-  'object?': int(1, Number.MAX_SAFE_INTEGER), 'fileSize?': size, 'fileMtimeNs?': matches(/^\d{1,20}$/, 'a decimal time'),
+  'object?': int(1, Number.MAX_SAFE_INTEGER), 'deletedFile?': fileKey, 'shared?': int(0, LIST_MAX),
+  'fileContent?': obj({ content: obj({ off: size, len: size }), extents: list(tuple(size, size), 1 << 20), size, 'mode?': int(0, 0o7777), 'uid?': id32, 'gid?': id32 }),
+  'fileSize?': size, 'fileMtimeNs?': matches(/^\d{1,20}$/, 'a decimal time'),
   runs: list(tuple(pageAddr, size, size)),
   'vmFlags?': matches(/^[a-z0-9]{2}( [a-z0-9]{2})*$|^$/, 'VmFlags like "rd wr mr"'),
 });
@@ -153,7 +156,7 @@ const fd = obj({
   fd: int(0, FD_LIMIT), kind: fdKind, 'state?': fdState, target: str(PATH_MAX + 64), flags: int(0, U32),
   cloexec: bool, pos: size, 'path?': absPath, 'stdio?': int(0, FD_LIMIT), 'content?': obj({ off: size, len: size }), 'desc?': descKey,
   'pipe?': size, 'fifo?': absPath, 'end?': oneOf('r', 'w'), 'pipeSize?': int(0, 1 << 30), 'shared?': int(0, LIST_MAX),
-  ...deletedFields,
+  'file?': fileKey, ...deletedFields,
 });
 const processShape = obj({
   vpid: vpidNum, pid: vpidNum, vppid: int(0, 0x3fffffff), vpgid: int(0, 0x3fffffff), vsid: int(0, 0x3fffffff),
@@ -243,7 +246,9 @@ export function validateManifest(m: unknown): ImageManifest {
     // (its contents are copied from a process's page file by that process's keeper child)
     if (f.kind === 'deleted' && !im.processes.some((p) => p.pagesFile === f.content?.file)) fail(at, "a deleted file without its contents in a process's page file");
     if (f.kind === 'pipe' && (f.pipe === undefined || !f.end)) fail(at, 'a pipe without its inode or end');
-    if (!f.holders.length) fail(`${at}.holders`, 'empty');
+    const mapped = im.processes.some((p) => p.vmas.some((v) => v.shared === i));
+    if (!f.holders.length && !mapped) fail(`${at}.holders`, 'empty');
+    if (mapped && f.kind !== 'deleted') fail(at, 'mapped, but not a deleted file');
     for (const h of f.holders) {
       const [vpid, n] = h.split(':').map(Number);
       const held = procs.get(vpid)?.fds.find((x) => x.fd === n);
@@ -266,6 +271,8 @@ export function validateManifest(m: unknown): ImageManifest {
       if (isFile && v.offset! % PAGE) fail(`${va}.offset`, 'not page-aligned');
       if (v.kind === 'sysv-shm' && (v.shmid === undefined || v.offset === undefined)) fail(va, 'a SysV mapping without shmid or offset');
       if (v.object !== undefined && v.kind !== 'shared-anon') fail(`${va}.object`, 'on a mapping that is not shared anonymous');
+      if (v.shared !== undefined && (!isFile || !v.deletedFile || !shared[v.shared])) fail(`${va}.shared`, 'not a deleted file mapping of a shared entry');
+      if (v.deletedFile !== undefined && v.shared === undefined) fail(va, 'a mapping of a deleted file without its shared entry');
       if (v.object !== undefined && (v.offset === undefined || v.offset % PAGE)) fail(`${va}.offset`, 'missing or not page-aligned');
       let runEnd = v.start;
       v.runs.forEach(([addr, len, off], r) => {

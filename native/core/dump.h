@@ -97,6 +97,8 @@ struct DumpRun {
   // earlier process stored already (each is stored once)
   std::map<std::pair<pid_t, uint64_t>, std::vector<uint8_t>> shmemInCore;
   std::map<uint64_t, std::vector<bool>> shmemStored;
+  // memory: the deleted files mapped whose contents are saved already (fileKey)
+  std::set<std::string> deletedSaved;
 };
 
 // One process being dumped (frozen).

@@ -122,6 +122,17 @@ void set_memory_policy(const struct vd_plan* p);
 void open_files(const struct vd_plan* p);
 // d's own record (vd_fd.data_off) when it is `size` bytes, as its kind's plan
 // part wrote it; 0 otherwise.
+// "/proc/self/fd/N" into out (64 bytes): a file of ours opened anew.
+static inline void proc_self_fd(char* out, long fd) {
+  const char* head = "/proc/self/fd/";
+  while (*head) *out++ = *head++;
+  char digits[24];
+  int k = 0;
+  unsigned long v = (unsigned long)fd;
+  do digits[k++] = (char)('0' + v % 10); while ((v /= 10));
+  while (k) *out++ = digits[--k];
+  *out = 0;
+}
 static inline const void* fd_record(const struct vd_plan* p, const struct vd_fd* d, uint32_t size) {
   return d->data_len == size ? AT(p, d->data_off, const void) : 0;
 }

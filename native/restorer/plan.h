@@ -42,7 +42,8 @@ struct vd_vma {
   uint32_t lock;       // VD_MLOCK_*: mlock2 once the rlimits are set
   uint32_t noreserve;  // MAP_NORESERVE (VmFlags nr: no swap space accounted)
   uint32_t sealed;     // mseal (VmFlags sl), last of all
-  uint32_t pad;
+  uint32_t shared_file; // file VMAs of a deleted file: 1 + the index of the tree's shared file
+                        // (vd_shared_file) that is it, made again; 0: the file at path_off
   uint64_t object;     // shared-anon: its object's old shmem inode, the same in every mapping of it
                        // (pgoff: where in it the mapping starts); 0 in older images: a fresh object
 };

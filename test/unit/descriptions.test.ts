@@ -3,10 +3,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { shareDescriptions } from '../../domains/descriptions';
-import type { FdImage, ProcessImage } from '../../supervisor/manifest';
+import type { FdImage, ProcessImage, VmaImage } from '../../supervisor/manifest';
 
-const proc = (vpid: number, fds: Partial<FdImage>[]) =>
-  ({ vpid, pagesFile: `pages-${vpid}.img`, fds: fds.map((f) => ({ flags: 0, cloexec: false, pos: 0, target: '', ...f })) }) as unknown as ProcessImage;
+const proc = (vpid: number, fds: Partial<FdImage>[], vmas: Partial<VmaImage>[] = []) =>
+  ({
+    vpid, pagesFile: `pages-${vpid}.img`, fds: fds.map((f) => ({ flags: 0, cloexec: false, pos: 0, target: '', ...f })),
+    vmas: vmas.map((v) => ({ start: 0x10000, end: 0x11000, prot: 'rw-s', kind: 'file-shared', growsdown: false, name: '', offset: 0, runs: [], ...v })),
+  }) as unknown as ProcessImage;
+const FILE = '0:25:4711';
 
 test('a file held by one fd stays as it is; one held by two (fork) becomes shared, once', () => {
   const a = proc(10, [{ fd: 3, kind: 'path', path: '/tmp/own', desc: '10:3' }, { fd: 4, kind: 'path', path: '/tmp/log', pos: 99, flags: 1, desc: '10:4' }]);
@@ -39,6 +43,30 @@ test('standard streams are never shared entries', () => {
   const a = proc(10, [{ fd: 1, kind: 'stdio', stdio: 1 }]);
   const b = proc(11, [{ fd: 1, kind: 'stdio', stdio: 1 }]);
   assert.equal(shareDescriptions([a, b]), []);
+});
+
+test('a deleted file only mapped (sem_open) is one entry of its own, from the contents its first mapping saved', () => {
+  const content = { content: { off: 4096, len: 4096 }, extents: [[0, 4096]] as [number, number][], size: 32 };
+  const parent = proc(10, [], [{ path: '/dev/shm/sem.x', deletedFile: FILE, fileContent: content }]);
+  const child = proc(11, [], [{ path: '/dev/shm/sem.x', deletedFile: FILE }]);
+  const shared = shareDescriptions([parent, child]);
+  assert.equal(shared, [{ kind: 'deleted', flags: 2, pos: 0, path: '/dev/shm/sem.x', holders: [], content: { file: 'pages-10.img', off: 4096, len: 4096 }, extents: [[0, 4096]], size: 32 }]);
+  assert.equal([parent.vmas[0].shared, child.vmas[0].shared, parent.vmas[0].fileContent], [0, 0, undefined]);
+});
+
+test('a deleted file mapped and held by one fd: the fd and the mappings are one entry', () => {
+  const holder = proc(10, [{ fd: 7, kind: 'copy', path: '/dev/shm/pym-1', file: FILE, desc: '10:7', flags: 2, content: { off: 0, len: 8192 } }],
+    [{ path: '/dev/shm/pym-1', deletedFile: FILE }]);
+  const child = proc(11, [], [{ path: '/dev/shm/pym-1', deletedFile: FILE }]);
+  const other = proc(12, [{ fd: 3, kind: 'copy', path: '/tmp/x', file: '0:25:1', desc: '12:3', content: { off: 0, len: 1 } }]);
+  const shared = shareDescriptions([holder, child, other]);
+  assert.equal(shared, [{ kind: 'deleted', flags: 2, pos: 0, path: '/dev/shm/pym-1', holders: ['10:7'], content: { file: 'pages-10.img', off: 0, len: 8192 } }]);
+  assert.equal([holder.fds[0].kind, holder.vmas[0].shared, child.vmas[0].shared], ['shared', 0, 0]);
+  assert.is(other.fds[0].kind, 'copy', 'a deleted file neither mapped nor held twice stays its own');
+});
+
+test('a mapping of a deleted file whose contents were not saved is an error, not a silent loss', () => {
+  assert.throws(() => shareDescriptions([proc(10, [], [{ path: '/dev/shm/y', deletedFile: FILE }])]), /without its contents/);
 });
 
 test.run();

@@ -23,6 +23,7 @@
 
 #include "core/dump.h"
 #include "core/procfs.h"
+#include "resources/files/deleted_file.h"
 #include "resources/files/fd_kind.h"
 #include "resources/kinds.h"
 
@@ -245,6 +246,34 @@ void mapDescriptions(DumpRun& run, const std::vector<ProcessIds>& processes) {
                                 std::to_string(d.holders[key]) + " fds (dup or fork) — sharing it is not supported yet");
 }
 
+std::string fileKey(unsigned major, unsigned minor, uint64_t inode) {
+  return std::to_string(major) + ":" + std::to_string(minor) + ":" + std::to_string(inode);
+}
+
+bool saveDeletedFile(int fd, PagesWriter& w, Json& j, std::string& why) {
+  struct stat st;
+  if (fstat(fd, &st) < 0) return why = strerror(errno), false;
+  uint64_t off = w.offset(), saved = 0;
+  bool ok = true;
+  j.field("size", (uint64_t)st.st_size).field("mode", (uint64_t)(st.st_mode & 07777));
+  j.field("uid", (uint64_t)st.st_uid).field("gid", (uint64_t)st.st_gid);
+  j.key("extents").beginArray();
+  for (off_t at = 0; ok && at < st.st_size;) {
+    off_t data = lseek(fd, at, SEEK_DATA);
+    if (data < 0) break;  // (ENXIO: only a hole from here on)
+    off_t hole = lseek(fd, data, SEEK_HOLE);
+    if (hole < 0 || hole > st.st_size) hole = st.st_size;
+    ok = w.appendFd(fd, (uint64_t)(hole - data), (uint64_t)data);
+    j.beginArray().num((uint64_t)data).num((uint64_t)(hole - data)).endArray();
+    saved += (uint64_t)(hole - data);
+    at = hole;
+  }
+  j.endArray();
+  if (!ok) return why = strerror(w.error()), false;
+  j.key("content").beginObject().field("off", off).field("len", saved).endObject();
+  return true;
+}
+
 namespace {
 
 // A pipe's bytes in flight, copied without taking them (tee) through a second
@@ -338,41 +367,19 @@ bool dumpFiles(DumpRun& run, ProcessDump& p) {
       // a deleted file whose description an fd before this one holds: saved there
       j.field("kind", "copy").field("path", withoutDeleted(f.target));
     } else {
-      // a deleted file: keep what it holds now, its data extents only (holes
-      // stay holes), with its size, mode and owner
+      // a deleted file: keep what it holds now
       std::string proc = "/proc/" + std::to_string(ids.real) + "/fd/" + std::to_string(f.fd);
       int fd = open(proc.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0) {
-        err = "pid " + std::to_string(ids.vpid) + " fd " + std::to_string(f.fd) + ": cannot read the deleted file " +
-              f.target + ": " + strerror(errno);
-        return false;
-      }
-      struct stat st;
-      fstat(fd, &st);
-      uint64_t off = w.offset(), saved = 0;
-      bool ok = true;
+      std::string why;
       j.field("kind", "copy").field("path", withoutDeleted(f.target));
-      j.field("size", (uint64_t)st.st_size).field("mode", (uint64_t)(st.st_mode & 07777));
-      j.field("uid", (uint64_t)st.st_uid).field("gid", (uint64_t)st.st_gid);
-      j.key("extents").beginArray();
-      for (off_t at = 0; ok && at < st.st_size;) {
-        off_t data = lseek(fd, at, SEEK_DATA);
-        if (data < 0) break;  // (ENXIO: only a hole from here on)
-        off_t hole = lseek(fd, data, SEEK_HOLE);
-        if (hole < 0 || hole > st.st_size) hole = st.st_size;
-        ok = w.appendFd(fd, (uint64_t)(hole - data), (uint64_t)data);
-        j.beginArray().num((uint64_t)data).num((uint64_t)(hole - data)).endArray();
-        saved += (uint64_t)(hole - data);
-        at = hole;
-      }
-      j.endArray();
-      close(fd);
+      j.field("file", fileKey(major(f.st.st_dev), minor(f.st.st_dev), f.st.st_ino));
+      const bool ok = fd >= 0 ? saveDeletedFile(fd, w, j, why) : (why = strerror(errno), false);
+      if (fd >= 0) close(fd);
       if (!ok) {
-        err = "pid " + std::to_string(ids.vpid) + " fd " + std::to_string(f.fd) + ": cannot save " + f.target + ": " +
-              strerror(w.error());
+        err = "pid " + std::to_string(ids.vpid) + " fd " + std::to_string(f.fd) + ": cannot save the deleted file " +
+              f.target + ": " + why;
         return false;
       }
-      j.key("content").beginObject().field("off", off).field("len", saved).endObject();
     }
     j.endObject();
   }

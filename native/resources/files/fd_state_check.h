@@ -18,7 +18,7 @@ static int fails;
   } while (0)
 
 // the value of fdinfo's line "key: value" of our fd, "" when there is none
-static void fdinfo(int fd, const char* key, char* out, size_t n) {
+__attribute__((unused)) static void fdinfo(int fd, const char* key, char* out, size_t n) {
   char path[64], line[256];
   snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
   FILE* f = fopen(path, "r");

@@ -80,8 +80,8 @@ static int fifo_has_saved_bytes(const struct shared_files *s, uint32_t i) {
   return 0;
 }
 
-// A file deleted while several fds held it: a new unlinked file in its old
-// directory with its data extents (from a page file; holes stay holes), size,
+// A file deleted while several fds held it (or one a process maps): a new
+// unlinked file in its old directory with its data extents (from a page file; holes stay holes), size,
 // mode and owner, opened as the description was.
 static int make_deleted(const struct vd_shared_file *f, const char *path, const struct vd_extent *ext, const int *pages_fds, uint32_t nr_procs) {
   char dir[4096];
@@ -89,34 +89,53 @@ static int make_deleted(const struct vd_shared_file *f, const char *path, const 
   char *slash = strrchr(dir, '/');
   if (!slash) return errno = EINVAL, -1;
   if (slash == dir) slash[1] = 0; else *slash = 0;
-  int fd = make_unlinked(dir);
+  // at its own name first (what /proc shows of it: "PATH (deleted)"), unlinked
+  // once made; where that name is taken, a file of no name in the directory
+  int named = 1;
+  int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) named = 0, fd = make_unlinked(dir);
   if (fd < 0) return -1;
   const int from = f->content_proc >= 0 && (uint32_t)f->content_proc < nr_procs ? pages_fds[f->content_proc] : -1;
   char buf[65536];
   uint64_t src = f->content_off;
-  for (uint32_t i = 0; i < f->nr_extents; i++)
-    for (uint64_t done = 0; done < ext[i].len;) {
+  int ok = 1;
+  for (uint32_t i = 0; ok && i < f->nr_extents; i++)
+    for (uint64_t done = 0; ok && done < ext[i].len;) {
       size_t want = ext[i].len - done < sizeof buf ? (size_t)(ext[i].len - done) : sizeof buf;
       ssize_t n = from < 0 ? -1 : pread(from, buf, want, (off_t)src);
-      if (n <= 0 || pwrite(fd, buf, (size_t)n, (off_t)(ext[i].file_off + done)) != n)
-        return close(fd), errno = errno ? errno : EIO, -1;
-      done += (uint64_t)n;
-      src += (uint64_t)n;
+      if (n <= 0 || pwrite(fd, buf, (size_t)n, (off_t)(ext[i].file_off + done)) != n) {
+        if (!errno) errno = EIO;
+        ok = 0;
+      }
+      done += n > 0 ? (uint64_t)n : 0;
+      src += n > 0 ? (uint64_t)n : 0;
     }
-  if (ftruncate(fd, (off_t)f->file_size) < 0) return close(fd), -1;
-  if (f->attrs_set) {
-    // owner first (chown clears set-id bits); one the restoring user cannot give fails the restore
-    struct stat st;
-    if (fstat(fd, &st) < 0 ||
-        ((st.st_uid != (uid_t)f->uid || st.st_gid != (gid_t)f->gid) && fchown(fd, (uid_t)f->uid, (gid_t)f->gid) < 0) ||
-        fchmod(fd, (mode_t)f->mode) < 0)
-      return close(fd), -1;
+  if (ok && ftruncate(fd, (off_t)f->file_size) < 0) ok = 0;
+  // the description as it was (access mode, O_APPEND, O_NOFOLLOW, O_PATH…): a
+  // new open of the same file, by its name while it has one (through
+  // /proc/self/fd, O_NOFOLLOW cannot be asked for)
+  const int flags = (int)(f->flags & ~(uint32_t)(O_CREAT | O_TRUNC | O_EXCL)) | O_CLOEXEC;
+  int again = -1;
+  struct stat mine, got;
+  if (ok && named && (again = open(path, flags)) >= 0 &&
+      (fstat(fd, &mine) < 0 || fstat(again, &got) < 0 || mine.st_ino != got.st_ino || mine.st_dev != got.st_dev))
+    close(again), again = -1;  // (not ours: replaced meanwhile)
+  if (named) unlink(path);
+  if (ok && again < 0) {
+    char self[64];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+    again = open(self, flags & ~O_NOFOLLOW);
   }
-  // the description as it was (access mode, O_APPEND, O_PATH…): a new open of the same file
-  char self[64];
-  snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
-  int again = open(self, (int)(f->flags & ~(uint32_t)(O_CREAT | O_TRUNC | O_EXCL)) | O_CLOEXEC);
+  // then its owner (first: chown clears set-id bits) and mode; one the restoring
+  // user cannot give fails the restore
+  if (again >= 0 && f->attrs_set &&
+      (fstat(fd, &mine) < 0 ||
+       ((mine.st_uid != (uid_t)f->uid || mine.st_gid != (gid_t)f->gid) && fchown(fd, (uid_t)f->uid, (gid_t)f->gid) < 0) ||
+       fchmod(fd, (mode_t)f->mode) < 0))
+    close(again), again = -1;
+  const int e = errno;
   close(fd);
+  errno = e;
   if (again >= 0 && !(f->flags & O_PATH) && lseek(again, (off_t)f->pos, SEEK_SET) < 0) return close(again), -1;
   return again;
 }

@@ -17,18 +17,6 @@ static void install_fd(const struct vd_plan* p, int index, long fd, const struct
   if (rc < 0) fail(p, VD_STEP_FD_OPEN, rc, index);
 }
 
-// "/proc/self/fd/N" into out (64 bytes).
-static void proc_self_fd(char* out, long fd) {
-  const char* head = "/proc/self/fd/";
-  while (*head) *out++ = *head++;
-  char digits[24];
-  int k = 0;
-  unsigned long v = (unsigned long)fd;
-  do digits[k++] = (char)('0' + v % 10); while ((v /= 10));
-  while (k) *out++ = digits[--k];
-  *out = 0;
-}
-
 // A new unlinked file in directory dir (O_TMPFILE; a named file unlinked at once
 // where the filesystem has none). A directory that is gone (or is a file now)
 // gives way to its nearest existing parent: the file has no name, only where it
@@ -72,38 +60,53 @@ static long recreate_deleted(const struct vd_plan* p, int index, const struct vd
   if (n == 0) fail(p, VD_STEP_FD_COPY, -EINVAL, index);
   dir[n > 1 ? n - 1 : 1] = 0;
 
-  long fd = make_unlinked(dir, (unsigned long)sys0(__NR_getpid) * 1000 + (unsigned long)index);
+  // at its own name first (what /proc shows of it), unlinked once made; where
+  // that name is taken, a file of no name in the directory
+  int named = 1;
+  long fd = sys3(__NR_open, path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) named = 0, fd = make_unlinked(dir, (unsigned long)sys0(__NR_getpid) * 1000 + (unsigned long)index);
   if (fd < 0) fail(p, VD_STEP_FD_COPY, fd, index);
   const struct vd_extent* e = AT(p, d->extents_off, const struct vd_extent);
   int64_t off = (int64_t)d->content_off;
-  for (uint32_t i = 0; i < d->nr_extents; i++) {
+  long rc = 0;
+  for (uint32_t i = 0; rc >= 0 && i < d->nr_extents; i++) {
     int64_t at = (int64_t)e[i].file_off;
-    for (uint64_t left = e[i].len; left;) {
+    for (uint64_t left = e[i].len; rc >= 0 && left;) {
       long c = sys6(__NR_copy_file_range, p->pages_fd, (long)&off, fd, (long)&at, left, 0);
-      if (c <= 0) fail(p, VD_STEP_FD_COPY, c == 0 ? -EINVAL : c, index);
-      left -= (uint64_t)c;
+      if (c <= 0) rc = c == 0 ? -EINVAL : c;
+      else left -= (uint64_t)c;
     }
   }
-  long rc = sys2(__NR_ftruncate, fd, d->file_size);
-  if (rc < 0) fail(p, VD_STEP_FD_COPY, rc, index);
-  if (d->attrs_set) {
+  if (rc >= 0) rc = sys2(__NR_ftruncate, fd, d->file_size);
+  // reopen with the job's own flags (access mode, O_APPEND, O_NOFOLLOW, O_PATH…),
+  // by its name while it has one (through /proc/self/fd, O_NOFOLLOW cannot be asked for)
+  struct { uint64_t dev, ino, nlink; uint32_t mode, uid, gid; } st, st2;  // the head of x86-64 struct stat
+  char statbuf[144];
+  long again = -1;
+  if (rc >= 0 && named && (again = sys3(__NR_open, path, d->flags | O_CLOEXEC, 0)) >= 0) {
+    int same = sys2(__NR_fstat, fd, statbuf) >= 0;
+    memcpy(&st, statbuf, sizeof st);
+    same = same && sys2(__NR_fstat, again, statbuf) >= 0;
+    memcpy(&st2, statbuf, sizeof st2);
+    if (!same || st.ino != st2.ino || st.dev != st2.dev) sys1(__NR_close, again), again = -1;  // (replaced meanwhile)
+  }
+  if (named) sys1(__NR_unlink, path);
+  if (rc >= 0 && again < 0) {
+    char self[64];
+    proc_self_fd(self, fd);
+    again = sys3(__NR_open, self, (d->flags & ~(uint32_t)O_NOFOLLOW) | O_CLOEXEC, 0);
+    if (again < 0) rc = again;
+  }
+  if (rc >= 0 && d->attrs_set) {
     // the owner first (chown clears set-id bits); unprivileged, the file is the
     // restoring user's already, and any other owner cannot be given: the restore fails
-    struct { uint64_t dev, ino, nlink; uint32_t mode, uid, gid; } st;  // the head of x86-64 struct stat
-    char statbuf[144];
     rc = sys2(__NR_fstat, fd, statbuf);
-    if (rc < 0) fail(p, VD_STEP_FD_COPY, rc, index);
     memcpy(&st, statbuf, sizeof st);
-    if ((st.uid != (uint32_t)d->uid || st.gid != (uint32_t)d->gid) && (rc = sys3(__NR_fchown, fd, d->uid, d->gid)) < 0)
-      fail(p, VD_STEP_FD_COPY, rc, index);
-    if ((rc = sys2(__NR_fchmod, fd, d->mode)) < 0) fail(p, VD_STEP_FD_COPY, rc, index);
+    if (rc >= 0 && (st.uid != (uint32_t)d->uid || st.gid != (uint32_t)d->gid)) rc = sys3(__NR_fchown, fd, d->uid, d->gid);
+    if (rc >= 0) rc = sys2(__NR_fchmod, fd, d->mode);
   }
-  // reopen with the job's own flags (access mode, O_APPEND, O_PATH, ...)
-  char self[64];
-  proc_self_fd(self, fd);
-  long again = sys3(__NR_open, self, d->flags | O_CLOEXEC, 0);
   sys1(__NR_close, fd);
-  if (again < 0) fail(p, VD_STEP_FD_COPY, again, index);
+  if (rc < 0) fail(p, VD_STEP_FD_COPY, rc, index);
   return again;
 }
 

@@ -16,6 +16,7 @@
 #include "core/dump.h"
 #include "core/procfs.h"
 #include "core/task_regs.h"
+#include "resources/files/deleted_file.h"
 #include "resources/memory/memory.h"
 
 namespace vdomain {
@@ -51,10 +52,8 @@ Kind classify(const MapsEntry& m, bool ownIpc, std::string& why, struct stat* st
     why = "mapping " + m.name + " — not supported";
     return Kind::Unsupported;
   }
-  if (endsWith(m.name, " (deleted)")) {
-    why = "mapping of deleted file " + withoutDeleted(m.name) + " — not supported yet";
-    return Kind::Unsupported;
-  }
+  // a deleted file: made again (unlinked) from its saved contents (deletedFileContents)
+  if (endsWith(m.name, " (deleted)")) return shared ? Kind::FileShared : Kind::FilePrivate;
   if (stat(m.name.c_str(), st) < 0 || st->st_ino != m.inode || major(st->st_dev) != m.devMajor ||
       minor(st->st_dev) != m.devMinor) {
     why = "mapping of " + m.name + ", replaced since it was mapped — not supported";
@@ -261,6 +260,105 @@ bool shmemResidency(DumpRun& run, ProcessDump& p) {
 // The memory kind's injected part.
 bool dumpMemoryInjected(DumpRun& run, ProcessDump& p) { return shmemResidency(run, p) && dumpMemoryPolicy(run, p); }
 
+// ---- deleted files mapped --------------------------------------------------------
+// A deleted file some process maps is made again (unlinked, where it was) once
+// for the tree, every mapping of it and every fd holding it one file
+// (domains/descriptions.ts). Its contents are read, exactly, from:
+//  - an fd of the tree that holds it: the files kind saves them (as for any
+//    deleted file held open);
+//  - else /proc/PID/map_files (CAP_CHECKPOINT_RESTORE, or root);
+//  - else, when every mapping of it is shared, through the mappings: each page
+//    any process maps (read as the frozen process, /proc/PID/mem), all-zero
+//    pages left as holes, its size the farthest byte mapped (or where a read
+//    finds its end). What lies beyond every mapping no process can reach (no fd
+//    holds it, no name leads to it; growing a mapping with mremap could).
+//    A private mapping's changed pages hide the file's own, which MADV_DONTNEED
+//    would bring back: such a file is refused.
+
+bool isDeleted(const MapsEntry& m) { return m.inode && endsWith(m.name, " (deleted)"); }
+std::string keyOf(const MapsEntry& m) { return fileKey(m.devMajor, m.devMinor, m.inode); }
+
+// Does an fd of one of the processes hold file m maps?
+bool heldByFd(const std::vector<ProcessIds>& procs, const MapsEntry& m) {
+  for (auto& p : procs)
+    for (int fd : openFdNumbers(p.real)) {
+      struct stat st;
+      const std::string path = "/proc/" + std::to_string(p.real) + "/fd/" + std::to_string(fd);
+      if (stat(path.c_str(), &st) == 0 && st.st_ino == m.inode && major(st.st_dev) == m.devMajor &&
+          minor(st.st_dev) == m.devMinor)
+        return true;
+    }
+  return false;
+}
+
+// The mapped file itself (/proc/PID/map_files: privileged), or -1.
+int openMapFile(pid_t pid, const MapsEntry& m) {
+  char path[96];
+  snprintf(path, sizeof path, "/proc/%d/map_files/%lx-%lx", pid, (unsigned long)m.start, (unsigned long)m.end);
+  return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+// Why a mapping of a deleted file cannot be saved exactly ("" when it can).
+std::string deletedRefusal(const std::vector<ProcessIds>& procs, pid_t pid, const MapsEntry& m) {
+  if (m.perms[3] == 's' || heldByFd(procs, m)) return "";
+  int fd = openMapFile(pid, m);
+  if (fd >= 0) return close(fd), "";
+  return "private mapping of deleted file " + withoutDeleted(m.name) +
+         ": no fd holds it, and the file's pages under the changed ones cannot be read without CAP_CHECKPOINT_RESTORE"
+         " — not supported";
+}
+
+// Saves the contents of the deleted file m maps (see above) into j's
+// "fileContent", unless an fd holds it or they are saved already.
+bool deletedFileContents(DumpRun& run, pid_t pid, const MapsEntry& m, PagesWriter& w, Json& j) {
+  const std::vector<ProcessIds>& procs = run.req.processes;
+  if (!run.deletedSaved.insert(keyOf(m)).second || heldByFd(procs, m)) return true;
+  int fd = openMapFile(pid, m);
+  if (fd >= 0) {
+    j.key("fileContent").beginObject();
+    const bool ok = saveDeletedFile(fd, w, j, run.err);
+    close(fd);
+    j.endObject();
+    return ok;
+  }
+  // every process's shared mappings of it: [file offset, end) → (pid, address)
+  struct Mapped { uint64_t from, to, addr; pid_t pid; };
+  std::vector<Mapped> mapped;
+  for (auto& p : procs)
+    for (auto& o : readMaps(p.real))
+      if (o.inode == m.inode && o.devMajor == m.devMajor && o.devMinor == m.devMinor && isDeleted(o))
+        mapped.push_back({o.offset, o.offset + (o.end - o.start), o.start, p.real});
+  std::sort(mapped.begin(), mapped.end(), [](const Mapped& a, const Mapped& b) { return a.from < b.from; });
+  uint64_t size = 0, eof = UINT64_MAX, off = w.offset(), saved = 0;
+  std::vector<std::pair<uint64_t, uint64_t>> extents;
+  std::vector<char> page(kPage), zero(kPage);
+  std::map<pid_t, int> mems;
+  for (auto& r : mapped)
+    for (uint64_t at = std::max(r.from, size); at < r.to && at < eof; at += kPage) {
+      int& mem = mems[r.pid];
+      if (!mem) mem = open(("/proc/" + std::to_string(r.pid) + "/mem").c_str(), O_RDONLY | O_CLOEXEC);
+      if (mem < 0 || pread(mem, page.data(), kPage, (off_t)(r.addr + (at - r.from))) != (ssize_t)kPage) {
+        eof = at;  // (past the file's end: a read there is the SIGBUS a touch would be)
+        break;
+      }
+      size = at + kPage;
+      if (!memcmp(page.data(), zero.data(), kPage)) continue;
+      if (!w.appendBytes(page.data(), kPage)) {
+        for (auto& [pid, f] : mems) if (f > 0) close(f);
+        run.err = std::string("cannot save the deleted file ") + withoutDeleted(m.name) + ": " + strerror(w.error());
+        return false;
+      }
+      saved += kPage;
+      if (!extents.empty() && extents.back().first + extents.back().second == at) extents.back().second += kPage;
+      else extents.push_back({at, kPage});
+    }
+  for (auto& [pid, f] : mems) if (f > 0) close(f);
+  j.key("fileContent").beginObject().field("size", size).key("extents").beginArray();
+  for (auto& [from, len] : extents) j.beginArray().num(from).num(len).endArray();
+  j.endArray().key("content").beginObject().field("off", off).field("len", saved).endObject().endObject();
+  return true;
+}
+
 // What dumpMemory would refuse, and about how many bytes it would store now (to
 // reserve the page file before the freeze).
 void checkMemory(DumpRun& run, const ProcessIds& ids) {
@@ -276,6 +374,8 @@ void checkMemory(DumpRun& run, const ProcessIds& ids) {
     struct stat st;
     Kind k = classifyWithFlags(m, vmFlags[m.start], ownIpc, why, &st);
     if (k == Kind::Unsupported) u.add(ids.vpid, "at " + hexAddr(m.start) + ": " + why);
+    if (k == Kind::FilePrivate && isDeleted(m) && !(why = deletedRefusal(run.req.processes, ids.real, m)).empty())
+      u.add(ids.vpid, "at " + hexAddr(m.start) + ": " + why);
     if (pm >= 0 && storesPages(k))
       storedRuns(pm, m, k, entries, [&](uint64_t, uint64_t len) { return (total += len), true; });
   }
@@ -324,7 +424,19 @@ bool dumpMemory(DumpRun& run, ProcessDump& p) {
     j.beginObject();
     j.field("start", m.start).field("end", m.end).field("prot", m.perms).field("kind", kindName(k));
     j.field("growsdown", m.name == "[stack]").field("name", m.name).field("vmFlags", vmFlags[m.start].flags);
-    if (k == Kind::FilePrivate || k == Kind::FileShared) {
+    if ((k == Kind::FilePrivate || k == Kind::FileShared) && isDeleted(m)) {
+      if (k == Kind::FilePrivate && !(why = deletedRefusal(run.req.processes, pid, m)).empty()) {
+        u.add(ids.vpid, "at " + hexAddr(m.start) + ": " + why);
+        j.endObject();
+        continue;
+      }
+      j.field("path", withoutDeleted(m.name)).field("offset", m.offset).field("deletedFile", keyOf(m));
+      if (!deletedFileContents(run, pid, m, w, j)) {
+        err = "pid " + std::to_string(ids.vpid) + " at " + hexAddr(m.start) + ": " + err;
+        close(pm);
+        return false;
+      }
+    } else if (k == Kind::FilePrivate || k == Kind::FileShared) {
       j.field("path", m.name).field("offset", m.offset).field("fileSize", (uint64_t)st.st_size);
       j.key("fileMtimeNs").dec((uint64_t)st.st_mtim.tv_sec * 1000000000ULL + (uint64_t)st.st_mtim.tv_nsec);
     }

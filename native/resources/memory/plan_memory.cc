@@ -79,6 +79,7 @@ void planMemory(const Napi::Object& proc, PlanBuilder& b, vd_plan& h) {
     if (m.kind == VD_VMA_FILE_PRIVATE || m.kind == VD_VMA_FILE_SHARED) {
       m.path_off = b.string(str(v, "path"));
       m.pgoff = num(v, "offset");
+      if (v.Has("shared")) m.shared_file = (uint32_t)numIn(v, "shared", 0, 1 << 20) + 1;  // (the blob checks it is one)
       m.open_flags = m.kind == VD_VMA_FILE_SHARED && (m.prot & PROT_WRITE) ? O_RDWR : O_RDONLY;
     }
     // (images before VmFlags were saved have none: no advice, no locks)

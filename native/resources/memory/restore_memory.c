@@ -174,7 +174,16 @@ void map_memory(const struct vd_plan* p) {
       case VD_VMA_FILE_PRIVATE:
       case VD_VMA_FILE_SHARED:
         flags |= m->kind == VD_VMA_FILE_SHARED ? MAP_SHARED : MAP_PRIVATE;
-        fd = sys3(__NR_open, str(p, m->path_off), m->open_flags | O_CLOEXEC, 0);
+        if (m->shared_file) {
+          // a deleted file, made again by the keeper's child: opened anew with
+          // this mapping's access (the fd the tree holds may be read-only)
+          if (m->shared_file > p->nr_shared) fail(p, VD_STEP_MAP, -EINVAL, (int)i);
+          char self[64];
+          proc_self_fd(self, p->shared_base + (long)m->shared_file - 1);
+          fd = sys3(__NR_open, self, m->open_flags | O_CLOEXEC, 0);
+        } else {
+          fd = sys3(__NR_open, str(p, m->path_off), m->open_flags | O_CLOEXEC, 0);
+        }
         if (fd < 0) fail(p, VD_STEP_MAP, fd, (int)i);
         off = (long)m->pgoff;
         break;

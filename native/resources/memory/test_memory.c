@@ -4,7 +4,10 @@
 // page table (MADV_DONTNEED: the object keeps them, no pagemap shows them), one
 // never touched, and a part made read-only in the parent (two mappings at two
 // offsets of one object); a MAP_SHARED mapping of /dev/zero; one object mapped
-// twice in one process (mremap with old size 0). Checked: every page's contents,
+// twice in one process (mremap with old size 0). Deleted files mapped: one
+// mapped shared and unlinked with no fd left (as sem_open makes a POSIX
+// semaphore), one unlinked with its fd kept (as Python's multiprocessing heap),
+// one mapped private with a page changed (its fd kept). Checked: every page's contents,
 // each mapping's maps line (address, protection, offset, name), and that a
 // write by either process is seen by the other after the restore.
 // Protocol (test/kinds.test.ts): prints "ready", reads a line, checks, prints
@@ -17,6 +20,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,7 +29,8 @@
 
 #define PG 4096
 
-static char *a, *b, *c1, *c2;
+static char *a, *b, *c1, *c2, *sem, *arena, *priv;
+static int arenaFd, privFd;
 
 // this process's maps lines of our mappings (without device and inode: a
 // restore makes new objects)
@@ -38,7 +43,7 @@ static void ourMaps(char* out, size_t n) {
     char perms[8], name[256] = "";
     if (sscanf(line, "%lx-%lx %7s %lx %*s %*s %255[^\n]", &lo, &hi, perms, &off, name) < 4) continue;
     char* at = (char*)lo;
-    if (!((at >= a && at < a + 6 * PG) || at == b || at == c1 || at == c2)) continue;
+    if (!((at >= a && at < a + 6 * PG) || at == b || at == c1 || at == c2 || at == sem || at == arena || at == priv)) continue;
     snprintf(out + strlen(out), n - strlen(out), "%lx-%lx %s %lx %s; ", lo, hi, perms, off, name);
   }
   if (f) fclose(f);
@@ -67,6 +72,13 @@ static void checkPages(const char* who) {
   CHECK(!strcmp(a + 4 * PG, "read-only in the parent"), "%s: page 4 is '%.30s'", who, a + 4 * PG);
   CHECK(!strcmp(b, "of /dev/zero"), "%s: the /dev/zero page is '%.20s'", who, b);
   CHECK(!strcmp(c2 + PG, "one object, two mappings"), "%s: the second mapping reads '%.30s'", who, c2 + PG);
+  CHECK(!strcmp(sem, "a semaphore"), "%s: the deleted file of no fd reads '%.20s'", who, sem);
+  CHECK(!strcmp(arena + PG, "the arena"), "%s: the arena reads '%.20s'", who, arena + PG);
+  char buf[32] = "";
+  CHECK(pread(arenaFd, buf, sizeof buf, PG) == sizeof buf && !strcmp(buf, "the arena"), "%s: the arena's fd reads '%.20s'", who, buf);
+  struct stat st;
+  CHECK(fstat(arenaFd, &st) == 0 && st.st_size == 3 * PG && (st.st_mode & 0777) == 0640 && st.st_nlink == 0,
+        "%s: the arena's file is size %ld mode %o links %ld", who, (long)st.st_size, st.st_mode & 0777, (long)st.st_nlink);
 }
 
 int main(int argc, char** argv) {
@@ -85,6 +97,31 @@ int main(int argc, char** argv) {
   strcpy(a + 4 * PG, "read-only in the parent");
   strcpy(b, "of /dev/zero");
   strcpy(c1 + PG, "one object, two mappings");
+  // deleted files mapped
+  char path[64];
+  snprintf(path, sizeof path, "/dev/shm/vd-test-sem-%d", getpid());
+  int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+  if (fd < 0 || write(fd, "a semaphore", 12) != 12) return perror("sem file"), 1;
+  sem = mmap(0, PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  close(fd);
+  unlink(path);
+  snprintf(path, sizeof path, "/dev/shm/vd-test-arena-%d", getpid());
+  arenaFd = open(path, O_RDWR | O_CREAT | O_EXCL, 0640);
+  fchmod(arenaFd, 0640);
+  unlink(path);
+  if (arenaFd < 0 || ftruncate(arenaFd, 3 * PG) < 0) return perror("arena"), 1;
+  arena = mmap(0, 3 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, arenaFd, 0);
+  strcpy(arena + PG, "the arena");
+  snprintf(path, sizeof path, "/tmp/vd-test-private-%d", getpid());
+  privFd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+  char pg[PG] = "the file's page 0";
+  if (privFd < 0 || write(privFd, pg, PG) != PG) return perror("private file"), 1;
+  strcpy(pg, "the file's page 1");
+  if (write(privFd, pg, PG) != PG) return 1;
+  priv = mmap(0, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, privFd, 0);
+  strcpy(priv, "changed privately");
+  unlink(path);
+  if (sem == MAP_FAILED || arena == MAP_FAILED || priv == MAP_FAILED) return perror("mmap"), 1;
   int up[2], down[2];
   if (pipe(up) || pipe(down)) return perror("pipe"), 1;
   pid_t child = fork();
@@ -101,6 +138,8 @@ int main(int argc, char** argv) {
     CHECK(!strcmp(now, before), "child: its mappings are '%s', were '%s'", now, before);
     // a write of the child's, for the parent to see
     strcpy(a + 3 * PG, "the child's, after");
+    strcpy(sem + 64, "posted by the child");
+    strcpy(arena + 2 * PG, "the child's arena");
     sync_write(up[1]);
     sync_read(down[0]);  // the parent's write
     CHECK(!strcmp(b + PG, "the parent's, after"), "child: the parent's write is not seen: '%.20s'", b + PG);
@@ -121,6 +160,16 @@ int main(int argc, char** argv) {
   sync_write(down[1]);
   sync_read(up[0]);  // the child checked and wrote
   CHECK(!strcmp(a + 3 * PG, "the child's, after"), "parent: the child's write is not seen: '%.20s'", a + 3 * PG);
+  CHECK(!strcmp(sem + 64, "posted by the child"), "parent: the child's write to the deleted file is not seen");
+  char buf[32] = "";
+  CHECK(pread(arenaFd, buf, sizeof buf, 2 * PG) == sizeof buf && !strcmp(buf, "the child's arena"),
+        "parent: the child's arena write is not in the file: '%.20s'", buf);
+  // the private mapping: its changed page, the file's other page, the file under it
+  CHECK(!strcmp(priv, "changed privately"), "parent: the private page reads '%.20s'", priv);
+  CHECK(!strcmp(priv + PG, "the file's page 1"), "parent: the file's page 1 reads '%.20s'", priv + PG);
+  CHECK(pread(privFd, buf, sizeof buf, 0) == sizeof buf && !strcmp(buf, "the file's page 0"), "parent: the file reads '%.20s'", buf);
+  madvise(priv, PG, MADV_DONTNEED);
+  CHECK(!strcmp(priv, "the file's page 0"), "parent: under the private page: '%.20s'", priv);
   strcpy(c2, "through the second");
   CHECK(!strcmp(c1, "through the second"), "parent: the two mappings of one object are two objects");
   strcpy(b + PG, "the parent's, after");
