@@ -229,6 +229,37 @@ export async function runCheckpointRestore(uid: number, name: string, argv: stri
 }
 
 /**
+ * Runs argv in a domain and checkpoints it with --kill `times` times, after a
+ * random pause in [pause[0], pause[1]) ms each, every image restored in the
+ * background (an identity restore as root, remapped otherwise) and checkpointed
+ * again, the last one restored in the foreground: its last output line is
+ * returned. onImage sees each image before it is restored.
+ */
+export async function checkpointAgainAndAgain(
+  uid: number, name: string, argv: string[], dir: string, times: number, pause: [number, number],
+  onImage: (img: string, i: number) => void = () => {},
+) {
+  let job = vdomainBackground(uid, ['run', '--name', name, '--', ...argv]);
+  assert.ok(await modeOf(uid, name), 'the domain is up');
+  for (let i = 1; i <= times; i++) {
+    await sleep(randomMs(pause[0], pause[1]));
+    assert.is(job.child.exitCode, null, `the job ended before checkpoint ${i}: ${job.stdout} ${job.stderr}`);
+    const img = path.join(dir, `img${i}`);
+    checkpoint(uid, name, img, true);
+    await job.exited;
+    onImage(img, i);
+    if (i === times) {
+      const r = vdomain(uid, ['restore', img], { timeoutMs: 120_000 });
+      assert.is(r.status, 0, r.stderr);
+      return r.stdout.trim().split('\n').pop() ?? '';
+    }
+    job = vdomainBackground(uid, ['restore', img]);
+    assert.is(await modeOf(uid, name), isRoot && uid === 0 ? 'identity' : 'remapped');
+  }
+  throw new Error('unreachable');
+}
+
+/**
  * Root only: holds `pid` in another process (clone3 set_tid) while `img` is
  * restored; the identity restore must give way to a remapped one that ends with
  * the line `ref`.

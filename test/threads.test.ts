@@ -11,7 +11,7 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  checkpoint, compile, isRoot, modeOf, noStrays, randomMs, referenceLine, restoreWithPidTaken, sleep, USERS, vdomain, vdomainBackground,
+  checkpoint, checkpointAgainAndAgain, compile, isRoot, modeOf, noStrays, randomMs, referenceLine, restoreWithPidTaken, sleep, USERS, vdomain, vdomainBackground,
   vpidBaseAbovePidMax, workDir,
 } from './helpers';
 
@@ -19,39 +19,17 @@ const test = suite('threads');
 const ITEMS = '100000'; // ~4 s uninterrupted on this machine
 const ROUNDS = '50';   // robust: ~2.8 s
 const PYTHON = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-const expectedMode = (uid: number) => (isRoot && uid === 0 ? 'identity' : 'remapped');
 
-/**
- * Runs argv in a domain and checkpoints it with --kill `times` times, each image
- * restored in the background and checkpointed again, the last one in the
- * foreground: its result line is returned. `threadsAlways`: the job has threads
- * besides the main one at every moment (robust.c has not: between its rounds
- * only the main thread lives, and a checkpoint may land there).
- */
-async function checkpointAgainAndAgain(
-  uid: number, name: string, argv: string[], dir: string, times: number, pause: [number, number], threadsAlways = true,
-) {
-  let job = vdomainBackground(uid, ['run', '--name', name, '--', ...argv]);
-  assert.ok(await modeOf(uid, name), 'the domain is up');
-  for (let i = 1; i <= times; i++) {
-    await sleep(randomMs(pause[0], pause[1]));
-    assert.is(job.child.exitCode, null, `the job ended before checkpoint ${i}: ${job.stdout} ${job.stderr}`);
-    const img = path.join(dir, `img${i}`);
-    checkpoint(uid, name, img, true);
-    await job.exited;
+/** checkpointAgainAndAgain (helpers.ts), each image checked to list the threads:
+ * `threadsAlways`: the job has threads besides the main one at every moment
+ * (robust.c has not: between its rounds only the main thread lives, and a
+ * checkpoint may land there). */
+const checkpointThreads = (uid: number, name: string, argv: string[], dir: string, times: number, pause: [number, number], threadsAlways = true) =>
+  checkpointAgainAndAgain(uid, name, argv, dir, times, pause, (img, i) => {
     const m = JSON.parse(vdomain(uid, ['inspect', img, '--json']).stdout);
     assert.ok(Array.isArray(m.processes[0].threads), `image ${i} lists the threads`);
     if (threadsAlways) assert.ok(m.processes[0].threads.length >= 1, `image ${i} holds the threads`);
-    if (i === times) {
-      const r = vdomain(uid, ['restore', img]);
-      assert.is(r.status, 0, r.stderr);
-      return r.stdout.trim();
-    }
-    job = vdomainBackground(uid, ['restore', img]);
-    assert.is(await modeOf(uid, name), expectedMode(uid));
-  }
-  throw new Error('unreachable');
-}
+  });
 
 for (const { label, uid } of USERS) {
   test(`8 threads under mutexes and condition variables, checkpointed three times, end as an uninterrupted run (${label})`, async () => {
@@ -59,7 +37,7 @@ for (const { label, uid } of USERS) {
     const dir = workDir(uid, 'threads');
     const ref = referenceLine('threads', [threads, ITEMS], dir, uid);
     assert.match(ref, /^threads items=100000 workers=8 hash=\w+ names=ok tids=same masks=ok self=ok read=ok signals=(\d+)\/\1$/);
-    const line = await checkpointAgainAndAgain(uid, `threads-${uid}`, [threads, ITEMS], dir, 3, [150, 450]);
+    const line = await checkpointThreads(uid, `threads-${uid}`, [threads, ITEMS], dir, 3, [150, 450]);
     assert.is(line, ref);
     noStrays();
   });
@@ -68,7 +46,7 @@ for (const { label, uid } of USERS) {
     const threads = compile('threads', ['-static']);
     const dir = workDir(uid, 'threads-static');
     const ref = referenceLine('threads-static', [threads, ITEMS], dir, uid);
-    const line = await checkpointAgainAndAgain(uid, `threads-static-${uid}`, [threads, ITEMS], dir, 1, [300, 1200]);
+    const line = await checkpointThreads(uid, `threads-static-${uid}`, [threads, ITEMS], dir, 1, [300, 1200]);
     assert.is(line, ref);
     noStrays();
   });
@@ -95,7 +73,7 @@ for (const { label, uid } of USERS) {
     const dir = workDir(uid, 'robust');
     const ref = referenceLine('robust', [robust, ROUNDS], dir, uid);
     assert.match(ref, /^robust rounds=50 threads=4 sum=\d+ owner-dead=50\/50 errors=0$/);
-    const line = await checkpointAgainAndAgain(uid, `robust-${uid}`, [robust, ROUNDS], dir, 2, [200, 500], false);
+    const line = await checkpointThreads(uid, `robust-${uid}`, [robust, ROUNDS], dir, 2, [200, 500], false);
     assert.is(line, ref);
     noStrays();
   });
@@ -127,7 +105,7 @@ for (const { label, uid } of USERS) {
     assert.is(reference.status, 0);
     if (isRoot) fs.chownSync(input, uid, uid);
 
-    const line = await checkpointAgainAndAgain(uid, `xz-${uid}`, ['xz', '-T2', '-1', '-k', input], dir, 1, [400, 1000]);
+    const line = await checkpointThreads(uid, `xz-${uid}`, ['xz', '-T2', '-1', '-k', input], dir, 1, [400, 1000]);
     assert.is(line, '');
     assert.ok(fs.readFileSync(`${input}.xz`).equals(reference.stdout), 'the compressed file is byte for byte the uninterrupted one');
     noStrays();
@@ -150,7 +128,7 @@ for (const { label, uid } of USERS) {
     fs.writeFileSync(file, script);
     fs.chmodSync(file, 0o644);
     const ref = referenceLine('python-threads', [PYTHON, file], dir, uid);
-    const line = await checkpointAgainAndAgain(uid, `python-threads-${uid}`, [PYTHON, file], dir, 2, [200, 500]);
+    const line = await checkpointThreads(uid, `python-threads-${uid}`, [PYTHON, file], dir, 2, [200, 500]);
     assert.is(line, ref);
     noStrays();
   });
