@@ -154,7 +154,6 @@ for (const { label, uid } of USERS) {
       [[holds, 'memfd'], /fd \d+: memfd/],
       [[holds, 'mainexit'], /main thread has ended while 1 other thread\(s\) run on/],
       [[holds, 'fifo'], /fd \d+: FIFO /],
-      [[holds, 'sharedmem'], /shared memory also mapped by pid \d+/],
       // the host's SysV objects, used by a domain that shares them: not the job's to take
       [[holds, 'sem'], /SysV semaphore set 0x00000000 \(id \d+\) of the host's \(the domain shares the host's IPC namespace: run without --host-ipc\)/, ['--host-ipc']],
       [[holds, 'msg'], /SysV message queue 0x00000000 \(id \d+\) of the host's/, ['--host-ipc']],

@@ -26,6 +26,7 @@
 #include "keeper.h"
 #include "keeper_io.h"
 #include "resources/files/keeper_files.h"
+#include "resources/pidfd/keeper_pidfd.h"
 #include "restorer/plan.h"
 #include "restorer_blob.h"
 
@@ -419,6 +420,7 @@ static void become_image(struct vd_plan *plan, uint32_t len, int pages, int boot
   copy->blob_end = base + size;
   copy->proc_index = my_index;
   copy->identity = (uint32_t)identity;
+  pidfd_targets(copy, procs, shared->real, nr_procs);  // (the tree is whole: every PID is known)
 
   // Everything else goes: the complement of the region, the kept kernel mappings
   // and the carriers (the blob unmaps those once it has made its mappings of them).

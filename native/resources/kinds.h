@@ -10,6 +10,8 @@
  *   restore_NAME.c   long open_fd_NAME(plan, vd_fd, index): makes it again in the
  *                    restorer blob (freestanding: raw syscalls only)
  *                    (and, for the kinds below, fill_fd_NAME)
+ *   keeper_NAME.c    where the keeper's child has a part (pidfd: the PID of now
+ *                    of the process it names), called from restore_child.c
  *   test_NAME.c      a program that sets the state, is checkpointed and restored,
  *                    and checks it (test/kinds.test.ts runs every one)
  * The files kind runs them in each of its sides; the manifest's fd kind is NAME.
@@ -17,7 +19,7 @@
 #ifndef VDOMAIN_RESOURCES_KINDS_H
 #define VDOMAIN_RESOURCES_KINDS_H
 
-#define VD_FD_KINDS(X) X(eventfd) X(signalfd) X(timerfd) X(epoll)
+#define VD_FD_KINDS(X) X(eventfd) X(signalfd) X(timerfd) X(epoll) X(pidfd)
 
 /* The kinds whose fds name other fds of the process (an epoll's watches): their
  * restore_NAME.c also has void fill_fd_NAME(plan, vd_fd, index, pass), which

@@ -2,7 +2,6 @@
 // the refusal names it and leaves the job running:
 //
 //   holds WHAT      WHAT: timer | seccomp | inotify | memfd | fifo, or
-//                   with a child: sharedmem (MAP_SHARED|MAP_ANONYMOUS), or
 //                   mainexit (the main thread ends, another thread runs on), or
 //                   a SysV object it uses: sem | msg | shm (removed before it ends)
 //
@@ -74,18 +73,6 @@ int main(int argc, char **argv) {
     snprintf(path, sizeof path, "/tmp/holds-fifo-%d", getpid());
     if (mkfifo(path, 0600) < 0 || open(path, O_RDWR) < 0) return 1;
     unlink(path);
-  } else if (!strcmp(what, "sharedmem")) {
-    if (mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0) == MAP_FAILED) return 1;
-    fflush(stdout);
-    if (fork() == 0) {
-      sleep(2);
-      return 0;
-    }
-    printf("ready\n");
-    fflush(stdout);
-    wait(NULL);
-    printf("survived\n");
-    return 0;
   } else {
     return 2;
   }

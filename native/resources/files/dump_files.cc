@@ -189,6 +189,7 @@ void checkFiles(DumpRun& run, const ProcessIds& ids) {
     FdKind k = classify(run.req.stdioPid, f, &stdio, why, &table);
     Json scratch;
     scratch.beginObject();
+    f.run = &run;
     if (k == FdKind::Table && !table->dump(f, scratch, why)) k = FdKind::Unsupported;
     if (k == FdKind::Unsupported) run.u.add(ids.vpid, "fd " + std::to_string(f.fd) + ": " + why);
   }

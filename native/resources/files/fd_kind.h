@@ -22,7 +22,7 @@ struct OpenFd {
   struct stat st;      // stat of it
   unsigned flags;      // its status flags (fdinfo "flags:", O_CLOEXEC included)
   std::string fdinfo;  // /proc/PID/fdinfo/FD, whole
-  const DumpRun* run = nullptr;  // the checkpoint, once frozen (what injected parts found); nullptr before
+  const DumpRun* run = nullptr;  // the checkpoint (its tree; once frozen, what injected parts found)
 };
 
 struct FdKindDump {
