@@ -44,9 +44,10 @@ export function shareDescriptions(processes: ProcessImage[]): SharedFileImage[] 
     else if (first.kind === 'copy') {
       // its contents were saved once, with the first fd found holding it
       const saved = held.find((h) => h.fd.content)!;
-      const { extents, size, mode, uid, gid } = saved.fd;
+      const { extents, size, mode, uid, gid, memfd, seals } = saved.fd;
       Object.assign(entry, { path: first.path, content: { file: saved.proc.pagesFile, ...saved.fd.content! } });
       if (extents) Object.assign(entry, { extents, size, mode, uid, gid });
+      if (memfd) Object.assign(entry, { memfd, seals });
     }
     else Object.assign(entry, { pipe: first.pipe, end: first.end }, first.fifo ? { fifo: first.fifo } : {});
     for (const h of held) {
@@ -63,12 +64,12 @@ export function shareDescriptions(processes: ProcessImage[]): SharedFileImage[] 
     if (index === undefined) {
       const saved = mapped.find((m) => m.vma.fileContent);
       if (!saved) throw new Error(`the image maps deleted file ${mapped[0].vma.path} (${file}) without its contents`);
-      const { content, extents, size, mode, uid, gid } = saved.vma.fileContent!;
+      const { content, extents, size, mode, uid, gid, memfd, seals } = saved.vma.fileContent!;
       index = shared.length;
       shared.push({
         kind: 'deleted', flags: 2 /* O_RDWR */, pos: 0, path: saved.vma.path, holders: [],
         content: { file: saved.proc.pagesFile, ...content }, extents, size,
-        ...(mode !== undefined ? { mode, uid, gid } : {}),
+        ...(mode !== undefined ? { mode, uid, gid } : {}), ...(memfd ? { memfd, seals } : {}),
       });
     }
     for (const m of mapped) {

@@ -86,7 +86,7 @@ export interface VmaImage {
   deletedFile?: string;
   shared?: number;
   /** on the first mapping of a deleted file no fd holds: its contents (as a deleted FdImage's; mode, uid, gid only when the dumper could read them) */
-  fileContent?: { content: { off: number; len: number }; extents: [number, number][]; size: number; mode?: number; uid?: number; gid?: number };
+  fileContent?: { content: { off: number; len: number }; extents: [number, number][]; size: number; mode?: number; uid?: number; gid?: number; memfd?: boolean; seals?: number };
   /** shared-anon: its object (the old shmem inode; every mapping of one object, in any process, shares its pages); offset: where in it */
   object?: number;
   fileSize?: number;          // file VMAs: its size at checkpoint (restore checks it)
@@ -117,6 +117,9 @@ export interface FdImage {
   mode?: number;
   uid?: number;
   gid?: number;
+  /** copy: a memfd (path "/memfd:NAME"), made again by memfd_create and sealed with its seals (F_GET_SEALS) */
+  memfd?: boolean;
+  seals?: number;
   desc?: string;              // its open file description: "VPID:FD" of the first fd found holding it
   pipe?: number;              // pipe: the pipe's inode (its two ends share it)
   fifo?: string;              // pipe: the FIFO's path, when it is one
@@ -145,6 +148,8 @@ export interface SharedFileImage {
   mode?: number;
   uid?: number;
   gid?: number;
+  memfd?: boolean;
+  seals?: number;
   holders: string[];          // "VPID:FD" of every fd holding it
 }
 

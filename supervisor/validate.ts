@@ -133,18 +133,21 @@ const threadFields = {
   'attrs?': threadAttrs,
   'creds?': creds,
 };
+const deletedFields = {
+  'extents?': list(tuple(size, size), 1 << 20), 'size?': size, 'mode?': int(0, 0o7777), 'uid?': id32, 'gid?': id32,
+  'memfd?': bool, 'seals?': int(0, 0x2f),
+};
 const fileKey = matches(/^\d{1,10}:\d{1,10}:\d{1,20}$/, 'a file "MAJOR:MINOR:INODE"');
 const vma = obj({
   start: pageAddr, end: pageAddr, prot: matches(/^[r-][w-][x-][ps]$/, 'a permission like rw-p'),
   kind: oneOf('anon', 'file-private', 'file-shared', 'shared-anon', 'sysv-shm', 'vdso', 'vvar', 'vvar_vclock'),
   growsdown: bool, name: str(PATH_MAX + 64), 'path?': absPath, 'offset?': size, 'shmid?': int(0, 0x7fffffff),
   'object?': int(1, Number.MAX_SAFE_INTEGER), 'deletedFile?': fileKey, 'shared?': int(0, LIST_MAX),
-  'fileContent?': obj({ content: obj({ off: size, len: size }), extents: list(tuple(size, size), 1 << 20), size, 'mode?': int(0, 0o7777), 'uid?': id32, 'gid?': id32 }),
+  'fileContent?': obj({ content: obj({ off: size, len: size }), ...deletedFields, extents: list(tuple(size, size), 1 << 20), size }),
   'fileSize?': size, 'fileMtimeNs?': matches(/^\d{1,20}$/, 'a decimal time'),
   runs: list(tuple(pageAddr, size, size)),
   'vmFlags?': matches(/^[a-z0-9]{2}( [a-z0-9]{2})*$|^$/, 'VmFlags like "rd wr mr"'),
 });
-const deletedFields = { 'extents?': list(tuple(size, size), 1 << 20), 'size?': size, 'mode?': int(0, 0o7777), 'uid?': id32, 'gid?': id32 };
 const descKey = matches(/^\d{1,10}:\d{1,10}$/, 'a description "VPID:FD"');
 /** The files kind's own fd kinds, and those of the kinds table (whose fields, in "state", the plan builder checks). */
 const fdKind: Check = (v, at) => oneOf('path', 'stdio', 'copy', 'pipe', 'shared', ...native().fdKinds)(v, at);

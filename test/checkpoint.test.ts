@@ -151,7 +151,7 @@ for (const { label, uid } of USERS) {
       [[holds, 'timer'], /POSIX timers/],
       [[holds, 'seccomp'], /seccomp filter of its own/],
       [[holds, 'inotify'], /fd \d+: inotify/],
-      [[holds, 'memfd'], /fd \d+: memfd/],
+      [[holds, 'memfd'], /fd \d+: memfd \/memfd:holds sealed F_SEAL_FUTURE_WRITE — not supported yet/],
       [[holds, 'mainexit'], /main thread has ended while 1 other thread\(s\) run on/],
       [[holds, 'fifo'], /fd \d+: FIFO /],
       // the host's SysV objects, used by a domain that shares them: not the job's to take

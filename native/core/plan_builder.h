@@ -142,13 +142,14 @@ void planSysv(const Napi::Object& proc, PlanBuilder& b, vd_plan& h);     // reso
 void planLocks(const Napi::Object& proc, PlanBuilder& b, vd_plan& h);    // resources/locks/plan_locks.cc
 
 // A deleted file's saved shape (FdImage / SharedFileImage 'extents', 'size',
-// 'mode', 'uid', 'gid'), range-checked: an image before these fields gives one
+// 'mode', 'uid', 'gid', 'memfd', 'seals'), range-checked: an image before these fields gives one
 // extent of contentLen bytes and no attributes. (resources/files/plan_files.cc)
 struct DeletedFile {
   std::vector<vd_extent> extents;
   uint64_t size = 0;
   uint32_t attrsSet = 0, mode = 0;
   int32_t uid = -1, gid = -1;
+  uint32_t memfd = 0, seals = 0;  // a memfd ('memfd', 'seals'), its path "/memfd:NAME"
 };
 DeletedFile deletedFile(const Napi::Object& fdOrShared, uint64_t contentLen);
 

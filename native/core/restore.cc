@@ -467,6 +467,8 @@ void Domain::startRestore() {
     e.mode = f.shape.mode;
     e.uid = f.shape.uid;
     e.gid = f.shape.gid;
+    e.memfd = f.shape.memfd;
+    e.seals = f.shape.seals;
     e.flags = f.flags;
     e.pos = f.pos;
     e.pipe = f.pipeId;

@@ -15,7 +15,7 @@
 #include "resources/kinds.h"
 
 #define VD_PLAN_MAGIC 0x314e414c50445600ULL  // "\0VDPLAN1"
-#define VD_PLAN_VERSION 8
+#define VD_PLAN_VERSION 9
 
 // A mapping of the image, restored at its old address.
 enum vd_vma_kind {
@@ -134,6 +134,9 @@ struct vd_fd {
   uint32_t attrs_set, mode;
   int32_t uid, gid;
   uint32_t data_off, data_len;  // a table kind's own record (8-aligned in the plan)
+  // COPY: a memfd (path "/memfd:NAME": memfd_create(NAME) makes it), sealed with
+  // `seals` (F_ADD_SEALS) once made
+  uint32_t memfd, seals;
 };
 
 // len bytes at file_off of a deleted file, stored one extent after the other.
@@ -366,6 +369,7 @@ struct vd_shared_file {
   uint32_t nr_extents;
   uint32_t attrs_set, mode;
   int32_t uid, gid;
+  uint32_t memfd, seals;  // DELETED: as vd_fd's
   uint32_t pad2;
   uint64_t file_size;
 };

@@ -51,7 +51,9 @@ int main(int argc, char **argv) {
   } else if (!strcmp(what, "inotify")) {
     if (inotify_init1(0) < 0) return 1;
   } else if (!strcmp(what, "memfd")) {
-    if (memfd_create("holds", 0) < 0) return 1;
+    // (a memfd is restored; one sealed F_SEAL_FUTURE_WRITE is not yet)
+    int fd = memfd_create("holds", MFD_ALLOW_SEALING);
+    if (fd < 0 || fcntl(fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE) < 0) return 1;
   } else if (!strcmp(what, "mainexit")) {
     pthread_t t;
     printf("ready\n");

@@ -18,6 +18,13 @@ namespace vdomain {
 // False with why (errno's text) when the file cannot be read or w written.
 bool saveDeletedFile(int fd, PagesWriter& w, Json& j, std::string& why);
 
+// A memfd's own (path "/memfd:NAME"): "memfd": true and "seals" (F_GET_SEALS of
+// fd, 0 when fd is -1: a memfd no fd holds has no use for them). False with why
+// for one vdomain cannot make again: on hugetlbfs (MFD_HUGETLB), or sealed
+// F_SEAL_FUTURE_WRITE (its writable mappings could not be made after the seal).
+// Nothing is written for another file.
+bool memfdFields(int fd, const std::string& path, Json& j, std::string& why);
+
 // "MAJOR:MINOR:INODE": which file, the same for an fd's and a mapping's.
 std::string fileKey(unsigned major, unsigned minor, uint64_t inode);
 

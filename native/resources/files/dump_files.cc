@@ -11,7 +11,9 @@
 #include <fcntl.h>
 #include <linux/kcmp.h>
 #include <sys/ioctl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -135,11 +137,7 @@ FdKind classify(pid_t stdioPid, const FdInfo& f, int* stdio, std::string& why,
   }
   const mode_t t = f.st.st_mode & S_IFMT;
   if (t == S_IFREG) {
-    if (f.target.rfind("/memfd:", 0) == 0) {
-      why = "memfd " + f.target + " — not supported yet";
-      return FdKind::Unsupported;
-    }
-    if (f.st.st_nlink == 0) return FdKind::Copy;
+    if (f.st.st_nlink == 0) return FdKind::Copy;  // (a memfd too: made again by memfd_create)
     struct stat now;
     if (stat(f.target.c_str(), &now) < 0 || now.st_ino != f.st.st_ino || now.st_dev != f.st.st_dev) {
       why = f.target + ": renamed or replaced since it was opened — not supported";
@@ -249,6 +247,22 @@ void mapDescriptions(DumpRun& run, const std::vector<ProcessIds>& processes) {
 
 std::string fileKey(unsigned major, unsigned minor, uint64_t inode) {
   return std::to_string(major) + ":" + std::to_string(minor) + ":" + std::to_string(inode);
+}
+
+bool memfdFields(int fd, const std::string& path, Json& j, std::string& why) {
+  if (path.rfind("/memfd:", 0) != 0) return true;
+  struct statfs fs{};
+  if (fd >= 0 && fstatfs(fd, &fs) == 0 && fs.f_type == HUGETLBFS_MAGIC) {
+    why = "memfd " + path + " on hugetlbfs (MFD_HUGETLB) — not supported";
+    return false;
+  }
+  const int seals = fd >= 0 ? fcntl(fd, F_GET_SEALS) : 0;
+  if (seals > 0 && (seals & F_SEAL_FUTURE_WRITE)) {
+    why = "memfd " + path + " sealed F_SEAL_FUTURE_WRITE — not supported yet";
+    return false;
+  }
+  j.field("memfd", true).field("seals", seals > 0 ? seals : 0);
+  return true;
 }
 
 bool saveDeletedFile(int fd, PagesWriter& w, Json& j, std::string& why) {
@@ -375,6 +389,8 @@ bool dumpFiles(DumpRun& run, ProcessDump& p) {
       j.field("kind", "copy").field("path", withoutDeleted(f.target));
       j.field("file", fileKey(major(f.st.st_dev), minor(f.st.st_dev), f.st.st_ino));
       const bool ok = fd >= 0 ? saveDeletedFile(fd, w, j, why) : (why = strerror(errno), false);
+      std::string refused;
+      if (ok && !memfdFields(fd, withoutDeleted(f.target), j, refused)) u.add(ids.vpid, "fd " + std::to_string(f.fd) + ": " + refused);
       if (fd >= 0) close(fd);
       if (!ok) {
         err = "pid " + std::to_string(ids.vpid) + " fd " + std::to_string(f.fd) + ": cannot save the deleted file " +

@@ -6,6 +6,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,7 +83,7 @@ static int fifo_has_saved_bytes(const struct shared_files *s, uint32_t i) {
 }
 
 // A file deleted while several fds held it (or one a process maps): a new
-// unlinked file in its old directory with its data extents (from a page file; holes stay holes), size,
+// unlinked file in its old directory (a memfd: memfd_create of its name) with its data extents (from a page file; holes stay holes), size,
 // mode and owner, opened as the description was.
 static int make_deleted(const struct vd_shared_file *f, const char *path, const struct vd_extent *ext, const int *pages_fds, uint32_t nr_procs) {
   char dir[4096];
@@ -91,9 +93,10 @@ static int make_deleted(const struct vd_shared_file *f, const char *path, const 
   if (slash == dir) slash[1] = 0; else *slash = 0;
   // at its own name first (what /proc shows of it: "PATH (deleted)"), unlinked
   // once made; where that name is taken, a file of no name in the directory
-  int named = 1;
-  int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) named = 0, fd = make_unlinked(dir);
+  int named = !f->memfd;
+  int fd = f->memfd ? (int)syscall(SYS_memfd_create, path + 7 /* "/memfd:" */, MFD_CLOEXEC | MFD_ALLOW_SEALING)
+                    : open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0 && !f->memfd) named = 0, fd = make_unlinked(dir);
   if (fd < 0) return -1;
   const int from = f->content_proc >= 0 && (uint32_t)f->content_proc < nr_procs ? pages_fds[f->content_proc] : -1;
   char buf[65536];
@@ -133,6 +136,8 @@ static int make_deleted(const struct vd_shared_file *f, const char *path, const 
        ((mine.st_uid != (uid_t)f->uid || mine.st_gid != (gid_t)f->gid) && fchown(fd, (uid_t)f->uid, (gid_t)f->gid) < 0) ||
        fchmod(fd, (mode_t)f->mode) < 0))
     close(again), again = -1;
+  // a memfd's seals last: nothing may change it after
+  if (again >= 0 && f->memfd && f->seals && fcntl(fd, F_ADD_SEALS, (int)f->seals) < 0) close(again), again = -1;
   const int e = errno;
   close(fd);
   errno = e;

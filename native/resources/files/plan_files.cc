@@ -65,6 +65,8 @@ void planFiles(const Napi::Object& proc, PlanBuilder& b, vd_plan& h) {
       d.mode = del.mode;
       d.uid = del.uid;
       d.gid = del.gid;
+      d.memfd = del.memfd;
+      d.seals = del.seals;
     } else if (kind == "shared") {
       d.kind = VD_FD_SHARED;
       d.stdio_index = (uint32_t)num(f, "shared");
@@ -114,6 +116,13 @@ DeletedFile deletedFile(const Napi::Object& f, uint64_t contentLen) {
     del.uid = (int32_t)num(f, "uid");
     del.gid = (int32_t)num(f, "gid");
     if (del.mode > 07777) throw std::runtime_error("manifest: a bad mode of a deleted file");
+  }
+  if (f.Get("memfd").ToBoolean().Value()) {
+    del.memfd = 1;
+    del.seals = (uint32_t)numIn(f, "seals", 0, 0x2f);  // F_SEAL_SEAL..F_SEAL_EXEC, not FUTURE_WRITE
+    const std::string path = str(f, "path");
+    if (path.rfind("/memfd:", 0) != 0 || path.size() > 7 + 249)
+      throw std::runtime_error("manifest: a memfd without its name");
   }
   return del;
 }

@@ -48,8 +48,8 @@ static long make_unlinked(char* dir, unsigned long tag) {
   }
 }
 
-// A file deleted while open: a new, already unlinked file where it was, with its
-// saved data extents (holes stay holes), size, mode and owner.
+// A file deleted while open: a new, already unlinked file where it was (a memfd:
+// memfd_create of its name), with its saved data extents (holes stay holes), size, mode and owner.
 static long recreate_deleted(const struct vd_plan* p, int index, const struct vd_fd* d) {
   const char* path = str(p, d->path_off);
   char dir[4096];
@@ -62,9 +62,10 @@ static long recreate_deleted(const struct vd_plan* p, int index, const struct vd
 
   // at its own name first (what /proc shows of it), unlinked once made; where
   // that name is taken, a file of no name in the directory
-  int named = 1;
-  long fd = sys3(__NR_open, path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) named = 0, fd = make_unlinked(dir, (unsigned long)sys0(__NR_getpid) * 1000 + (unsigned long)index);
+  int named = !d->memfd;
+  long fd = d->memfd ? sys2(__NR_memfd_create, path + 7 /* "/memfd:" */, 3 /* MFD_CLOEXEC|MFD_ALLOW_SEALING */)
+                     : sys3(__NR_open, path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0 && !d->memfd) named = 0, fd = make_unlinked(dir, (unsigned long)sys0(__NR_getpid) * 1000 + (unsigned long)index);
   if (fd < 0) fail(p, VD_STEP_FD_COPY, fd, index);
   const struct vd_extent* e = AT(p, d->extents_off, const struct vd_extent);
   int64_t off = (int64_t)d->content_off;
@@ -105,6 +106,8 @@ static long recreate_deleted(const struct vd_plan* p, int index, const struct vd
     if (rc >= 0 && (st.uid != (uint32_t)d->uid || st.gid != (uint32_t)d->gid)) rc = sys3(__NR_fchown, fd, d->uid, d->gid);
     if (rc >= 0) rc = sys2(__NR_fchmod, fd, d->mode);
   }
+  // a memfd's seals last: nothing may change it after
+  if (rc >= 0 && d->memfd && d->seals) rc = sys3(__NR_fcntl, fd, 1033 /* F_ADD_SEALS */, d->seals);
   sys1(__NR_close, fd);
   if (rc < 0) fail(p, VD_STEP_FD_COPY, rc, index);
   return again;

@@ -44,10 +44,6 @@ Kind classify(const MapsEntry& m, bool ownIpc, std::string& why, struct stat* st
   if (m.inode == 0) return shared ? Kind::SharedAnon : Kind::Anon;
   if (m.name.rfind("/dev/zero", 0) == 0)
     return shared ? Kind::SharedAnon : Kind::Anon;
-  if (m.name.rfind("/memfd:", 0) == 0) {
-    why = "memfd mapping " + m.name + " — not supported yet";
-    return Kind::Unsupported;
-  }
   if (m.name.empty() || m.name[0] != '/') {
     why = "mapping " + m.name + " — not supported";
     return Kind::Unsupported;
@@ -316,7 +312,9 @@ bool deletedFileContents(DumpRun& run, pid_t pid, const MapsEntry& m, PagesWrite
   int fd = openMapFile(pid, m);
   if (fd >= 0) {
     j.key("fileContent").beginObject();
+    std::string refused;
     const bool ok = saveDeletedFile(fd, w, j, run.err);
+    if (ok && !memfdFields(fd, withoutDeleted(m.name), j, refused)) run.u.add(run.req.virtualize(pid), "at " + hexAddr(m.start) + ": " + refused);
     close(fd);
     j.endObject();
     return ok;
@@ -355,7 +353,10 @@ bool deletedFileContents(DumpRun& run, pid_t pid, const MapsEntry& m, PagesWrite
   for (auto& [pid, f] : mems) if (f > 0) close(f);
   j.key("fileContent").beginObject().field("size", size).key("extents").beginArray();
   for (auto& [from, len] : extents) j.beginArray().num(from).num(len).endArray();
-  j.endArray().key("content").beginObject().field("off", off).field("len", saved).endObject().endObject();
+  j.endArray().key("content").beginObject().field("off", off).field("len", saved).endObject();
+  std::string never;
+  memfdFields(-1, withoutDeleted(m.name), j, never);  // (no fd holds it: its seals are out of reach and of use)
+  j.endObject();
   return true;
 }
 

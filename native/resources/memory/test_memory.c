@@ -7,13 +7,16 @@
 // twice in one process (mremap with old size 0). Deleted files mapped: one
 // mapped shared and unlinked with no fd left (as sem_open makes a POSIX
 // semaphore), one unlinked with its fd kept (as Python's multiprocessing heap),
-// one mapped private with a page changed (its fd kept). Checked: every page's contents,
+// one mapped private with a page changed (its fd kept). memfds: one mapped
+// shared with its fd kept and sealed against shrinking and growing, one only
+// mapped, one only held, sealed against writing. Checked: every page's contents,
 // each mapping's maps line (address, protection, offset, name), and that a
 // write by either process is seen by the other after the restore.
 // Protocol (test/kinds.test.ts): prints "ready", reads a line, checks, prints
 // "memory PASS" or what changed; "perturb": the child changes a page itself
 // first (the check must then fail).
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +33,8 @@
 #define PG 4096
 
 static char *a, *b, *c1, *c2, *sem, *arena, *priv;
-static int arenaFd, privFd;
+static int arenaFd, privFd, memFd, sealedFd;
+static char *memMap, *memOnly;
 
 // this process's maps lines of our mappings (without device and inode: a
 // restore makes new objects)
@@ -43,7 +47,9 @@ static void ourMaps(char* out, size_t n) {
     char perms[8], name[256] = "";
     if (sscanf(line, "%lx-%lx %7s %lx %*s %*s %255[^\n]", &lo, &hi, perms, &off, name) < 4) continue;
     char* at = (char*)lo;
-    if (!((at >= a && at < a + 6 * PG) || at == b || at == c1 || at == c2 || at == sem || at == arena || at == priv)) continue;
+    if (!((at >= a && at < a + 6 * PG) || at == b || at == c1 || at == c2 || at == sem || at == arena || at == priv || at == memMap ||
+          at == memOnly))
+      continue;
     snprintf(out + strlen(out), n - strlen(out), "%lx-%lx %s %lx %s; ", lo, hi, perms, off, name);
   }
   if (f) fclose(f);
@@ -79,6 +85,19 @@ static void checkPages(const char* who) {
   struct stat st;
   CHECK(fstat(arenaFd, &st) == 0 && st.st_size == 3 * PG && (st.st_mode & 0777) == 0640 && st.st_nlink == 0,
         "%s: the arena's file is size %ld mode %o links %ld", who, (long)st.st_size, st.st_mode & 0777, (long)st.st_nlink);
+  // the memfds
+  char link[128] = "";
+  snprintf(buf, sizeof buf, "/proc/self/fd/%d", memFd);
+  CHECK(readlink(buf, link, sizeof link - 1) > 0 && !strcmp(link, "/memfd:vd-mapped (deleted)"), "%s: the memfd is '%s'", who, link);
+  CHECK(fcntl(memFd, F_GET_SEALS) == (F_SEAL_SHRINK | F_SEAL_GROW), "%s: the memfd's seals are %x", who, fcntl(memFd, F_GET_SEALS));
+  CHECK(fstat(memFd, &st) == 0 && st.st_size == 2 * PG, "%s: the memfd's size is %ld", who, (long)st.st_size);
+  CHECK(!strcmp(memMap + PG, "in a memfd"), "%s: the memfd's mapping reads '%.20s'", who, memMap + PG);
+  CHECK(pread(memFd, buf, sizeof buf, PG) == sizeof buf && !strcmp(buf, "in a memfd"), "%s: the memfd reads '%.20s'", who, buf);
+  CHECK(!strcmp(memOnly, "a memfd no fd holds"), "%s: the mapped-only memfd reads '%.20s'", who, memOnly);
+  CHECK(pread(sealedFd, buf, sizeof buf, 0) == sizeof buf && !strcmp(buf, "sealed"), "%s: the sealed memfd reads '%.20s'", who, buf);
+  CHECK(fcntl(sealedFd, F_GET_SEALS) == (F_SEAL_WRITE | F_SEAL_SEAL), "%s: the sealed memfd's seals are %x", who,
+        fcntl(sealedFd, F_GET_SEALS));
+  CHECK(pwrite(sealedFd, "x", 1, 0) < 0 && errno == EPERM, "%s: the sealed memfd takes a write", who);
 }
 
 int main(int argc, char** argv) {
@@ -121,7 +140,24 @@ int main(int argc, char** argv) {
   priv = mmap(0, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, privFd, 0);
   strcpy(priv, "changed privately");
   unlink(path);
-  if (sem == MAP_FAILED || arena == MAP_FAILED || priv == MAP_FAILED) return perror("mmap"), 1;
+  // memfds
+  memFd = memfd_create("vd-mapped", MFD_ALLOW_SEALING);
+  if (memFd < 0 || ftruncate(memFd, 2 * PG) < 0) return perror("memfd"), 1;
+  memMap = mmap(0, 2 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, memFd, 0);
+  strcpy(memMap + PG, "in a memfd");
+  if (fcntl(memFd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0) return perror("seal"), 1;
+  int only = memfd_create("vd-only-mapped", 0);
+  if (only < 0 || ftruncate(only, PG) < 0) return perror("memfd"), 1;
+  memOnly = mmap(0, PG, PROT_READ | PROT_WRITE, MAP_SHARED, only, 0);
+  close(only);
+  strcpy(memOnly, "a memfd no fd holds");
+  sealedFd = memfd_create("vd-sealed", MFD_ALLOW_SEALING | MFD_CLOEXEC);
+  char sealed[32] = "sealed";
+  if (sealedFd < 0 || write(sealedFd, sealed, sizeof sealed) != sizeof sealed ||
+      fcntl(sealedFd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SEAL) < 0)
+    return perror("sealed memfd"), 1;
+  if (sem == MAP_FAILED || arena == MAP_FAILED || priv == MAP_FAILED || memMap == MAP_FAILED || memOnly == MAP_FAILED)
+    return perror("mmap"), 1;
   int up[2], down[2];
   if (pipe(up) || pipe(down)) return perror("pipe"), 1;
   pid_t child = fork();
@@ -140,6 +176,8 @@ int main(int argc, char** argv) {
     strcpy(a + 3 * PG, "the child's, after");
     strcpy(sem + 64, "posted by the child");
     strcpy(arena + 2 * PG, "the child's arena");
+    strcpy(memMap + 64, "the child's memfd");
+    strcpy(memOnly + 64, "the child's too");
     sync_write(up[1]);
     sync_read(down[0]);  // the parent's write
     CHECK(!strcmp(b + PG, "the parent's, after"), "child: the parent's write is not seen: '%.20s'", b + PG);
@@ -164,6 +202,8 @@ int main(int argc, char** argv) {
   char buf[32] = "";
   CHECK(pread(arenaFd, buf, sizeof buf, 2 * PG) == sizeof buf && !strcmp(buf, "the child's arena"),
         "parent: the child's arena write is not in the file: '%.20s'", buf);
+  CHECK(pread(memFd, buf, sizeof buf, 64) == sizeof buf && !strcmp(buf, "the child's memfd"), "parent: the child's memfd write: '%.20s'", buf);
+  CHECK(!strcmp(memOnly + 64, "the child's too"), "parent: the child's write to the mapped-only memfd is not seen");
   // the private mapping: its changed page, the file's other page, the file under it
   CHECK(!strcmp(priv, "changed privately"), "parent: the private page reads '%.20s'", priv);
   CHECK(!strcmp(priv + PG, "the file's page 1"), "parent: the file's page 1 reads '%.20s'", priv + PG);
