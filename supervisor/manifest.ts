@@ -273,6 +273,8 @@ export interface ProcessImage {
   locks?: LockImage[];
   pagesFile: string;          // name of its page file in the image directory
   pagesBytes: number;
+  /** its POSIX timers (timer_create): id, clock, notification (to the process), signal, sigev_value (hex), period and time left [s, ns] */
+  posixTimers?: { id: number; clock: number; notify: 'signal' | 'none'; signo: number; value: string; interval: [number, number]; left: [number, number] }[];
 }
 
 /** A file lock (native/resources/locks/dump_locks.cc), taken again through fd at restore. */

@@ -174,6 +174,11 @@ const processShape = obj({
   vmas: list(vma), fds: list(fd, 1 << 20), pagesFile: str(255), pagesBytes: size,
   'oomScoreAdj?': int(-1000, 1000), 'loginuid?': int(0, U32), 'subreaper?': bool, 'dumpable?': int(0, 2),
   'membarrier?': int(0, U32), 'thpDisable?': int(0, 0xff), 'mdwe?': int(0, 3), 'mlockFuture?': oneOf('none', 'locked', 'onfault'),
+  'posixTimers?': list(obj({
+    id: int(0, 0x7fffffff), clock: int(-6, 9), notify: oneOf('signal', 'none'), signo: int(0, 64),
+    value: matches(/^[0-9a-f]{1,16}$/, 'a hex sigev_value'),
+    interval: tuple(int(0, 2 ** 40), int(0, 999_999_999)), left: tuple(int(0, 2 ** 40), int(0, 999_999_999)),
+  }), 1 << 16),
   'locks?': list(obj({
     fd: int(0, FD_LIMIT), kind: oneOf('posix', 'ofd', 'flock'), type: oneOf('r', 'w'), start: u64Decimal, len: u64Decimal,
   }), 1 << 20),

@@ -148,7 +148,7 @@ for (const { label, uid } of USERS) {
     // (third: options of `vdomain run`)
     const cases: [string[], RegExp, string[]?][] = [
       [['python3', '-c', 'import socket,time; s=socket.socket(); print("ready", flush=True); time.sleep(2); print("survived")'], /fd \d+: socket/],
-      [[holds, 'timer'], /POSIX timers/],
+      [[holds, 'timer'], /POSIX timer \d+: its signal goes to one thread \(SIGEV_THREAD_ID/],
       [[holds, 'seccomp'], /seccomp filter of its own/],
       [[holds, 'inotify'], /fd \d+: inotify/],
       [[holds, 'memfd'], /fd \d+: memfd \/memfd:holds sealed F_SEAL_FUTURE_WRITE — not supported yet/],

@@ -140,6 +140,7 @@ void planSignals(const Napi::Object& proc, PlanBuilder& b, vd_plan& h);  // reso
 void planThreads(const Napi::Object& proc, PlanBuilder& b, vd_plan& h);  // resources/threads/plan_threads.cc
 void planSysv(const Napi::Object& proc, PlanBuilder& b, vd_plan& h);     // resources/sysv/plan_sysv.cc
 void planLocks(const Napi::Object& proc, PlanBuilder& b, vd_plan& h);    // resources/locks/plan_locks.cc
+void planPosixTimers(const Napi::Object& proc, PlanBuilder& b, vd_plan& h);  // resources/posix_timers/
 
 // A deleted file's saved shape (FdImage / SharedFileImage 'extents', 'size',
 // 'mode', 'uid', 'gid', 'memfd', 'seals'), range-checked: an image before these fields gives one

@@ -81,6 +81,7 @@ const char* stepName(int step) {
     case VD_STEP_MEMBARRIER: return "registering for membarrier";
     case VD_STEP_CREDS: return "setting its credentials:";
     case VD_STEP_FD_FILL: return "adding an epoll's watches";
+    case VD_STEP_POSIX_TIMER: return "making a POSIX timer again (timer_create with its id: PR_TIMER_CREATE_RESTORE_IDS)";
     default: return "restoring";
   }
 }

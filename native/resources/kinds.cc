@@ -6,22 +6,22 @@
 
 namespace vdomain {
 
-extern const DumpKind taskKind, registersKind, signalsKind, memoryKind, filesKind, epollKind, locksKind, sysvKind,
-    terminalKind;
+extern const DumpKind taskKind, registersKind, signalsKind, posixTimersKind, memoryKind, filesKind, epollKind, locksKind,
+    sysvKind, terminalKind;
 
 // The dump side, run in this order by the checkpoint (core/dump.cc): the files
 // kind finds the descriptions before locks reads them, the domain's SysV objects
 // are dumped before the processes' SEM_UNDO adjustments are read against them.
 // (Every kind's injected part runs before any kind's outside part: epoll's finds
 // the events pending that the files kind then writes in each epoll fd's state.)
-const DumpKind* const kDumpKinds[] = {&taskKind,  &registersKind, &signalsKind, &memoryKind, &filesKind,
-                                      &epollKind, &locksKind,     &sysvKind,    &terminalKind};
+const DumpKind* const kDumpKinds[] = {&taskKind,  &registersKind, &signalsKind, &posixTimersKind, &memoryKind,
+                                      &filesKind, &epollKind,     &locksKind,   &sysvKind,        &terminalKind};
 const size_t kDumpKindCount = sizeof kDumpKinds / sizeof kDumpKinds[0];
 
 // The plan side (core/plan_builder.cc buildPlan), each kind's part of the
 // restorer's plan from the manifest, in this order: a kind's arrays are laid out
 // as it adds them (offsets make the order irrelevant to the blob).
-const PlanPart kPlanParts[] = {planThreads, planSysv, planSignals, planLocks, planMemory, planFiles, planTask};
+const PlanPart kPlanParts[] = {planThreads, planSysv, planSignals, planPosixTimers, planLocks, planMemory, planFiles, planTask};
 const size_t kPlanPartCount = sizeof kPlanParts / sizeof kPlanParts[0];
 
 }  // namespace vdomain

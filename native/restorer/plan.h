@@ -15,7 +15,7 @@
 #include "resources/kinds.h"
 
 #define VD_PLAN_MAGIC 0x314e414c50445600ULL  // "\0VDPLAN1"
-#define VD_PLAN_VERSION 9
+#define VD_PLAN_VERSION 10
 
 // A mapping of the image, restored at its old address.
 enum vd_vma_kind {
@@ -254,6 +254,7 @@ struct vd_plan {
   uint64_t sigaction_set;   // bit (sig-1): sigactions[sig-1] is to be installed
   struct vd_sigaction sigactions[VD_NSIG];
   struct vd_itimer itimers[3];  // ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF
+  uint32_t nr_posix_timers, posix_timers_off;  // struct vd_posix_timer[] (resources/posix_timers/)
   // signals pending for the whole process, queued to it again (siginfo_t, 128 bytes each)
   uint32_t nr_pending_shared, pending_shared_off;
   // the main thread's own state (its comm is the process's name); vtid unused
@@ -399,6 +400,7 @@ enum vd_step {
   VD_STEP_ADVISE, VD_STEP_MLOCK, VD_STEP_MEMORY_POLICY,
   VD_STEP_ATTRS, VD_STEP_OOM, VD_STEP_LOGINUID, VD_STEP_MEMBARRIER, VD_STEP_CREDS,
   VD_STEP_FD_FILL,  // index: the fd (an epoll) whose watches could not be added
+  VD_STEP_POSIX_TIMER,  // index: which vd_posix_timer (-1: the prctl that keeps their ids)
 };
 
 // Each thread of vd_thread[] stops on its own int3 first, rax = its index there.

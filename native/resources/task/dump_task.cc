@@ -120,8 +120,6 @@ void checkTask(const ProcessIds& ids, int domainFilters, Unsupported& u) {
   if (state == "Z" && threads > 1)
     u.add(ids.vpid, "main thread has ended while " + std::to_string(threads - 1) +
                         " other thread(s) run on — not supported yet");
-  if (!readProcFile(ids.real, "timers").empty())
-    u.add(ids.vpid, "POSIX timers (timer_create) — not supported yet");
   // the filters the restored process gets again: those of vdomain itself (inherited
   // from outside, as the keeper has them) and the domain's own
   long filters = procStatusField(ids.real, "Seccomp_filters");

@@ -197,6 +197,7 @@ void set_process_state(struct vd_plan* p) {
   if (rc < 0) fail(p, VD_STEP_MM, rc, -1);
 
   set_handlers_and_timers(p);
+  set_posix_timers(p);
   set_process_attrs(p);
   p->tgid = (int32_t)sys0(__NR_getpid);
   queue_process_pending(p);

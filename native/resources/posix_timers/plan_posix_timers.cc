@@ -1,0 +1,51 @@
+// POSIX timers' part of the restorer's plan, from the process's "posixTimers" in
+// the manifest (dump_posix_timers.cc writes them), checked: the image is untrusted.
+#include "core/plan_builder.h"
+#include "resources/posix_timers/posix_timers_plan.h"
+
+namespace vdomain {
+
+using namespace plan;
+
+namespace {
+
+void timespecInto(const Napi::Object& t, const char* key, int64_t& sec, int64_t& nsec) {
+  Napi::Array a = arrOf(t.Get(key), key);
+  if (a.Length() != 2) throw std::runtime_error(std::string("manifest: a bad POSIX timer ") + key);
+  sec = numOf(a.Get(0u), key);
+  nsec = numOf(a.Get(1u), key);
+  if (sec < 0 || sec > (int64_t)1 << 40 || nsec < 0 || nsec >= 1000000000)
+    throw std::runtime_error(std::string("manifest: a bad POSIX timer ") + key);
+}
+
+}  // namespace
+
+void planPosixTimers(const Napi::Object& proc, PlanBuilder& b, vd_plan& h) {
+  if (!proc.Has("posixTimers")) return;
+  Napi::Array list = arrOf(proc.Get("posixTimers"), "posixTimers");
+  if (list.Length() > 1 << 16) throw std::runtime_error("manifest: too many POSIX timers");
+  std::vector<vd_posix_timer> out;
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    Napi::Object t = objOf(list.Get(i), "posixTimers[]");
+    vd_posix_timer v{};
+    v.id = (int32_t)numIn(t, "id", 0, 0x7fffffff);
+    v.clock = (int32_t)numIn(t, "clock", -6, 9);
+    if (!(v.clock == -6 || (v.clock >= 0 && v.clock != 2 && v.clock != 3 && v.clock != 4)))
+      throw std::runtime_error("manifest: a POSIX timer of a clock that cannot be restored");
+    const std::string notify = str(t, "notify");
+    if (notify != "signal" && notify != "none") throw std::runtime_error("manifest: a POSIX timer of an unknown notification");
+    v.notify = notify == "signal" ? VD_TIMER_SIGNAL : VD_TIMER_NONE;
+    v.signo = (int32_t)numIn(t, "signo", 0, 64);
+    if (v.notify == VD_TIMER_SIGNAL && v.signo < 1) throw std::runtime_error("manifest: a POSIX timer's signal is not one");
+    v.value = u64Text(t, "value", 16);
+    timespecInto(t, "interval", v.interval_sec, v.interval_nsec);
+    timespecInto(t, "left", v.value_sec, v.value_nsec);
+    for (auto& o : out)
+      if (o.id == v.id) throw std::runtime_error("manifest: two POSIX timers of one id");
+    out.push_back(v);
+  }
+  h.nr_posix_timers = (uint32_t)out.size();
+  h.posix_timers_off = b.array(out);
+}
+
+}  // namespace vdomain
