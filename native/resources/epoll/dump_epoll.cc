@@ -35,7 +35,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <dirent.h>
 
 #include "core/dump.h"
 #include "core/procfs.h"
@@ -82,19 +81,6 @@ bool sameTarget(pid_t pid, int efd, const Watch& w, unsigned k, int fd) {
   return syscall(SYS_kcmp, pid, pid, KCMP_EPOLL_TFD, fd, (unsigned long)&slot) == 0;
 }
 
-std::vector<int> fdNumbers(pid_t pid) {
-  std::vector<int> out;
-  DIR* d = opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
-  while (d)
-    if (dirent* e = readdir(d)) {
-      if (e->d_name[0] != '.') out.push_back(atoi(e->d_name));
-    } else {
-      closedir(d);
-      break;
-    }
-  return out;
-}
-
 // For each watch, an fd of pid that holds its file (tfd itself when it still
 // does), or -1.
 std::vector<int> targetsOf(pid_t pid, int efd, const std::vector<Watch>& ws) {
@@ -107,7 +93,7 @@ std::vector<int> targetsOf(pid_t pid, int efd, const std::vector<Watch>& ws) {
       via[i] = ws[i].tfd;
       continue;
     }
-    if (fds.empty()) fds = fdNumbers(pid);
+    if (fds.empty()) fds = openFdNumbers(pid);
     for (int fd : fds)
       if (sameTarget(pid, efd, ws[i], k, fd)) {
         via[i] = fd;
@@ -189,7 +175,7 @@ bool dump(const OpenFd& f, Json& j, std::string& why) {
 // the top of this file); every watch is left as it was.
 bool dumpInjectedEpoll(DumpRun& run, ProcessDump& p) {
   const pid_t pid = p.ids.real, tid = p.main.tid;
-  for (int efd : fdNumbers(pid)) {
+  for (int efd : openFdNumbers(pid)) {
     if (readLink(pid, "fd/" + std::to_string(efd)) != kEpollTarget) continue;
     std::vector<Watch> ws;
     if (!watchesOf(readProcFile(pid, ("fdinfo/" + std::to_string(efd)).c_str()), ws)) continue;  // (refused by dump)

@@ -141,10 +141,7 @@ int main(int argc, char** argv) {
   pthread_t t;
   pthread_create(&t, 0, waiter, 0);
   usleep(100000);  // the thread is in its epoll_wait
-  printf("ready\n");
-  fflush(stdout);
-  char line[64];
-  if (!fgets(line, sizeof line, stdin)) return 1;
+  if (!readyThenGo()) return 1;
 
   if (perturb) epoll_ctl(a, EPOLL_CTL_DEL, level[0], 0);
   char now[1024];

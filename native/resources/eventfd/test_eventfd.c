@@ -41,10 +41,7 @@ int main(int argc, char** argv) {
   pthread_t t;
   pthread_create(&t, 0, reader, 0);
   usleep(100000);  // the thread is in its read
-  printf("ready\n");
-  fflush(stdout);
-  char line[64];
-  if (!fgets(line, sizeof line, stdin)) return 1;
+  if (!readyThenGo()) return 1;
 
   if (perturb) {
     uint64_t one = 1;

@@ -1,7 +1,8 @@
 // What the kinds' state programs (native/resources/NAME/test_NAME.c, run by
 // test/kinds.test.ts) share: CHECK, which counts and names what changed as
 // "NAME changed: …" (define STATE_KIND "NAME" before including), and fdinfo,
-// which reads one line of /proc/self/fdinfo/FD.
+// which reads one line of /proc/self/fdinfo/FD, and readyThenGo, the protocol's
+// handshake.
 #ifndef VDOMAIN_FD_STATE_CHECK_H
 #define VDOMAIN_FD_STATE_CHECK_H
 #include <stdio.h>
@@ -33,6 +34,15 @@ __attribute__((unused)) static void fdinfo(int fd, const char* key, char* out, s
       out[len] = 0;
     }
   if (f) fclose(f);
+}
+
+// Says "ready" (the state is set: checkpoint now) and waits for the test's line
+// (after the restore); false when stdin ended.
+__attribute__((unused)) static int readyThenGo(void) {
+  char line[64];
+  printf("ready\n");
+  fflush(stdout);
+  return fgets(line, sizeof line, stdin) != NULL;
 }
 
 #endif

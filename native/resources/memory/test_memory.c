@@ -187,10 +187,7 @@ int main(int argc, char** argv) {
   mprotect(a + 4 * PG, 2 * PG, PROT_READ);
   char before[2048], now[2048];
   ourMaps(before, sizeof before);
-  printf("ready\n");
-  fflush(stdout);
-  char line[64];
-  if (!fgets(line, sizeof line, stdin)) return 1;
+  if (!readyThenGo()) return 1;
 
   checkPages("parent");
   ourMaps(now, sizeof now);

@@ -49,10 +49,7 @@ int main(int argc, char** argv) {
   if (shared && dup(ofChild) < 0) return perror("dup"), 1;
   if (outside && pidfd_open(1, 0) < 0) return perror("pidfd_open(1)"), 1;  // init: outside every domain
   usleep(50000);  // the child has its handler
-  printf("ready\n");
-  fflush(stdout);
-  char line[64];
-  if (!fgets(line, sizeof line, stdin)) return 1;
+  if (!readyThenGo()) return 1;
 
   if (perturb) kill(child, SIGKILL), usleep(100000);
   CHECK(fcntl(ofChild, F_GETFL) & O_NONBLOCK, "PIDFD_NONBLOCK lost");

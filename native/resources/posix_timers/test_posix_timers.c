@@ -90,10 +90,7 @@ int main(int argc, char** argv) {
   (void)disarmed;
   char before[1024];
   timersText(before, sizeof before);
-  printf("ready\n");
-  fflush(stdout);
-  char line[64];
-  if (!fgets(line, sizeof line, stdin)) return 1;
+  if (!readyThenGo()) return 1;
 
   if (perturb) arm(periodic, 0, 0);
   char now[1024];

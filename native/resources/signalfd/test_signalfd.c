@@ -43,10 +43,7 @@ int main(int argc, char** argv) {
   union sigval v = {.sival_int = 77};
   sigqueue(getpid(), rt, v);
   const unsigned long long want = (1ULL << (SIGUSR1 - 1)) | (1ULL << (rt - 1));
-  printf("ready\n");
-  fflush(stdout);
-  char line[64];
-  if (!fgets(line, sizeof line, stdin)) return 1;
+  if (!readyThenGo()) return 1;
 
   if (perturb) {
     sigaddset(&m, SIGUSR2);

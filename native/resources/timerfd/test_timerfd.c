@@ -44,10 +44,7 @@ int main(int argc, char** argv) {
   if (periodic < 0 || oneshot < 0 || wall < 0 || expired < 0 || off < 0) return perror("timerfd_create"), 1;
   if (shared && dup(off) < 0) return perror("dup"), 1;
   usleep(230000);  // four periods and more of the periodic one, unread
-  printf("ready\n");
-  fflush(stdout);
-  char line[64];
-  if (!fgets(line, sizeof line, stdin)) return 1;
+  if (!readyThenGo()) return 1;
 
   if (perturb) {
     struct itimerspec cur;
