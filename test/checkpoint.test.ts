@@ -151,6 +151,7 @@ for (const { label, uid } of USERS) {
       [[holds, 'timer'], /POSIX timer \d+: its signal goes to one thread \(SIGEV_THREAD_ID/],
       [[holds, 'seccomp'], /seccomp filter of its own/],
       [[holds, 'inotify'], /fd \d+: inotify/],
+      [[holds, 'fanotify'], /fd \d+: fanotify — not supported \(making its group again needs CAP_SYS_ADMIN/],
       [[holds, 'memfd'], /fd \d+: memfd \/memfd:holds sealed F_SEAL_FUTURE_WRITE — not supported yet/],
       [[holds, 'mainexit'], /main thread has ended while 1 other thread\(s\) run on/],
       [[holds, 'fifo'], /fd \d+: FIFO /],

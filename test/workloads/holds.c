@@ -1,7 +1,7 @@
 // A job holding one thing checkpoint must refuse (not supported yet), to check
 // the refusal names it and leaves the job running:
 //
-//   holds WHAT      WHAT: timer | seccomp | inotify | memfd | fifo, or
+//   holds WHAT      WHAT: timer | seccomp | inotify | fanotify | memfd | fifo, or
 //                   mainexit (the main thread ends, another thread runs on), or
 //                   a SysV object it uses: sem | msg | shm (removed before it ends)
 //
@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fanotify.h>
 #include <sys/inotify.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
@@ -55,6 +56,10 @@ int main(int argc, char **argv) {
     if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) return 1;
   } else if (!strcmp(what, "inotify")) {
     if (inotify_init1(0) < 0) return 1;
+  } else if (!strcmp(what, "fanotify")) {
+    // (unprivileged too: a group reporting file handles, one inode mark)
+    int fd = fanotify_init(FAN_CLASS_NOTIF | FAN_REPORT_FID, O_RDONLY);
+    if (fd < 0 || fanotify_mark(fd, FAN_MARK_ADD, FAN_CLOSE_WRITE, AT_FDCWD, "/tmp") < 0) return 1;
   } else if (!strcmp(what, "memfd")) {
     // (a memfd is restored; one sealed F_SEAL_FUTURE_WRITE is not yet)
     int fd = memfd_create("holds", MFD_ALLOW_SEALING);

@@ -169,6 +169,12 @@ FdKind classify(pid_t stdioPid, const FdInfo& f, int* stdio, std::string& why,
       return FdKind::Table;
     }
   std::string what = f.target;
+  if (what == "anon_inode:[fanotify]") {
+    // its marks (fdinfo) could be added again, but a group of any use (FAN_CLASS_CONTENT,
+    // mount and filesystem marks, permission events) needs CAP_SYS_ADMIN to make
+    why = "fanotify — not supported (making its group again needs CAP_SYS_ADMIN for all but inode marks)";
+    return FdKind::Unsupported;
+  }
   if (what.rfind("socket:", 0) == 0 || t == S_IFSOCK) what = "socket";
   else if (t == S_IFIFO) what = "FIFO " + f.target;
   else if (what.rfind("anon_inode:", 0) == 0) what = what.substr(11);
