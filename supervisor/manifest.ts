@@ -273,8 +273,10 @@ export interface ProcessImage {
   locks?: LockImage[];
   pagesFile: string;          // name of its page file in the image directory
   pagesBytes: number;
-  /** its POSIX timers (timer_create): id, clock, notification (to the process), signal, sigev_value (hex), period and time left [s, ns] */
-  posixTimers?: { id: number; clock: number; notify: 'signal' | 'none'; signo: number; value: string; interval: [number, number]; left: [number, number] }[];
+  /** the states of the process kinds of the kinds table (native/resources/kinds.h VD_PROCESS_KINDS), each written by its
+   * dump_NAME.cc and checked by its plan_NAME.cc (e.g. posix_timers: each timer's id, clock, notification, signal,
+   * sigev_value, period and time left) */
+  kinds?: Record<string, unknown>;
 }
 
 /** A file lock (native/resources/locks/dump_locks.cc), taken again through fd at restore. */

@@ -139,6 +139,8 @@ export interface NativeModule {
   peerCred(fd: number): { pid: number; uid: number; gid: number } | null;
   /** the kinds of fd of the kinds table (native/resources/kinds.h): an fd of one has its fields in "state" */
   fdKinds: string[];
+  /** the process kinds of the kinds table: a process's "kinds" holds their states */
+  processKinds: string[];
   /** the restorer's binary plan for one process of a verified manifest */
   buildPlan(processImage: object): Buffer;
   checksumFile(path: string): { size: number; crc32c: string };

@@ -98,6 +98,15 @@ const u64Decimal: Check = (v, at) => {
   if (typeof v !== 'string' || !/^\d{1,20}$/.test(v) || BigInt(v) > 0xffffffffffffffffn) fail(at, 'not a 64-bit decimal');
 };
 const userAddr = int(0, USER_END);
+/** A process's "kinds": each key a process kind of the kinds table (native/resources/kinds.h), whose
+ * state its plan part checks field by field; a kind this build does not know would be lost, so it is refused. */
+const kindStates: Check = (v, at) => {
+  if (!isObject(v)) fail(at, 'not an object');
+  for (const [name, state] of Object.entries(v)) {
+    if (!native().processKinds.includes(name)) fail(`${at}.${name}`, 'the state of a kind this vdomain does not know (an image of a newer version?)');
+    if (typeof state !== 'object' || state === null) fail(`${at}.${name}`, 'not a list or an object');
+  }
+};
 const pageAddr: Check = (v, at) => {
   userAddr(v, at);
   if ((v as number) % PAGE) fail(at, 'not page-aligned');
@@ -174,11 +183,7 @@ const processShape = obj({
   vmas: list(vma), fds: list(fd, 1 << 20), pagesFile: str(255), pagesBytes: size,
   'oomScoreAdj?': int(-1000, 1000), 'loginuid?': int(0, U32), 'subreaper?': bool, 'dumpable?': int(0, 2),
   'membarrier?': int(0, U32), 'thpDisable?': int(0, 0xff), 'mdwe?': int(0, 3), 'mlockFuture?': oneOf('none', 'locked', 'onfault'),
-  'posixTimers?': list(obj({
-    id: int(0, 0x7fffffff), clock: int(-6, 9), notify: oneOf('signal', 'none'), signo: int(0, 64),
-    value: matches(/^[0-9a-f]{1,16}$/, 'a hex sigev_value'),
-    interval: tuple(int(0, 2 ** 40), int(0, 999_999_999)), left: tuple(int(0, 2 ** 40), int(0, 999_999_999)),
-  }), 1 << 16),
+  'kinds?': kindStates,
   'locks?': list(obj({
     fd: int(0, FD_LIMIT), kind: oneOf('posix', 'ofd', 'flock'), type: oneOf('r', 'w'), start: u64Decimal, len: u64Decimal,
   }), 1 << 20),

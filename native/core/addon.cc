@@ -484,6 +484,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   VD_FD_KINDS(VD_FD_KIND_NAME)
 #undef VD_FD_KIND_NAME
   exports.Set("fdKinds", fdKinds);
+  // and the process kinds, whose states a process's "kinds" holds
+  Napi::Array processKinds = Napi::Array::New(env);
+#define VD_PROCESS_KIND_NAME(name, text) processKinds.Set(processKinds.Length(), #name);
+  VD_PROCESS_KINDS(VD_PROCESS_KIND_NAME)
+#undef VD_PROCESS_KIND_NAME
+  exports.Set("processKinds", processKinds);
   exports.Set("Domain", DomainWrap::Define(env));
   exports.Set("peerCred", Napi::Function::New(env, PeerCred));
   return exports;

@@ -394,7 +394,9 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
     if (!insn) return fail("pid " + std::to_string(ids.vpid) + ": no syscall instruction in its vDSO");
     j.beginObject();
     phase("setup", true);
-    ProcessDump p{ids, t, threads, insn, 0, 0, {}, w, j};
+    Json kindStates;
+    kindStates.beginObject();
+    ProcessDump p{ids, t, threads, insn, 0, 0, {}, w, j, kindStates};
     // first what only its tasks can tell, by syscalls injected into them…
     if (req.altering) req.altering(true);
     ok = withInjection(t, threads, insn, run.err, [&](uint64_t scratch, uint64_t code, const std::vector<uint64_t>& masks) {
@@ -411,6 +413,8 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
       res.unsupported = distinct(run.u.items);
       return fail(run.err.empty() ? kHoldsUnsupported : run.err);
     }
+    kindStates.endObject();
+    if (kindStates.text() != "{}") j.key("kinds").raw(kindStates.text());
     j.field("pagesFile", name).field("pagesBytes", w.offset());
     j.endObject();
     if (i + 1 < procs.size()) {

@@ -114,6 +114,7 @@ struct ProcessDump {
   std::vector<uint64_t> masks;
   PagesWriter& pages;    // its page file
   Json& j;               // its object in the manifest's processes
+  Json& kinds;           // its "kinds" object: the process kinds' states (resources/kinds.h)
 };
 
 // A resource kind's dump side (native/resources/KIND/dump_KIND.cc), run by the

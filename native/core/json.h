@@ -35,6 +35,7 @@ class Json {
   Json& num(unsigned long long v) { return num((double)v); }
   Json& boolean(bool v) { sep(); out_ += v ? "true" : "false"; return *this; }
   Json& null() { sep(); out_ += "null"; return *this; }
+  Json& raw(const std::string& json) { sep(); out_ += json; return *this; }  // a value written by another Json
   Json& str(const std::string& s) { sep(); quote(s); return *this; }
   Json& hex(uint64_t v) {
     char b[24];

@@ -53,7 +53,26 @@ std::vector<uint8_t> buildPlan(const Napi::Object& proc) {
   h.pages_fd = h.boot_fd = h.stdio_base = -1;
   PlanBuilder b;
   for (size_t i = 0; i < kPlanPartCount; i++) kPlanParts[i](proc, b, h);
+  planProcessKinds(proc, b, h);
   return b.finish(h);
+}
+
+// The process's "kinds": each the state of a process kind of the kinds table,
+// handed to its plan part. A kind this build does not know is refused: its
+// state would be lost.
+void planProcessKinds(const Napi::Object& proc, PlanBuilder& b, vd_plan& h) {
+  if (!proc.Has("kinds")) return;
+  Napi::Object kinds = plan::objOf(proc.Get("kinds"), "kinds");
+  Napi::Array names = kinds.GetPropertyNames();
+  for (uint32_t i = 0; i < names.Length(); i++) {
+    const std::string name = names.Get(i).As<Napi::String>().Utf8Value();
+#define VD_KIND_PLAN(kind, text) \
+    if (name == #kind) { planKind_##kind(kinds.Get(name), b, h.kinds[VD_KIND_##kind]); continue; }
+    VD_PROCESS_KINDS(VD_KIND_PLAN)
+#undef VD_KIND_PLAN
+    throw std::runtime_error("manifest: the state of a kind this vdomain does not know: " + name.substr(0, 64) +
+                             " (an image of a newer version?)");
+  }
 }
 
 }  // namespace vdomain

@@ -140,7 +140,12 @@ void planSignals(const Napi::Object& proc, PlanBuilder& b, vd_plan& h);  // reso
 void planThreads(const Napi::Object& proc, PlanBuilder& b, vd_plan& h);  // resources/threads/plan_threads.cc
 void planSysv(const Napi::Object& proc, PlanBuilder& b, vd_plan& h);     // resources/sysv/plan_sysv.cc
 void planLocks(const Napi::Object& proc, PlanBuilder& b, vd_plan& h);    // resources/locks/plan_locks.cc
-void planPosixTimers(const Napi::Object& proc, PlanBuilder& b, vd_plan& h);  // resources/posix_timers/
+void planProcessKinds(const Napi::Object& proc, PlanBuilder& b, vd_plan& h);  // plan_builder.cc
+// the process kinds' (resources/kinds.h VD_PROCESS_KINDS): resources/NAME/plan_NAME.cc,
+// given the process's "kinds"."NAME" of the manifest
+#define VD_KIND_PLAN_DECL(name, text) void planKind_##name(const Napi::Value& state, PlanBuilder& b, vd_kind_part& part);
+VD_PROCESS_KINDS(VD_KIND_PLAN_DECL)
+#undef VD_KIND_PLAN_DECL
 
 // A deleted file's saved shape (FdImage / SharedFileImage 'extents', 'size',
 // 'mode', 'uid', 'gid', 'memfd', 'seals'), range-checked: an image before these fields gives one

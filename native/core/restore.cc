@@ -81,9 +81,16 @@ const char* stepName(int step) {
     case VD_STEP_MEMBARRIER: return "registering for membarrier";
     case VD_STEP_CREDS: return "setting its credentials:";
     case VD_STEP_FD_FILL: return "adding an epoll's watches";
-    case VD_STEP_POSIX_TIMER: return "making a POSIX timer again (timer_create with its id: PR_TIMER_CREATE_RESTORE_IDS)";
-    default: return "restoring";
+    default: break;
   }
+  // the process kinds': the text of their row of the kinds table
+  static const char* const kindSteps[] = {
+#define VD_KIND_STEP_TEXT(name, text) text,
+      VD_PROCESS_KINDS(VD_KIND_STEP_TEXT)
+#undef VD_KIND_STEP_TEXT
+  };
+  if (step >= VD_STEP_KINDS && step < VD_STEP_KINDS + VD_NR_PROCESS_KINDS) return kindSteps[step - VD_STEP_KINDS];
+  return "restoring";
 }
 
 // "FILE bytes A-B (POSIX write lock, fd N)" of the plan's lock i.

@@ -26,7 +26,7 @@
 #include "keeper.h"
 #include "keeper_io.h"
 #include "resources/files/keeper_files.h"
-#include "resources/pidfd/keeper_pidfd.h"
+#include "keeper/tree_parts.h"
 #include "restorer/plan.h"
 #include "restorer_blob.h"
 
@@ -420,7 +420,10 @@ static void become_image(struct vd_plan *plan, uint32_t len, int pages, int boot
   copy->blob_end = base + size;
   copy->proc_index = my_index;
   copy->identity = (uint32_t)identity;
-  pidfd_targets(copy, procs, shared->real, nr_procs);  // (the tree is whole: every PID is known)
+  // the kinds' parts now that the tree is whole (every PID is known)
+#define VD_KEEPER_TREE_RUN(name) keeper_tree_##name(copy, procs, shared->real, nr_procs);
+  VD_KEEPER_TREE_PARTS(VD_KEEPER_TREE_RUN)
+#undef VD_KEEPER_TREE_RUN
 
   // Everything else goes: the complement of the region, the kept kernel mappings
   // and the carriers (the blob unmaps those once it has made its mappings of them).

@@ -1,6 +1,6 @@
 // The kinds table: every resource kind vdomain checkpoints, each a folder of
 // native/resources/ (its dump, plan and restorer blob parts side by side; see
-// the README's Layout). A new kind is its folder plus its rows here.
+// the README's Layout). A new kind is its folder plus its rows here and in kinds.h.
 #include "core/dump.h"
 #include "core/plan_builder.h"
 
@@ -21,7 +21,7 @@ const size_t kDumpKindCount = sizeof kDumpKinds / sizeof kDumpKinds[0];
 // The plan side (core/plan_builder.cc buildPlan), each kind's part of the
 // restorer's plan from the manifest, in this order: a kind's arrays are laid out
 // as it adds them (offsets make the order irrelevant to the blob).
-const PlanPart kPlanParts[] = {planThreads, planSysv, planSignals, planPosixTimers, planLocks, planMemory, planFiles, planTask};
+const PlanPart kPlanParts[] = {planThreads, planSysv, planSignals, planLocks, planMemory, planFiles, planTask};
 const size_t kPlanPartCount = sizeof kPlanParts / sizeof kPlanParts[0];
 
 }  // namespace vdomain

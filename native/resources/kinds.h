@@ -10,8 +10,8 @@
  *   restore_NAME.c   long open_fd_NAME(plan, vd_fd, index): makes it again in the
  *                    restorer blob (freestanding: raw syscalls only)
  *                    (and, for the kinds below, fill_fd_NAME)
- *   keeper_NAME.c    where the keeper's child has a part (pidfd: the PID of now
- *                    of the process it names), called from restore_child.c
+ *   keeper_NAME.c    where the keeper's child has a part once the tree is
+ *                    made (VD_KEEPER_TREE_PARTS below)
  *   test_NAME.c      a program that sets the state, is checkpointed and restored,
  *                    and checks it (test/kinds.test.ts runs every one)
  * The files kind runs them in each of its sides; the manifest's fd kind is NAME.
@@ -28,5 +28,34 @@
  * epoll after the epolls it watches). */
 #define VD_FD_KINDS_FILLED(X) X(epoll)
 #define VD_FD_FILL_PASSES 5
+
+/* The kinds of a process's own state (not fds) that have a folder of their own.
+ * Each row is X(NAME, what the restore was doing when it failed); the folder
+ * native/resources/NAME/ holds:
+ *   dump_NAME.cc     const DumpKind NAME##Kind (core/dump.h), listed in the dump
+ *                    order of kDumpKinds (kinds.cc); writes its state as
+ *                    p.kinds.key("NAME") (the process's "kinds"."NAME" in the
+ *                    manifest)
+ *   plan_NAME.cc     void planKind_NAME(state, builder, vd_kind_part&): that
+ *                    state checked (the image is untrusted) and its records
+ *                    added to the plan (the part's nr and off)
+ *   restore_NAME.c   void restore_NAME(plan, const vd_kind_part*): makes it again
+ *                    in the blob, after the process's handlers and interval
+ *                    timers, before its attributes and pending signals; fails
+ *                    with VD_KIND_STEP(NAME)
+ *   test_NAME.c      as for the fd kinds
+ * An image holding the state of a kind this build does not list is refused. */
+#define VD_PROCESS_KINDS(X) \
+  X(posix_timers, "making a POSIX timer again (timer_create with its id: PR_TIMER_CREATE_RESTORE_IDS)")
+
+#define VD_KIND_INDEX(name, text) VD_KIND_##name,
+enum vd_process_kind { VD_PROCESS_KINDS(VD_KIND_INDEX) VD_NR_PROCESS_KINDS };
+#undef VD_KIND_INDEX
+
+/* The kinds whose keeper_NAME.c has a part run by the keeper's child once the
+ * whole tree is made (every process's PID of now known), on its copy of the
+ * plan before it becomes the image: void keeper_tree_NAME(plan, procs, real, nr)
+ * (pidfd: writes the PID of now of the process each pidfd names). */
+#define VD_KEEPER_TREE_PARTS(X) X(pidfd)
 
 #endif

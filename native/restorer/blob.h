@@ -149,8 +149,10 @@ void set_thread_creds(const struct vd_plan* p, const struct vd_thread* t);
 void restore_dumpable(const struct vd_plan* p);
 // signals (resources/signals/restore_signals.c)
 void set_handlers_and_timers(const struct vd_plan* p);
-// POSIX timers (resources/posix_timers/restore_posix_timers.c)
-void set_posix_timers(const struct vd_plan* p);
+// the process kinds (resources/kinds.h): resources/NAME/restore_NAME.c
+#define VD_KIND_RESTORE_DECL(name, text) void restore_##name(const struct vd_plan* p, const struct vd_kind_part* part);
+VD_PROCESS_KINDS(VD_KIND_RESTORE_DECL)
+#undef VD_KIND_RESTORE_DECL
 void queue_process_pending(const struct vd_plan* p);
 void set_altstack(const struct vd_plan* p, const struct vd_thread* t, int index);
 void queue_thread_pending(const struct vd_plan* p, const struct vd_thread* t, long tid, int index);

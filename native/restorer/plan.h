@@ -15,7 +15,7 @@
 #include "resources/kinds.h"
 
 #define VD_PLAN_MAGIC 0x314e414c50445600ULL  // "\0VDPLAN1"
-#define VD_PLAN_VERSION 10
+#define VD_PLAN_VERSION 11
 
 // A mapping of the image, restored at its old address.
 enum vd_vma_kind {
@@ -216,6 +216,12 @@ struct vd_mm_map {
 #define VD_THREAD_STACK (16 * 1024)
 #define VD_NSIG 64
 
+// One process kind's part of the plan (resources/kinds.h VD_PROCESS_KINDS): its
+// records, laid out as its plan_NAME.cc added them (nr 0: the process has none).
+struct vd_kind_part {
+  uint32_t nr, off;
+};
+
 struct vd_plan {
   uint64_t magic;
   uint32_t version;
@@ -254,11 +260,12 @@ struct vd_plan {
   uint64_t sigaction_set;   // bit (sig-1): sigactions[sig-1] is to be installed
   struct vd_sigaction sigactions[VD_NSIG];
   struct vd_itimer itimers[3];  // ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF
-  uint32_t nr_posix_timers, posix_timers_off;  // struct vd_posix_timer[] (resources/posix_timers/)
   // signals pending for the whole process, queued to it again (siginfo_t, 128 bytes each)
   uint32_t nr_pending_shared, pending_shared_off;
   // the main thread's own state (its comm is the process's name); vtid unused
   struct vd_thread main_thread;
+  // the process kinds' parts (resources/kinds.h), indexed by enum vd_process_kind
+  struct vd_kind_part kinds[VD_NR_PROCESS_KINDS];
 
   // the other threads (struct vd_thread[]); each gets THREAD_STACK bytes of the blob's region
   uint32_t nr_threads, threads_off;
@@ -400,8 +407,9 @@ enum vd_step {
   VD_STEP_ADVISE, VD_STEP_MLOCK, VD_STEP_MEMORY_POLICY,
   VD_STEP_ATTRS, VD_STEP_OOM, VD_STEP_LOGINUID, VD_STEP_MEMBARRIER, VD_STEP_CREDS,
   VD_STEP_FD_FILL,  // index: the fd (an epoll) whose watches could not be added
-  VD_STEP_POSIX_TIMER,  // index: which vd_posix_timer (-1: the prctl that keeps their ids)
+  VD_STEP_KINDS = 64,  // + enum vd_process_kind: that kind's restore (the index is the kind's own)
 };
+#define VD_KIND_STEP(name) (VD_STEP_KINDS + VD_KIND_##name)
 
 // Each thread of vd_thread[] stops on its own int3 first, rax = its index there.
 // Then, with all of them set, the main thread stops with int3 and rax = the seccomp listener fd (or -1):

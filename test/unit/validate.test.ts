@@ -80,6 +80,15 @@ test('a whole manifest passes, and so do keys it does not know (fields of newer 
   validateManifest(old);
 });
 
+test('a process kind\'s state passes to its plan part; a kind this build does not know is refused (its state would be lost)', () => {
+  const m = manifest();
+  m.processes[0].kinds = { posix_timers: [] };
+  validateManifest(m);
+  refused((m) => (m.processes[0].kinds = { inotify_of_the_future: [] }), /processes\[0\]\.kinds\.inotify_of_the_future: the state of a kind this vdomain does not know/);
+  refused((m) => (m.processes[0].kinds = { posix_timers: 5 }), /kinds\.posix_timers: not a list or an object/);
+  refused((m) => (m.processes[0].kinds = []), /kinds: not an object/);
+});
+
 test('types, nulls, missing keys and non-integers are refused, naming the field', () => {
   refused((m) => (m.processes = null), /manifest\.processes: not a list/);
   refused((m) => (m.processes[0] = null), /manifest\.processes\[0\]: not an object/);

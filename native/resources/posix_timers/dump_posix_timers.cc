@@ -109,7 +109,7 @@ bool dumpTimers(DumpRun& run, ProcessDump& p) {
     if (ptrace((__ptrace_request)0x4209 /* PTRACE_PEEKSIGINFO */, tid, &args, &si) != 1) break;
     if (si.si_code == SI_TIMER) run.u.add(p.ids.vpid, "POSIX timer " + std::to_string(si.si_timerid) + ": its signal is pending — not supported yet");
   }
-  p.j.key("posixTimers").beginArray();
+  p.kinds.key("posix_timers").beginArray();
   for (auto& t : ts) {
     struct itimerspec now{};
     long rc = injectSyscall(tid, p.syscallInsn, p.main.regs, SYS_timer_gettime, t.id, (long)p.scratch);
@@ -124,13 +124,13 @@ bool dumpTimers(DumpRun& run, ProcessDump& p) {
                                 " on its last signal (timer_getoverrun) — cannot be given back");
     char value[24];
     snprintf(value, sizeof value, "%llx", t.value);
-    p.j.beginObject().field("id", t.id).field("clock", t.clock).field("notify", t.notify).field("signo", t.signo);
-    p.j.field("value", value);
-    p.j.key("interval").beginArray().num((int64_t)now.it_interval.tv_sec).num((int64_t)now.it_interval.tv_nsec).endArray();
-    p.j.key("left").beginArray().num((int64_t)now.it_value.tv_sec).num((int64_t)now.it_value.tv_nsec).endArray();
-    p.j.endObject();
+    p.kinds.beginObject().field("id", t.id).field("clock", t.clock).field("notify", t.notify).field("signo", t.signo);
+    p.kinds.field("value", value);
+    p.kinds.key("interval").beginArray().num((int64_t)now.it_interval.tv_sec).num((int64_t)now.it_interval.tv_nsec).endArray();
+    p.kinds.key("left").beginArray().num((int64_t)now.it_value.tv_sec).num((int64_t)now.it_value.tv_nsec).endArray();
+    p.kinds.endObject();
   }
-  p.j.endArray();
+  p.kinds.endArray();
   return true;
 }
 

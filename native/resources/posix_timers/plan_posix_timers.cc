@@ -1,5 +1,5 @@
-// POSIX timers' part of the restorer's plan, from the process's "posixTimers" in
-// the manifest (dump_posix_timers.cc writes them), checked: the image is untrusted.
+// POSIX timers' part of the restorer's plan, from the process's
+// "kinds"."posix_timers" in the manifest (dump_posix_timers.cc writes them), checked: the image is untrusted.
 #include "core/plan_builder.h"
 #include "resources/posix_timers/posix_timers_plan.h"
 
@@ -20,13 +20,12 @@ void timespecInto(const Napi::Object& t, const char* key, int64_t& sec, int64_t&
 
 }  // namespace
 
-void planPosixTimers(const Napi::Object& proc, PlanBuilder& b, vd_plan& h) {
-  if (!proc.Has("posixTimers")) return;
-  Napi::Array list = arrOf(proc.Get("posixTimers"), "posixTimers");
+void planKind_posix_timers(const Napi::Value& state, PlanBuilder& b, vd_kind_part& part) {
+  Napi::Array list = arrOf(state, "posix_timers");
   if (list.Length() > 1 << 16) throw std::runtime_error("manifest: too many POSIX timers");
   std::vector<vd_posix_timer> out;
   for (uint32_t i = 0; i < list.Length(); i++) {
-    Napi::Object t = objOf(list.Get(i), "posixTimers[]");
+    Napi::Object t = objOf(list.Get(i), "posix_timers[]");
     vd_posix_timer v{};
     v.id = (int32_t)numIn(t, "id", 0, 0x7fffffff);
     v.clock = (int32_t)numIn(t, "clock", -6, 9);
@@ -44,8 +43,8 @@ void planPosixTimers(const Napi::Object& proc, PlanBuilder& b, vd_plan& h) {
       if (o.id == v.id) throw std::runtime_error("manifest: two POSIX timers of one id");
     out.push_back(v);
   }
-  h.nr_posix_timers = (uint32_t)out.size();
-  h.posix_timers_off = b.array(out);
+  part.nr = (uint32_t)out.size();
+  part.off = b.array(out);
 }
 
 }  // namespace vdomain

@@ -1,5 +1,5 @@
 /* A process's POSIX timers (timer_create) in the restorer's plan
- * (vd_plan.posix_timers_off): written by plan_posix_timers.cc, read by
+ * (its vd_plan.kinds part): written by plan_posix_timers.cc, read by
  * restore_posix_timers.c. */
 #ifndef VDOMAIN_POSIX_TIMERS_PLAN_H
 #define VDOMAIN_POSIX_TIMERS_PLAN_H

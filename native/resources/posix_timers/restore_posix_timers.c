@@ -10,14 +10,14 @@
 #define VD_SIGEV_SIGNAL 0
 #define VD_SIGEV_NONE 1
 
-void set_posix_timers(const struct vd_plan* p) {
-  if (!p->nr_posix_timers) return;
-  const struct vd_posix_timer* t = AT(p, p->posix_timers_off, const struct vd_posix_timer);
+void restore_posix_timers(const struct vd_plan* p, const struct vd_kind_part* part) {
+  if (!part->nr) return;
+  const struct vd_posix_timer* t = AT(p, part->off, const struct vd_posix_timer);
   long rc = sys5(__NR_prctl, VD_PR_TIMER_CREATE_RESTORE_IDS, 1, 0, 0, 0);
-  if (rc < 0) fail(p, VD_STEP_POSIX_TIMER, rc, -1);
+  if (rc < 0) fail(p, VD_KIND_STEP(posix_timers), rc, -1);
   // /proc/PID/timers lists the newest first (as the dump recorded them): made
   // from the last, they are listed in the same order again
-  for (uint32_t i = p->nr_posix_timers; i-- > 0;) {
+  for (uint32_t i = part->nr; i-- > 0;) {
     // struct sigevent: value, signo, notify, then the union (64 bytes in all)
     struct { uint64_t value; int32_t signo, notify; int32_t pad[12]; } ev = {0};
     ev.value = t[i].value;
@@ -28,15 +28,15 @@ void set_posix_timers(const struct vd_plan* p) {
     if (rc >= 0 && id != t[i].id) rc = -EEXIST;
     if (rc < 0) {
       sys5(__NR_prctl, VD_PR_TIMER_CREATE_RESTORE_IDS, 0, 0, 0, 0);
-      fail(p, VD_STEP_POSIX_TIMER, rc, (int)i);
+      fail(p, VD_KIND_STEP(posix_timers), rc, (int)i);
     }
   }
   rc = sys5(__NR_prctl, VD_PR_TIMER_CREATE_RESTORE_IDS, 0, 0, 0, 0);
-  if (rc < 0) fail(p, VD_STEP_POSIX_TIMER, rc, -1);
-  for (uint32_t i = 0; i < p->nr_posix_timers; i++) {
+  if (rc < 0) fail(p, VD_KIND_STEP(posix_timers), rc, -1);
+  for (uint32_t i = 0; i < part->nr; i++) {
     if (!t[i].value_sec && !t[i].value_nsec) continue;
     struct { int64_t isec, insec, vsec, vnsec; } spec = {t[i].interval_sec, t[i].interval_nsec, t[i].value_sec, t[i].value_nsec};
     rc = sys4(__NR_timer_settime, t[i].id, 0, &spec, 0);
-    if (rc < 0) fail(p, VD_STEP_POSIX_TIMER, rc, (int)i);
+    if (rc < 0) fail(p, VD_KIND_STEP(posix_timers), rc, (int)i);
   }
 }

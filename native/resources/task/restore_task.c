@@ -197,7 +197,10 @@ void set_process_state(struct vd_plan* p) {
   if (rc < 0) fail(p, VD_STEP_MM, rc, -1);
 
   set_handlers_and_timers(p);
-  set_posix_timers(p);
+  // the process kinds of the kinds table, each with its part of the plan
+#define VD_KIND_RESTORE(name, text) restore_##name(p, &p->kinds[VD_KIND_##name]);
+  VD_PROCESS_KINDS(VD_KIND_RESTORE)
+#undef VD_KIND_RESTORE
   set_process_attrs(p);
   p->tgid = (int32_t)sys0(__NR_getpid);
   queue_process_pending(p);
