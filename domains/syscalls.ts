@@ -22,13 +22,15 @@
 //   ioprio-who  as PID when arg0 is IOPRIO_WHO_PROCESS, as PGID when IOPRIO_WHO_PGRP
 //   waitid-id   as PID when arg0 is P_PID, as PGID when P_PGID
 //   pgrp-ptr    pointer to an int PGID (ioctl TIOCSPGRP): translated in memory
+//   sigevent-tid pointer to a struct sigevent: its TID, when sigev_notify is
+//               SIGEV_THREAD_ID, translated in memory as a tid (timer_create)
 // Results: pid (a PID/TID in the return value), siginfo (si_pid in the siginfo_t
 // at argument `out`, waitid: always a child's), signal-siginfo (the siginfo_t of a
 // signal taken at argument `out`: si_pid where its si_code says a process sent it),
 // pgrp-ptr (an int PGID the kernel wrote at argument `out`).
 
 export type Answer = 'getpid' | 'gettid' | 'getppid' | 'getpgrp' | 'getpgid' | 'getsid' | 'readlink-proc';
-export type ArgKind = 'pid' | 'tid' | 'pid-or-pgrp' | 'prio-who' | 'ioprio-who' | 'waitid-id' | 'pgrp-ptr';
+export type ArgKind = 'pid' | 'tid' | 'pid-or-pgrp' | 'prio-who' | 'ioprio-who' | 'waitid-id' | 'pgrp-ptr' | 'sigevent-tid';
 export type ResultKind = 'pid' | 'siginfo' | 'signal-siginfo' | 'pgrp-ptr';
 
 export interface SyscallRow {
@@ -93,6 +95,7 @@ export const SYSCALLS: readonly SyscallRow[] = [
   { name: 'process_vm_readv', nr: 310, how: 'trace', args: { 0: 'pid' } },
   { name: 'process_vm_writev', nr: 311, how: 'trace', args: { 0: 'pid' } },
   { name: 'kcmp', nr: 312, how: 'trace', args: { 0: 'pid', 1: 'pid' } },
+  { name: 'timer_create', nr: 222, how: 'trace', args: { 1: 'sigevent-tid' }, passWhenZero: [1] },
   { name: 'migrate_pages', nr: 256, how: 'trace', args: { 0: 'pid' }, passWhenZero: [0] },
   { name: 'move_pages', nr: 279, how: 'trace', args: { 0: 'pid' }, passWhenZero: [0] },
   // run in the job's context, result rewritten

@@ -67,7 +67,7 @@ public class Threads {
       final int id = k;
       ts[k] = new Thread(() -> {
         long s = id;
-        for (int i = 0; i < 60; i++) {
+        for (int i = 0; i < 100; i++) {
           for (int j = 0; j < 200000; j++) s = s * 6364136223846793005L + 1442695040888963407L;
           try { Thread.sleep(40); } catch (InterruptedException e) { return; }
         }

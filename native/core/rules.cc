@@ -40,7 +40,8 @@ ArgKind parseArgKind(const std::string& s) {
       {"prio-who", ArgKind::PrioWho},
       {"ioprio-who", ArgKind::IoprioWho},
       {"waitid-id", ArgKind::WaitidId},
-      {"pgrp-ptr", ArgKind::PgrpPtr}};
+      {"pgrp-ptr", ArgKind::PgrpPtr},
+      {"sigevent-tid", ArgKind::SigeventTid}};
   return byName(s, names, "argument kind");
 }
 

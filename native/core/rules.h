@@ -9,7 +9,7 @@ namespace vdomain {
 
 enum class How : uint8_t { Answer, Open, Trace };
 enum class Answer : uint8_t { None, Getpid, Gettid, Getppid, Getpgrp, Getpgid, Getsid, ReadlinkProc };
-enum class ArgKind : uint8_t { None, Pid, Tid, PidOrPgrp, PrioWho, IoprioWho, WaitidId, PgrpPtr };
+enum class ArgKind : uint8_t { None, Pid, Tid, PidOrPgrp, PrioWho, IoprioWho, WaitidId, PgrpPtr, SigeventTid };
 enum class ResultKind : uint8_t { None, Pid, Siginfo, SignalSiginfo, PgrpPtr };
 
 struct Rule {

@@ -31,6 +31,7 @@ namespace {
 constexpr int kSysClone = 56, kSysClone3 = 435;
 constexpr int kTIOCGPGRP = 0x540f, kTIOCSPGRP = 0x5410, kTIOCGSID = 0x5429;
 constexpr long kWNOWAIT = 0x01000000;
+constexpr int kSIGEV_THREAD_ID = 4;
 
 unsigned long long& argReg(user_regs_struct& r, int i) {
   switch (i) {
@@ -83,7 +84,10 @@ struct TraceTask {
   const Rule* rule = nullptr;
   unsigned long long savedArgs[6] = {};
   bool argsChanged = false;
-  int savedPgrp = 0;           // ioctl(TIOCSPGRP): the job's own (virtual) value
+  // an identifier rewritten in the job's memory at entry (TIOCSPGRP's PGID, a
+  // sigevent's TID): where, and the job's own value, put back at exit
+  uint64_t memWordAt = 0;
+  int memWordWas = 0;
   pid_t forkChild = 0;
 };
 
@@ -102,6 +106,8 @@ class Tracer : public StopHandler {
   void releaseChild(pid_t child, TraceTask& ct);
   pid_t realArg(long v) { return t_.toReal((pid_t)v); }
   bool translateArg(pid_t tid, TraceTask& tt, user_regs_struct& regs, int i, ArgKind k);
+  long realTid(pid_t caller, long v);
+  void rewriteMemWord(pid_t tid, TraceTask& tt, uint64_t at, int was, int real);
 
   Domain& d_;
   PidTable& t_;
@@ -225,17 +231,12 @@ bool Tracer::translateArg(pid_t tid, TraceTask& tt, user_regs_struct& regs, int 
     case ArgKind::None: return false;
     case ArgKind::Pid:
       return v > 0 ? asPid(v) : false;
-    case ArgKind::Tid:
-      // glibc passes TIDs from its thread descriptors, which hold real TIDs
-      // (or, in a restored thread, its TID from before the checkpoint)
-      if (v > 0 && t_.isOwnThread(tid, (pid_t)v)) return false;
-      if (v > 0 && !staleTid_.empty()) {
-        if (pid_t real = staleOwner(tid, (pid_t)v)) {
-          reg = (unsigned int)real;
-          return true;
-        }
-      }
-      return v > 0 ? asPid(v) : false;
+    case ArgKind::Tid: {
+      const long real = realTid(tid, v);
+      if (real == v) return false;
+      reg = (unsigned int)real;
+      return true;
+    }
     case ArgKind::PidOrPgrp:
       if (v > 0) return asPid(v);
       if (v < -1) return asGroup(-v);
@@ -250,16 +251,39 @@ bool Tracer::translateArg(pid_t tid, TraceTask& tt, user_regs_struct& regs, int 
       return (idtype == 1 || idtype == 2) && v > 0 ? asPid(v) : false;
     }
     case ArgKind::PgrpPtr: {
-      if ((int)regs.rsi != kTIOCSPGRP) return false;
       int pgrp;
-      if (!readMem(tid, reg, &pgrp, sizeof pgrp)) return false;
-      tt.savedPgrp = pgrp;
-      int real = pgrp > 0 ? realArg(pgrp) : pgrp;
-      writeMem(tid, reg, &real, sizeof real);
+      if ((int)regs.rsi == kTIOCSPGRP && readMem(tid, reg, &pgrp, sizeof pgrp))
+        rewriteMemWord(tid, tt, reg, pgrp, pgrp > 0 ? realArg(pgrp) : pgrp);
       return false;  // the register itself is unchanged
+    }
+    case ArgKind::SigeventTid: {
+      // struct sigevent: sigev_notify at offset 12, the TID at 16 when it is SIGEV_THREAD_ID
+      int notify, target;
+      if (reg && readMem(tid, reg + 12, &notify, sizeof notify) && notify == kSIGEV_THREAD_ID &&
+          readMem(tid, reg + 16, &target, sizeof target))
+        rewriteMemWord(tid, tt, reg + 16, target, (int)realTid(tid, target));
+      return false;
     }
   }
   return false;
+}
+
+// A TID the job passes: glibc passes TIDs from its thread descriptors, which hold
+// real TIDs (or, in a restored thread, its TID from before the checkpoint); v if
+// there is nothing to translate.
+long Tracer::realTid(pid_t caller, long v) {
+  if (v <= 0 || t_.isOwnThread(caller, (pid_t)v)) return v;
+  if (!staleTid_.empty())
+    if (pid_t real = staleOwner(caller, (pid_t)v)) return real;
+  return realArg(v);
+}
+
+// Puts `real` in place of the int `was` at `at` in the job's memory for the call;
+// the job's own value is put back at the syscall's exit (onSyscallExit).
+void Tracer::rewriteMemWord(pid_t tid, TraceTask& tt, uint64_t at, int was, int real) {
+  if (real == was || !writeMem(tid, at, &real, sizeof real)) return;
+  tt.memWordAt = at;
+  tt.memWordWas = was;
 }
 
 void Tracer::onSeccompStop(pid_t tid) {
@@ -278,8 +302,7 @@ void Tracer::onSeccompStop(pid_t tid) {
   for (int i = 0; i < 6; i++) changed |= translateArg(tid, tt, regs, i, rule->args[i]);
   if (changed) setSyscallRegs(tid, regs, was);
   tt.argsChanged = changed;
-  bool memoryIn = rule->args[2] == ArgKind::PgrpPtr && (int)regs.rsi == kTIOCSPGRP;
-  if (changed || memoryIn || rule->result != ResultKind::None || rule->reaps) {
+  if (changed || tt.memWordAt || rule->result != ResultKind::None || rule->reaps) {
     // the syscall ABI keeps argument registers: give the job its own values back at exit
     tt.pending = TraceTask::Pending::Rule;
     tt.rule = rule;
@@ -306,12 +329,11 @@ void Tracer::onSyscallExit(pid_t tid) {
     if (tt.argsChanged) {
       for (int i = 0; i < 6; i++) argReg(regs, i) = tt.savedArgs[i];
     }
+    if (tt.memWordAt) writeMem(tid, tt.memWordAt, &tt.memWordWas, sizeof tt.memWordWas);
     if (rule->result == ResultKind::PgrpPtr) {
       int req = (int)tt.savedArgs[1];
       uint64_t ptr = tt.savedArgs[2];
-      if (req == kTIOCSPGRP) {
-        writeMem(tid, ptr, &tt.savedPgrp, sizeof tt.savedPgrp);
-      } else if (rax == 0 && (req == kTIOCGPGRP || req == kTIOCGSID)) {
+      if (rax == 0 && (req == kTIOCGPGRP || req == kTIOCGSID)) {
         int v;
         if (readMem(tid, ptr, &v, sizeof v)) {
           v = t_.toVirt(v);
@@ -355,6 +377,7 @@ void Tracer::onSyscallExit(pid_t tid) {
   tt.pending = TraceTask::Pending::None;
   tt.rule = nullptr;
   tt.argsChanged = false;
+  tt.memWordAt = 0;
   setSyscallRegs(tid, regs, was);  // pokes only what changed
   cont(tid);
 }

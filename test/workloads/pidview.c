@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static int failures;
@@ -67,6 +68,17 @@ static void *signalled_thread(void *arg) {
   return NULL;
 }
 static void on_thread_sig(int sig) { thread_got = sig; }
+
+// a POSIX timer signalling one thread (SIGEV_THREAD_ID with its gettid() TID):
+// the thread says which TID took the signal
+static volatile pid_t timer_thread_tid, timer_got_by;
+static void on_timer_sig(int sig) { (void)sig; timer_got_by = sys_gettid(); }
+static void *timer_thread(void *arg) {
+  (void)arg;
+  timer_thread_tid = sys_gettid();
+  for (int i = 0; i < 5000 && !timer_got_by; i++) usleep(1000);
+  return NULL;
+}
 
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
@@ -128,6 +140,36 @@ int main(int argc, char **argv) {
   CHECK(pthread_kill(st_thread, SIGURG) == 0, "pthread_kill(other thread)");
   pthread_join(st_thread, NULL);
   CHECK(thread_got == SIGURG, "pthread_kill delivered");
+  // timer_create(SIGEV_THREAD_ID, a thread's gettid()): armed for 10 ms, it
+  // signals that thread and no other
+  signal(SIGRTMIN + 1, on_timer_sig);
+  sigset_t rt;
+  sigemptyset(&rt);
+  sigaddset(&rt, SIGRTMIN + 1);
+  pthread_sigmask(SIG_BLOCK, &rt, NULL);  // only the target thread takes it
+  pthread_t tt_thread;
+  pthread_attr_t unblocked;
+  pthread_attr_init(&unblocked);
+  sigset_t none;
+  sigemptyset(&none);
+  pthread_attr_setsigmask_np(&unblocked, &none);
+  pthread_create(&tt_thread, &unblocked, timer_thread, NULL);
+  while (!timer_thread_tid) usleep(1000);
+  struct sigevent sev;
+  memset(&sev, 0, sizeof sev);
+  sev.sigev_notify = SIGEV_THREAD_ID;
+  sev.sigev_signo = SIGRTMIN + 1;
+  sev._sigev_un._tid = timer_thread_tid;
+  int timer_id = -1;
+  CHECK(syscall(SYS_timer_create, CLOCK_MONOTONIC, &sev, &timer_id) == 0, "timer_create(SIGEV_THREAD_ID, gettid())");
+  CHECK(sev._sigev_un._tid == timer_thread_tid, "timer_create leaves the sigevent as the job wrote it");
+  struct itimerspec in10ms = {{0, 0}, {0, 10 * 1000 * 1000}};
+  CHECK(syscall(SYS_timer_settime, timer_id, 0, &in10ms, NULL) == 0, "timer_settime");
+  pthread_join(tt_thread, NULL);
+  SEE("timer.thread", timer_thread_tid);
+  CHECK(timer_got_by == timer_thread_tid, "the thread timer signalled its thread");
+  syscall(SYS_timer_delete, timer_id);
+  pthread_sigmask(SIG_UNBLOCK, &rt, NULL);
   got_sig = 0;
   CHECK(raise(SIGUSR2) == 0, "raise");
   wait_for_signal();
