@@ -67,7 +67,7 @@ void planProcessKinds(const Napi::Object& proc, PlanBuilder& b, vd_plan& h) {
   for (uint32_t i = 0; i < names.Length(); i++) {
     const std::string name = names.Get(i).As<Napi::String>().Utf8Value();
 #define VD_KIND_PLAN(kind, text) \
-    if (name == #kind) { planKind_##kind(kinds.Get(name), b, h.kinds[VD_KIND_##kind]); continue; }
+    if (name == #kind) { planKind_##kind(kinds.Get(name), proc, b, h.kinds[VD_KIND_##kind]); continue; }
     VD_PROCESS_KINDS(VD_KIND_PLAN)
 #undef VD_KIND_PLAN
     throw std::runtime_error("manifest: the state of a kind this vdomain does not know: " + name.substr(0, 64) +

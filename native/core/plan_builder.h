@@ -142,8 +142,9 @@ void planSysv(const Napi::Object& proc, PlanBuilder& b, vd_plan& h);     // reso
 void planLocks(const Napi::Object& proc, PlanBuilder& b, vd_plan& h);    // resources/locks/plan_locks.cc
 void planProcessKinds(const Napi::Object& proc, PlanBuilder& b, vd_plan& h);  // plan_builder.cc
 // the process kinds' (resources/kinds.h VD_PROCESS_KINDS): resources/NAME/plan_NAME.cc,
-// given the process's "kinds"."NAME" of the manifest
-#define VD_KIND_PLAN_DECL(name, text) void planKind_##name(const Napi::Value& state, PlanBuilder& b, vd_kind_part& part);
+// given the process's "kinds"."NAME" of the manifest and the process's entry
+#define VD_KIND_PLAN_DECL(name, text) \
+  void planKind_##name(const Napi::Value& state, const Napi::Object& proc, PlanBuilder& b, vd_kind_part& part);
 VD_PROCESS_KINDS(VD_KIND_PLAN_DECL)
 #undef VD_KIND_PLAN_DECL
 

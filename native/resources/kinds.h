@@ -36,13 +36,15 @@
  *                    order of kDumpKinds (kinds.cc); writes its state as
  *                    p.kinds.key("NAME") (the process's "kinds"."NAME" in the
  *                    manifest)
- *   plan_NAME.cc     void planKind_NAME(state, builder, vd_kind_part&): that
- *                    state checked (the image is untrusted) and its records
+ *   plan_NAME.cc     void planKind_NAME(state, proc, builder, vd_kind_part&):
+ *                    that state checked (the image is untrusted; proc is the
+ *                    process's whole entry, e.g. its threads) and its records
  *                    added to the plan (the part's nr and off)
  *   restore_NAME.c   void restore_NAME(plan, const vd_kind_part*): makes it again
- *                    in the blob, after the process's handlers and interval
- *                    timers, before its attributes and pending signals; fails
- *                    with VD_KIND_STEP(NAME)
+ *                    in the blob once the process's threads exist (a timer may
+ *                    signal one: vd_thread.tid), so after the domain's filter:
+ *                    raw calls only, none the supervisor answers (getpid…);
+ *                    fails with VD_KIND_STEP(NAME)
  *   test_NAME.c      as for the fd kinds
  * An image holding the state of a kind this build does not list is refused. */
 #define VD_PROCESS_KINDS(X) \

@@ -144,6 +144,7 @@ VD_FD_KINDS_FILLED(VD_FD_KIND_FILL)
 #undef VD_FD_KIND_FILL
 // task: cwd, limits, memory layout, attributes, credentials (resources/task/restore_task.c)
 void set_process_state(struct vd_plan* p);
+void restore_process_kinds(const struct vd_plan* p);  // after start_threads
 void set_thread_attrs(const struct vd_plan* p, const struct vd_thread* t, int index);
 void set_thread_creds(const struct vd_plan* p, const struct vd_thread* t);
 void restore_dumpable(const struct vd_plan* p);

@@ -15,7 +15,7 @@
 #include "resources/kinds.h"
 
 #define VD_PLAN_MAGIC 0x314e414c50445600ULL  // "\0VDPLAN1"
-#define VD_PLAN_VERSION 11
+#define VD_PLAN_VERSION 12
 
 // A mapping of the image, restored at its old address.
 enum vd_vma_kind {
@@ -159,7 +159,7 @@ struct vd_sigaction {
 // mask when it stops on its int3 (rax = its index in vd_plan's threads).
 struct vd_thread {
   int32_t vtid;                      // its TID as the job knows it (the real one again in an identity restore)
-  uint32_t pad;
+  int32_t tid;                       // the blob's: its real TID once made (start_threads)
   uint64_t rseq_addr;                // 0: none
   uint32_t rseq_len, rseq_sig;
   uint64_t robust_head, robust_len;  // 0: none

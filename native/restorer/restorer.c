@@ -76,6 +76,7 @@ __attribute__((noreturn, used)) void vd_restore(struct vd_plan* p) {
   set_locks(p);
   long listener = install_filter(p);
   start_threads(p);
+  restore_process_kinds(p);  // once its threads exist: a timer may signal one of them
   set_thread_creds(p, &p->main_thread);
   restore_dumpable(p);
   sys1(__NR_close, p->boot_fd);

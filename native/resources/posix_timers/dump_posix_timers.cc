@@ -7,11 +7,12 @@
 // The time is asked as the frozen process (injected timer_gettime, 32 bytes each
 // into the scratch page). Time stops in an image: a timer keeps the time it had
 // left (armed relative: whether it was armed TIMER_ABSTIME is shown nowhere).
-// Refused by name: a notification to a thread (SIGEV_THREAD_ID, which glibc's
-// SIGEV_THREAD uses), a clock the restore cannot name again (another process's or
-// a thread's CPU-time clock), a non-zero overrun or a queued signal of a timer
-// (the kernel ties both to the timer, and a restore cannot). Made again by
-// restore_posix_timers.c.
+// A notification to one thread (SIGEV_THREAD_ID, which glibc's SIGEV_THREAD
+// uses: its helper thread takes the signal) names that thread by its virtual TID.
+// Refused by name: a thread that has ended, a clock the restore cannot name again
+// (another process's or a thread's CPU-time clock), a non-zero overrun or a
+// queued signal of a timer (the kernel ties both to the timer, and a restore
+// cannot). Made again by restore_posix_timers.c.
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <signal.h>
@@ -35,6 +36,7 @@ namespace {
 
 struct Timer {
   int id, clock, signo;
+  pid_t tid;  // "thread": the real TID it signals
   unsigned long long value;
   std::string notify;  // "signal", "none", "thread"
 };
@@ -56,6 +58,7 @@ bool timersOf(pid_t pid, std::vector<Timer>& out) {
     else if (sscanf(line.c_str(), "signal: %d/%llx", &t.signo, &t.value) == 2) have |= 2;
     else if (sscanf(line.c_str(), "notify: %15[a-z]/%7[a-z].%d", kind, who, &n) == 3) {
       t.notify = !strcmp(who, "tid") ? "thread" : kind;
+      t.tid = n;
       have |= 4;
     } else if (sscanf(line.c_str(), "ClockID: %d", &t.clock) == 1) {
       if (have != 7) return false;
@@ -71,13 +74,19 @@ bool timersOf(pid_t pid, std::vector<Timer>& out) {
 
 bool restorableClock(int c) { return c == 0 || c == 1 || c == 5 || c == 6 || c == 7 || c == 8 || c == 9 || c == -6; }
 
+// The virtual TID of the thread of p whose real TID is `tid` (0: none).
+pid_t threadOf(const ProcessDump& p, pid_t tid) {
+  if (tid == p.main.tid) return p.ids.vpid;
+  for (auto& t : p.threads)
+    if (t.task->tid == tid) return t.vtid;
+  return 0;
+}
+
 // What cannot come back of the process's timers, named.
-void refusals(pid_t pid, const std::vector<Timer>& ts, std::vector<std::string>& out) {
+void refusals(const std::vector<Timer>& ts, std::vector<std::string>& out) {
   for (auto& t : ts) {
     const std::string which = "POSIX timer " + std::to_string(t.id);
-    if (t.notify == "thread")
-      out.push_back(which + ": its signal goes to one thread (SIGEV_THREAD_ID, or glibc's SIGEV_THREAD) — not supported yet");
-    else if (t.notify != "signal" && t.notify != "none")
+    if (t.notify != "signal" && t.notify != "none" && t.notify != "thread")
       out.push_back(which + ": notification '" + t.notify + "' — not supported");
     if (!restorableClock(t.clock))
       out.push_back(which + ": clock " + std::to_string(t.clock) + " (a thread's or another process's CPU-time clock) — not supported");
@@ -88,7 +97,7 @@ void checkTimers(DumpRun& run, const ProcessIds& ids) {
   std::vector<Timer> ts;
   if (!timersOf(ids.real, ts)) return run.u.add(ids.vpid, "its POSIX timers (/proc/PID/timers) are not as expected — not supported");
   std::vector<std::string> no;
-  refusals(ids.real, ts, no);
+  refusals(ts, no);
   for (auto& w : no) run.u.add(ids.vpid, w);
 }
 
@@ -100,7 +109,11 @@ bool dumpTimers(DumpRun& run, ProcessDump& p) {
     return true;
   }
   std::vector<std::string> no;
-  refusals(p.ids.real, ts, no);
+  refusals(ts, no);
+  for (auto& t : ts)
+    if (t.notify == "thread" && !threadOf(p, t.tid))
+      no.push_back("POSIX timer " + std::to_string(t.id) + ": its signal goes to thread " + std::to_string(t.tid) +
+                   ", which has ended — not supported");
   for (auto& w : no) run.u.add(p.ids.vpid, w);
   // a timer's signal queued and not yet taken (the whole process's queue)
   for (uint64_t off = 0;; off++) {
@@ -126,6 +139,7 @@ bool dumpTimers(DumpRun& run, ProcessDump& p) {
     snprintf(value, sizeof value, "%llx", t.value);
     p.kinds.beginObject().field("id", t.id).field("clock", t.clock).field("notify", t.notify).field("signo", t.signo);
     p.kinds.field("value", value);
+    if (t.notify == "thread") p.kinds.field("thread", (int64_t)threadOf(p, t.tid));
     p.kinds.key("interval").beginArray().num((int64_t)now.it_interval.tv_sec).num((int64_t)now.it_interval.tv_nsec).endArray();
     p.kinds.key("left").beginArray().num((int64_t)now.it_value.tv_sec).num((int64_t)now.it_value.tv_nsec).endArray();
     p.kinds.endObject();

@@ -20,7 +20,17 @@ void timespecInto(const Napi::Object& t, const char* key, int64_t& sec, int64_t&
 
 }  // namespace
 
-void planKind_posix_timers(const Napi::Value& state, PlanBuilder& b, vd_kind_part& part) {
+// The index in the plan's threads of the thread of proc whose TID is vtid (-1:
+// the main thread).
+int32_t threadIndex(const Napi::Object& proc, int64_t vtid) {
+  if (vtid == numOf(proc.Get("vpid"), "vpid")) return -1;
+  Napi::Value list = proc.Get("threads");
+  for (uint32_t i = 0; list.IsArray() && i < list.As<Napi::Array>().Length(); i++)
+    if (numOf(objOf(list.As<Napi::Array>().Get(i), "threads[]").Get("vtid"), "vtid") == vtid) return (int32_t)i;
+  throw std::runtime_error("manifest: a POSIX timer signals a thread the process does not have");
+}
+
+void planKind_posix_timers(const Napi::Value& state, const Napi::Object& proc, PlanBuilder& b, vd_kind_part& part) {
   Napi::Array list = arrOf(state, "posix_timers");
   if (list.Length() > 1 << 16) throw std::runtime_error("manifest: too many POSIX timers");
   std::vector<vd_posix_timer> out;
@@ -32,10 +42,12 @@ void planKind_posix_timers(const Napi::Value& state, PlanBuilder& b, vd_kind_par
     if (!(v.clock == -6 || (v.clock >= 0 && v.clock != 2 && v.clock != 3 && v.clock != 4)))
       throw std::runtime_error("manifest: a POSIX timer of a clock that cannot be restored");
     const std::string notify = str(t, "notify");
-    if (notify != "signal" && notify != "none") throw std::runtime_error("manifest: a POSIX timer of an unknown notification");
-    v.notify = notify == "signal" ? VD_TIMER_SIGNAL : VD_TIMER_NONE;
+    if (notify != "signal" && notify != "none" && notify != "thread")
+      throw std::runtime_error("manifest: a POSIX timer of an unknown notification");
+    v.notify = notify == "signal" ? VD_TIMER_SIGNAL : notify == "none" ? VD_TIMER_NONE : VD_TIMER_THREAD;
+    v.thread = v.notify == VD_TIMER_THREAD ? threadIndex(proc, numIn(t, "thread", 1, 0x3fffffff)) : -1;
     v.signo = (int32_t)numIn(t, "signo", 0, 64);
-    if (v.notify == VD_TIMER_SIGNAL && v.signo < 1) throw std::runtime_error("manifest: a POSIX timer's signal is not one");
+    if (v.notify != VD_TIMER_NONE && v.signo < 1) throw std::runtime_error("manifest: a POSIX timer's signal is not one");
     v.value = u64Text(t, "value", 16);
     timespecInto(t, "interval", v.interval_sec, v.interval_nsec);
     timespecInto(t, "left", v.value_sec, v.value_nsec);

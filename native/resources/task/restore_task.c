@@ -166,6 +166,13 @@ void restore_dumpable(const struct vd_plan* p) {
   if (p->has_attrs && (rc = prctl5(PR_SET_DUMPABLE, p->dumpable, 0)) < 0) fail(p, VD_STEP_ATTRS, rc, ATTR_DUMPABLE);
 }
 
+// The process kinds of the kinds table, each with its part of the plan.
+void restore_process_kinds(const struct vd_plan* p) {
+#define VD_KIND_RESTORE(name, text) restore_##name(p, &p->kinds[VD_KIND_##name]);
+  VD_PROCESS_KINDS(VD_KIND_RESTORE)
+#undef VD_KIND_RESTORE
+}
+
 void set_process_state(struct vd_plan* p) {
   const char* cwd = str(p, p->cwd_off);
   if (cwd) {
@@ -197,10 +204,6 @@ void set_process_state(struct vd_plan* p) {
   if (rc < 0) fail(p, VD_STEP_MM, rc, -1);
 
   set_handlers_and_timers(p);
-  // the process kinds of the kinds table, each with its part of the plan
-#define VD_KIND_RESTORE(name, text) restore_##name(p, &p->kinds[VD_KIND_##name]);
-  VD_PROCESS_KINDS(VD_KIND_RESTORE)
-#undef VD_KIND_RESTORE
   set_process_attrs(p);
   p->tgid = (int32_t)sys0(__NR_getpid);
   queue_process_pending(p);

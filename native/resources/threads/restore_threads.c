@@ -81,6 +81,7 @@ void start_threads(struct vd_plan* p) {
   for (uint32_t i = 0; i < p->nr_threads; i++) {
     long rc = start_thread(p, i);
     if (rc < 0) fail(p, VD_STEP_THREAD, rc, (int)i);
+    AT(p, p->threads_off, struct vd_thread)[i].tid = (int32_t)rc;
   }
   for (;;) {
     int32_t n = __atomic_load_n(&p->threads_ready, __ATOMIC_SEQ_CST);
