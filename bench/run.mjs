@@ -40,6 +40,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkpointSection } from './checkpoint.mjs';
+import { runtimesSection } from './runtimes.mjs';
 import { sysvSection, threadsSection, treeSection } from './tree.mjs';
 import { median } from './stats.mjs';
 
@@ -545,7 +546,7 @@ async function referenceSection(ctx) {
 
 // Append new sections here, before the references. A section with rows of its own
 // kind (not ns/call) gives its own columns and its own README text (`readme`).
-const SECTIONS = [identitySection, remappedSection, checkpointSection, treeSection, threadsSection, sysvSection, referenceSection];
+const SECTIONS = [identitySection, remappedSection, checkpointSection, treeSection, threadsSection, sysvSection, runtimesSection, referenceSection];
 
 // ---------------------------------------------------------------- main
 
