@@ -203,8 +203,8 @@ const manifestShape = obj({
     ...deletedFields,
   })),
   'sysv?': list(obj({
-    kind: oneOf('shm', 'sem', 'msg'), key: matches(/^0x[0-9a-f]{8}$/, 'a key 0x…'), id: int(0, 0x7fffffff), mode: int(0, 0o7777),
-    uid: int(0, U32 - 1), gid: int(0, U32 - 1), count: size, bytes: size, 'removed?': bool,
+    kind: oneOf('shm', 'sem', 'msg', 'mqueue'), key: matches(/^0x[0-9a-f]{8}$/, 'a key 0x…'), id: int(0, 0x7fffffff), mode: int(0, 0o7777),
+    uid: int(0, U32 - 1), gid: int(0, U32 - 1), count: size, bytes: size, 'removed?': bool, 'name?': matches(/^\/[^/\0]{1,255}$/, 'a queue name /NAME'),
   }), 1 << 16),
   files: (v, at) => {
     if (!isObject(v)) fail(at, 'not an object');
@@ -329,6 +329,8 @@ export function validateManifest(m: unknown): ImageManifest {
     ids.add(`${o.kind}:${o.id}`);
     if (o.kind === 'shm' && o.bytes !== o.count) fail(`sysv[${i}]`, `a segment of ${o.count} bytes with ${o.bytes} saved`);
     if (o.kind === 'sem' && (o.bytes !== 2 * o.count || o.count < 1 || o.count > 65536)) fail(`sysv[${i}]`, `a set of ${o.count} semaphores with ${o.bytes} bytes saved`);
+    if ((o.kind === 'mqueue') !== (o.name !== undefined)) fail(`sysv[${i}]`, o.kind === 'mqueue' ? 'a message queue without its name' : 'a name on a SysV object');
+    if (o.kind === 'mqueue' && sysv.some((q, k) => k < i && q.kind === 'mqueue' && q.name === o.name)) fail(`sysv[${i}].name`, `message queue ${o.name} twice`);
   });
   if (sysv.length) {
     const want = sysv.reduce((n, o) => n + SYSV_OBJECT_HEADER + o.bytes, SYSV_FILE_HEADER);

@@ -148,7 +148,7 @@ for (const { label, uid } of USERS) {
     // (third: options of `vdomain run`)
     const cases: [string[], RegExp, string[]?][] = [
       [['python3', '-c', 'import socket,time; s=socket.socket(); print("ready", flush=True); time.sleep(2); print("survived")'], /fd \d+: socket/],
-      [[holds, 'timer'], /POSIX timer \d+: its signal goes to one thread \(SIGEV_THREAD_ID/],
+      [[holds, 'timer'], /POSIX timer \d+: clock -?\d+ \(a thread's or another process's CPU-time clock\) — not supported/],
       [[holds, 'seccomp'], /seccomp filter of its own/],
       [[holds, 'inotify'], /fd \d+: inotify/],
       [[holds, 'fanotify'], /fd \d+: fanotify — not supported \(making its group again needs CAP_SYS_ADMIN/],
@@ -159,6 +159,7 @@ for (const { label, uid } of USERS) {
       [[holds, 'sem'], /SysV semaphore set 0x00000000 \(id \d+\) of the host's \(the domain shares the host's IPC namespace: run without --host-ipc\)/, ['--host-ipc']],
       [[holds, 'msg'], /SysV message queue 0x00000000 \(id \d+\) of the host's/, ['--host-ipc']],
       [[holds, 'shm'], /SysV shared memory 0x00000000 \(id \d+\) of the host's/, ['--host-ipc']],
+      [[holds, 'mqueue'], /fd \d+: mqueue \/holds-\d+: a POSIX message queue of the host's IPC namespace/, ['--host-ipc']],
     ];
     for (const [argv, why, runOptions] of cases) {
       const dir = workDir(uid, 'refuse');

@@ -19,7 +19,7 @@
 #ifndef VDOMAIN_RESOURCES_KINDS_H
 #define VDOMAIN_RESOURCES_KINDS_H
 
-#define VD_FD_KINDS(X) X(eventfd) X(signalfd) X(timerfd) X(epoll) X(pidfd)
+#define VD_FD_KINDS(X) X(eventfd) X(signalfd) X(timerfd) X(epoll) X(pidfd) X(mqueue)
 
 /* The kinds whose fds name other fds of the process (an epoll's watches): their
  * restore_NAME.c also has void fill_fd_NAME(plan, vd_fd, index, pass), which

@@ -3,11 +3,13 @@
 //
 //   holds WHAT      WHAT: timer | seccomp | inotify | fanotify | memfd | fifo, or
 //                   mainexit (the main thread ends, another thread runs on), or
-//                   a SysV object it uses: sem | msg | shm (removed before it ends)
+//                   a SysV object it uses: sem | msg | shm, or a POSIX message
+//                   queue: mqueue (removed before it ends)
 //
 // Prints "ready", sleeps 2 s, prints "survived" (after its child ends).
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <mqueue.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
@@ -37,18 +39,17 @@ static void *lastThread(void *arg) {
 
 static int semId = -1, msgId = -1, shmId = -1;
 
-static void onTimer(union sigval v) { (void)v; }
+static char mqName[64];
 
 int main(int argc, char **argv) {
   if (argc != 2) return 2;
   const char *what = argv[1];
   if (!strcmp(what, "timer")) {
     timer_t t;
-    // (a timer signalling the process is restored; glibc's SIGEV_THREAD, a
-    // kernel timer signalling its helper thread, is not yet)
-    struct sigevent ev = {.sigev_notify = SIGEV_THREAD};
-    ev.sigev_notify_function = onTimer;
-    if (timer_create(CLOCK_MONOTONIC, &ev, &t) < 0) return 1;
+    // (timers of the process's clocks are restored; one of a thread's CPU-time
+    // clock is not: the restore could not name that clock again)
+    struct sigevent ev = {.sigev_notify = SIGEV_NONE};
+    if (timer_create(CLOCK_THREAD_CPUTIME_ID, &ev, &t) < 0) return 1;
   } else if (!strcmp(what, "seccomp")) {
     struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
     struct sock_fprog prog = {1, &allow};
@@ -80,6 +81,9 @@ int main(int argc, char **argv) {
     void *at;
     if ((shmId = shmget(IPC_PRIVATE, 4096, 0600)) < 0 || (at = shmat(shmId, NULL, 0)) == (void *)-1) return 1;
     shmdt(at);  // created, not attached now: seen by its creator's PID
+  } else if (!strcmp(what, "mqueue")) {
+    snprintf(mqName, sizeof mqName, "/holds-%d", getpid());
+    if (mq_open(mqName, O_RDWR | O_CREAT | O_EXCL, 0600, NULL) < 0) return 1;
   } else if (!strcmp(what, "fifo")) {
     char path[64];
     snprintf(path, sizeof path, "/tmp/holds-fifo-%d", getpid());
@@ -94,6 +98,7 @@ int main(int argc, char **argv) {
   if (semId >= 0) semctl(semId, 0, IPC_RMID);
   if (msgId >= 0) msgctl(msgId, IPC_RMID, NULL);
   if (shmId >= 0) shmctl(shmId, IPC_RMID, NULL);
+  if (mqName[0]) mq_unlink(mqName);
   printf("survived\n");
   return 0;
 }

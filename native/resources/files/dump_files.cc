@@ -124,6 +124,12 @@ FdKind classify(pid_t stdioPid, const FdInfo& f, int* stdio, std::string& why,
       return FdKind::Stdio;
     }
   }
+  // the kinds of the kinds table first: some are files of a filesystem (a mqueue)
+  for (const FdKindDump* k : kFdKinds)
+    if (k->takes(f)) {
+      if (table) *table = k;
+      return FdKind::Table;
+    }
   const bool deleted = f.st.st_nlink == 0;
   if (f.flags & O_PATH) {
     // a place, not an open file: whatever it names, reopened by path as O_PATH
@@ -163,11 +169,6 @@ FdKind classify(pid_t stdioPid, const FdInfo& f, int* stdio, std::string& why,
     why = "device node " + f.target + ": deleted while open — not supported";
     return FdKind::Unsupported;
   }
-  for (const FdKindDump* k : kFdKinds)
-    if (k->takes(f)) {
-      if (table) *table = k;
-      return FdKind::Table;
-    }
   std::string what = f.target;
   if (what == "anon_inode:[fanotify]") {
     // its marks (fdinfo) could be added again, but a group of any use (FAN_CLASS_CONTENT,

@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "resources/mqueue/mqueue_image.h"
 #include "resources/sysv/sysv_image.h"
 #include "core/dump.h"
 #include "core/json.h"
@@ -128,6 +129,7 @@ bool dumpSysv(DumpRun& run) {
   bool whole = pread(fd, &h, sizeof h, 0) == (ssize_t)sizeof h && h.magic == VD_SYSV_MAGIC;
   Json j;
   j.beginArray();
+  int queues = 0;
   for (uint32_t i = 0; whole && i < h.nr_objects; i++) {
     vd_sysv_object o{};
     if (pread(fd, &o, sizeof o, at) != (ssize_t)sizeof o) whole = false;
@@ -138,9 +140,22 @@ bool dumpSysv(DumpRun& run) {
               pread(fd, set.values.data(), o.data_len, at + (off_t)sizeof o) == (ssize_t)o.data_len;
       run.semSets.push_back(std::move(set));
     }
+    std::string mqName;
+    if (o.kind == VD_SYSV_MQUEUE) {  // a POSIX message queue: its name, and whether it can come back
+      vd_mqueue_head q{};
+      char name[VD_MQUEUE_NAME_MAX + 1] = {};
+      whole = o.data_len >= sizeof q && pread(fd, &q, sizeof q, at + (off_t)sizeof o) == (ssize_t)sizeof q &&
+              q.name_len >= 1 && q.name_len <= VD_MQUEUE_NAME_MAX &&
+              pread(fd, name, q.name_len, at + (off_t)(sizeof o + sizeof q)) == (ssize_t)q.name_len;
+      mqName = std::string("/") + name;
+      if (whole && q.notified)
+        run.u.items.push_back("mqueue " + mqName + ": a process is registered for its notification (mq_notify) — not supported yet");
+      o.id = queues++;
+    }
     at += (off_t)(sizeof o + o.data_len);
-    const char* kind = o.kind == VD_SYSV_SHM ? "shm" : o.kind == VD_SYSV_SEM ? "sem" : "msg";
-    j.beginObject().field("kind", kind).field("key", hexKey(o.key)).field("id", o.id).field("mode", o.mode & 0777);
+    const char* kind = o.kind == VD_SYSV_SHM ? "shm" : o.kind == VD_SYSV_SEM ? "sem" : o.kind == VD_SYSV_MSG ? "msg" : "mqueue";
+    j.beginObject().field("kind", kind).field("key", hexKey(o.key)).field("id", o.id).field("mode", o.mode & 07777);
+    if (!mqName.empty()) j.field("name", mqName);
     j.field("uid", o.uid).field("gid", o.gid).field("count", o.count).field("bytes", o.data_len);
     if (o.kind == VD_SYSV_SHM) j.field("removed", (o.mode & SHM_DEST) != 0);
     j.endObject();

@@ -28,6 +28,7 @@
 
 #include "keeper/keeper.h"
 #include "keeper/keeper_io.h"
+#include "resources/mqueue/keeper_mqueue.h"
 #include "resources/sysv/sysv_image.h"
 
 union semun {
@@ -178,6 +179,8 @@ int sysv_dump(int out) {
     }
     free(ids);
   }
+  errno = 0;
+  if (mqueue_dump(out, &h.nr_objects) < 0) return errno ? errno : EIO;
   if (pwrite(out, &h, sizeof h, 0) != (ssize_t)sizeof h) return errno ? errno : EIO;
   return 0;
 }
@@ -328,6 +331,7 @@ int sysv_restore(const char *path, int *failed_index) {
              : o.kind == VD_SYSV_SHM        ? make_shm(&o, in)
              : o.kind == VD_SYSV_SEM        ? make_sem(&o, in)
              : o.kind == VD_SYSV_MSG        ? make_msg(&o, in)
+             : o.kind == VD_SYSV_MQUEUE     ? mqueue_make(&o, in)
                                             : (errno = EINVAL, -1);
     if (rc < 0) {
       *failed_index = (int)i;

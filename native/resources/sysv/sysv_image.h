@@ -7,6 +7,7 @@
 //     shm: the segment's contents (size bytes)
 //     sem: nsems values, uint16 each
 //     msg: count messages, each an int64 type, a uint64 length and the bytes
+//     mqueue: resources/mqueue/mqueue_image.h
 #ifndef VDOMAIN_SYSV_IMAGE_H
 #define VDOMAIN_SYSV_IMAGE_H
 #include <stdint.h>
@@ -15,7 +16,8 @@
 #define VD_SYSV_VERSION 1
 #define VD_SYSV_FILE "sysv.img"
 
-enum vd_sysv_kind { VD_SYSV_SHM = 1, VD_SYSV_SEM = 2, VD_SYSV_MSG = 3 };
+// (POSIX message queues are the namespace's too: resources/mqueue/mqueue_image.h)
+enum vd_sysv_kind { VD_SYSV_SHM = 1, VD_SYSV_SEM = 2, VD_SYSV_MSG = 3, VD_SYSV_MQUEUE = 4 };
 
 struct vd_sysv_header {
   uint32_t magic, version;
