@@ -185,7 +185,14 @@ test('page files: listed by an own key, plain names; SysV objects sane', () => {
   refused((m) => m.sysv.push({ ...m.sysv[0] }), /sysv\[1\]\.id: sem 0 twice/);
   refused((m) => (m.sysv[0].key = 'IPC_PRIVATE'), /key: not a key/);
   refused((m) => delete m.files['sysv.img'], /sysv\.img not listed/);
-  refused((m) => (m.sysv[0].kind = 'pipe'), /kind: not one of shm, sem, msg/);
+  refused((m) => (m.sysv[0].kind = 'pipe'), /kind: not one of shm, sem, msg, mqueue/);
+  // POSIX message queues: each named once, a name only on them
+  const queue = { kind: 'mqueue', key: '0x00000000', id: 0, mode: 0o640, uid: 0, gid: 0, count: 0, bytes: 28, name: '/q' };
+  refused((m) => m.sysv.push({ ...queue, name: undefined }), /a message queue without its name/);
+  refused((m) => (m.sysv[0].name = '/q'), /a name on a SysV object/);
+  refused((m) => m.sysv.push({ ...queue, name: 'q' }), /name: not a queue name/);
+  refused((m) => m.sysv.push({ ...queue, name: '/a/b' }), /name: not a queue name/);
+  refused((m) => m.sysv.push(queue, { ...queue, id: 1 }), /sysv\[2\]\.name: message queue \/q twice/);
 });
 
 test.run();
