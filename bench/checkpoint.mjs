@@ -95,6 +95,30 @@ export function restoreJob(cli, image) {
   });
 }
 
+// One round of a job that answers a byte on stdin (bench/tree.mjs, runtimes.mjs):
+// `vdomain run -- argv` until it is ready, `checkpoint --kill --json` into img
+// (tmpfs), the image's size, `restore` until the job answers; the supervisor's
+// figures and the image's size. Nothing is left behind.
+export async function checkpointCycle(ctx, argv, name, img) {
+  fs.rmSync(img, { recursive: true, force: true });
+  const job = await startJob(ctx.cli, argv, name);
+  try {
+    const ck = timed(process.execPath, [ctx.cli, 'checkpoint', name, '-o', img, '--kill', '--json']);
+    if (ck.status !== 0) throw new Error(`checkpoint exited ${ck.status}: ${ck.stderr.trim()}`);
+    const c = jsonLine(ck.stdout, 'frozenMs');
+    await job.exited;
+    const imageBytes = fs.readdirSync(img).reduce((s, f) => s + fs.statSync(path.join(img, f)).size, 0);
+    const r = await restoreJob(ctx.cli, img);
+    return {
+      frozenMs: c.frozenMs, writtenMs: c.writtenMs, checkpointMs: c.totalMs, restoreMs: r.restoreMs, answeredMs: r.answeredMs,
+      imageMB: imageBytes / 1048576,
+    };
+  } finally {
+    try { job.child.kill('SIGKILL'); } catch {}
+    fs.rmSync(img, { recursive: true, force: true });
+  }
+}
+
 async function cycle(ctx, bins, place, mb, rep) {
   const name = `bench-ck-${process.pid}`;
   const img = path.join(place.dir, `vdomain-bench-${process.pid}-${mb}.vdimg`);

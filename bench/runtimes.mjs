@@ -10,10 +10,9 @@
 // opened → every task running, and the command until the job answers after a few
 // more ticks, or after checking the shared memory and every child's word in it).
 // The shared mapping is saved once: its image must stay near 256 MB, not 4 × 256.
-import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { fmtMs, jsonLine, restoreJob, startJob, timed } from './checkpoint.mjs';
+import { checkpointCycle, fmtMs } from './checkpoint.mjs';
 import { median } from './stats.mjs';
 
 const DIR = '/dev/shm';
@@ -48,23 +47,9 @@ const JOBS = [
   },
 ];
 
-async function cycle(ctx, job, argv) {
-  const name = `bench-${job.id.replace('.', '-')}-${process.pid}`;
+function cycle(ctx, job, argv) {
   const img = path.join(DIR, `vdomain-bench-${job.id}-${process.pid}.vdimg`);
-  fs.rmSync(img, { recursive: true, force: true });
-  const running = await startJob(ctx.cli, argv, name);
-  try {
-    const ck = timed(process.execPath, [ctx.cli, 'checkpoint', name, '-o', img, '--kill', '--json']);
-    if (ck.status !== 0) throw new Error(`checkpoint exited ${ck.status}: ${ck.stderr.trim()}`);
-    const c = jsonLine(ck.stdout, 'frozenMs');
-    await running.exited;
-    const imageBytes = fs.readdirSync(img).reduce((s, f) => s + fs.statSync(path.join(img, f)).size, 0);
-    const r = await restoreJob(ctx.cli, img);
-    return { frozenMs: c.frozenMs, writtenMs: c.writtenMs, restoreMs: r.restoreMs, answeredMs: r.answeredMs, imageMB: imageBytes / 1048576 };
-  } finally {
-    try { running.child.kill('SIGKILL'); } catch {}
-    fs.rmSync(img, { recursive: true, force: true });
-  }
+  return checkpointCycle(ctx, argv, `bench-${job.id.replace('.', '-')}-${process.pid}`, img);
 }
 
 const COLUMNS = [

@@ -11,10 +11,9 @@
 // (image opened → every task running, and the command until the job answers
 // after reaping its children or joining its threads). The growth per added
 // process or thread is the slope between the first and the last row.
-import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { fmtMs, jsonLine, restoreJob, startJob, timed } from './checkpoint.mjs';
+import { checkpointCycle, fmtMs } from './checkpoint.mjs';
 import { median } from './stats.mjs';
 
 const DIR = '/dev/shm';
@@ -44,22 +43,9 @@ const SHAPES = {
   },
 };
 
-async function cycle(ctx, shape, bin, n) {
-  const name = `bench-${shape.job}-${process.pid}`;
+function cycle(ctx, shape, bin, n) {
   const img = path.join(DIR, `vdomain-bench-${shape.job}-${process.pid}-${n}.vdimg`);
-  fs.rmSync(img, { recursive: true, force: true });
-  const job = await startJob(ctx.cli, [bin, String(n)], name);
-  try {
-    const ck = timed(process.execPath, [ctx.cli, 'checkpoint', name, '-o', img, '--kill', '--json']);
-    if (ck.status !== 0) throw new Error(`checkpoint exited ${ck.status}: ${ck.stderr.trim()}`);
-    const c = jsonLine(ck.stdout, 'frozenMs');
-    await job.exited;
-    const r = await restoreJob(ctx.cli, img);
-    return { frozenMs: c.frozenMs, writtenMs: c.writtenMs, checkpointMs: c.totalMs, restoreMs: r.restoreMs, answeredMs: r.answeredMs };
-  } finally {
-    try { job.child.kill('SIGKILL'); } catch {}
-    fs.rmSync(img, { recursive: true, force: true });
-  }
+  return checkpointCycle(ctx, [bin, String(n)], `bench-${shape.job}-${process.pid}`, img);
 }
 
 const COLUMNS = [
