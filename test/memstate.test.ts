@@ -50,8 +50,12 @@ for (const { label, uid } of USERS)
       noStrays();
     });
 
+// Protection keys need the CPU's PKU (cpuinfo flag "pku"): without it pkey_alloc
+// fails and no job can hold one, so there is nothing to refuse.
+const hasPku = /^flags\s*:.*\bpku\b/m.test(fs.readFileSync('/proc/cpuinfo', 'utf8'));
+if (!hasPku) console.log('memstate: this CPU has no protection keys (no "pku" in /proc/cpuinfo): the pkey refusal is not tested here');
 const refused: { what: string; arg: string; reason: RegExp }[] = [
-  { what: 'a protection key (pkey_mprotect)', arg: 'pkey', reason: /protection key \d+ \(pkey_mprotect\)/ },
+  ...(hasPku ? [{ what: 'a protection key (pkey_mprotect)', arg: 'pkey', reason: /protection key \d+ \(pkey_mprotect\)/ }] : []),
   { what: 'a MAP_GROWSDOWN mapping besides the stack', arg: 'growsdown', reason: /MAP_GROWSDOWN mapping besides the stack/ },
 ];
 
