@@ -120,7 +120,8 @@ export function formatInspect(s: ImageSummary): string {
     out.push('  kind   key             id  mode   owner         contents');
     for (const o of s.sysv) {
       const what = o.kind === 'shm' ? `${mb(o.count)}${o.removed ? ', removed (IPC_RMID), still attached' : ''}` : o.kind === 'sem' ? `${o.count} semaphores`
-        : o.kind === 'mqueue' ? `${printable(o.name ?? '')}: ${o.count} messages` : `${o.count} messages, ${o.bytes} bytes`;
+        : o.kind === 'mqueue' ? `${printable(o.name ?? '')}: ${o.count} messages` : o.kind === 'limits' ? 'the namespace\'s limits, changed by the job'
+        : `${o.count} messages, ${o.bytes} bytes`;
       out.push(`  ${o.kind.padEnd(6)} ${printable(o.key).padEnd(12)} ${String(o.id).padStart(5)}  ${o.mode.toString(8).padStart(4, '0')}  ${`${o.uid}:${o.gid}`.padEnd(12)}  ${what}`);
     }
   }

@@ -61,7 +61,9 @@ export const SYSV_FILE_HEADER = 16;
 export const SYSV_OBJECT_HEADER = 48;
 
 export interface SysvObjectImage {
-  kind: 'shm' | 'sem' | 'msg' | 'mqueue';  // mqueue: a POSIX message queue of the namespace
+  // mqueue: a POSIX message queue of the namespace; limits: the namespace's
+  // limits (its IPC sysctls), first, when the job changed one
+  kind: 'shm' | 'sem' | 'msg' | 'mqueue' | 'limits';
   key: string;                // 0x…, 0x00000000 for IPC_PRIVATE (and a segment removed while attached, and a mqueue)
   id: number;                 // made again with the same id (a mqueue: its place among them)
   name?: string;              // mqueue: "/NAME"

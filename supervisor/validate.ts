@@ -203,7 +203,7 @@ const manifestShape = obj({
     ...deletedFields,
   })),
   'sysv?': list(obj({
-    kind: oneOf('shm', 'sem', 'msg', 'mqueue'), key: matches(/^0x[0-9a-f]{8}$/, 'a key 0x…'), id: int(0, 0x7fffffff), mode: int(0, 0o7777),
+    kind: oneOf('shm', 'sem', 'msg', 'mqueue', 'limits'), key: matches(/^0x[0-9a-f]{8}$/, 'a key 0x…'), id: int(0, 0x7fffffff), mode: int(0, 0o7777),
     uid: int(0, U32 - 1), gid: int(0, U32 - 1), count: size, bytes: size, 'removed?': bool, 'name?': matches(/^\/[^/\0]{1,255}$/, 'a queue name /NAME'),
   }), 1 << 16),
   files: (v, at) => {
@@ -329,6 +329,7 @@ export function validateManifest(m: unknown): ImageManifest {
     ids.add(`${o.kind}:${o.id}`);
     if (o.kind === 'shm' && o.bytes !== o.count) fail(`sysv[${i}]`, `a segment of ${o.count} bytes with ${o.bytes} saved`);
     if (o.kind === 'sem' && (o.bytes !== 2 * o.count || o.count < 1 || o.count > 65536)) fail(`sysv[${i}]`, `a set of ${o.count} semaphores with ${o.bytes} bytes saved`);
+    if (o.kind === 'limits' && i !== 0) fail(`sysv[${i}]`, "the namespace's limits after its objects");
     if ((o.kind === 'mqueue') !== (o.name !== undefined)) fail(`sysv[${i}]`, o.kind === 'mqueue' ? 'a message queue without its name' : 'a name on a SysV object');
     if (o.kind === 'mqueue' && sysv.some((q, k) => k < i && q.kind === 'mqueue' && q.name === o.name)) fail(`sysv[${i}].name`, `message queue ${o.name} twice`);
   });

@@ -248,4 +248,33 @@ for (const { label, uid } of USERS) {
   });
 }
 
+// The namespace's limits are its own: a root job that changes them gets them back
+// (shm_rmid_forced too, written once the tree is running), and the host's and a
+// fresh domain's stay as they were. (Unprivileged, a job cannot change them.)
+if (isRoot)
+  test("the IPC namespace's limits a root job changed come back, in that domain only (root)", async () => {
+    const limits = ['fs/mqueue/msg_max', 'fs/mqueue/msgsize_default', 'kernel/msgmnb', 'kernel/sem', 'kernel/shm_rmid_forced'];
+    const paths = limits.map((l) => `/proc/sys/${l}`).join(' ');
+    const host = () => limits.map((l) => fs.readFileSync(`/proc/sys/${l}`, 'utf8').trim()).join('|');
+    const before = host();
+    const dir = workDir(0, 'sysv-limits');
+    const job = vdomainBackground(0, ['run', '--name', 'sysv-limits', '--', 'sh', '-c',
+      `echo 21 > /proc/sys/fs/mqueue/msg_max; echo 4000 > /proc/sys/fs/mqueue/msgsize_default; echo 32768 > /proc/sys/kernel/msgmnb; ` +
+      `echo "250 32000 64 1024" > /proc/sys/kernel/sem; echo 1 > /proc/sys/kernel/shm_rmid_forced; echo ready; read x; cat ${paths} | tr '\\n' ' '`]);
+    await job.waitFor(/^ready$/m);
+    const img = path.join(dir, 'img');
+    checkpoint(0, 'sysv-limits', img, true);
+    await job.exited;
+    assert.equal(sysvOf(0, img).sysv.map((o: { kind: string }) => o.kind), ['limits'], 'the limits, saved');
+    assert.is(host(), before, "the host's limits are untouched");
+    const r = vdomain(0, ['restore', img], { input: 'go\n' });
+    assert.is(r.status, 0, r.stderr);
+    assert.is(r.stdout.trim(), '21 4000 32768 250\t32000\t64\t1024 1');
+    // a domain of its own has the defaults, not the restored ones
+    const fresh = vdomain(0, ['run', '--', 'sh', '-c', `cat ${paths} | tr '\\n' ' '`]);
+    assert.is(fresh.stdout.trim(), '10 8192 16384 32000\t1024000000\t500\t32000 0');
+    assert.is(host(), before);
+    noStrays();
+  });
+
 test.run();

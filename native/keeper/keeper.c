@@ -227,6 +227,7 @@ int main(int argc, char **argv) {
   int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
 
   const int own_ipc = !strcmp(argv[3], "own") && own_ipc_namespace();
+  if (own_ipc) sysv_note_fresh_limits();
   const int restore = !strcmp(argv[4], "--restore") && (argc == 6 || argc == 7);
   if (restore && argc == 7) {
     int failed = -1, err = own_ipc ? sysv_restore(argv[6], &failed) : ENOSYS;

@@ -193,6 +193,7 @@ test('page files: listed by an own key, plain names; SysV objects sane', () => {
   refused((m) => m.sysv.push({ ...queue, name: 'q' }), /name: not a queue name/);
   refused((m) => m.sysv.push({ ...queue, name: '/a/b' }), /name: not a queue name/);
   refused((m) => m.sysv.push(queue, { ...queue, id: 1 }), /sysv\[2\]\.name: message queue \/q twice/);
+  refused((m) => m.sysv.push({ ...m.sysv[0], kind: 'limits' }), /sysv\[1\]: the namespace's limits after its objects/);
 });
 
 test.run();

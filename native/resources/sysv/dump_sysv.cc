@@ -153,7 +153,8 @@ bool dumpSysv(DumpRun& run) {
       o.id = queues++;
     }
     at += (off_t)(sizeof o + o.data_len);
-    const char* kind = o.kind == VD_SYSV_SHM ? "shm" : o.kind == VD_SYSV_SEM ? "sem" : o.kind == VD_SYSV_MSG ? "msg" : "mqueue";
+    const char* kind = o.kind == VD_SYSV_SHM ? "shm" : o.kind == VD_SYSV_SEM ? "sem" : o.kind == VD_SYSV_MSG ? "msg"
+                     : o.kind == VD_SYSV_MQUEUE ? "mqueue" : "limits";
     j.beginObject().field("kind", kind).field("key", hexKey(o.key)).field("id", o.id).field("mode", o.mode & 07777);
     if (!mqName.empty()) j.field("name", mqName);
     j.field("uid", o.uid).field("gid", o.gid).field("count", o.count).field("bytes", o.data_len);

@@ -158,9 +158,59 @@ fail:;
   return -1;
 }
 
+// The namespace's limits (ipc_namespaces(7): the SysV and mqueue sysctls are
+// each namespace's own, and a root job may have changed them). All are saved; a
+// restore writes those a fresh namespace has otherwise.
+static const char *const kLimits[] = {VD_SYSV_LIMIT_NAMES};
+enum { NR_LIMITS = sizeof kLimits / sizeof *kLimits };
+
+// /proc/sys/NAME's value, its newline cut; -1 when it cannot be read.
+static int read_limit(const char *name, char *out, size_t n) {
+  char path[96];
+  snprintf(path, sizeof path, "/proc/sys/%s", name);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t got = read(fd, out, n - 1);
+  close(fd);
+  if (got <= 0) return -1;
+  out[got] = 0;
+  out[strcspn(out, "\n")] = 0;
+  return 0;
+}
+
+// The limits of the namespace as the keeper made it (a fresh one's), read before
+// the job runs: a dump saves them only if the job changed one.
+static char fresh[NR_LIMITS][72];
+static int have_fresh;
+
+void sysv_note_fresh_limits(void) {
+  have_fresh = 1;
+  for (int i = 0; i < NR_LIMITS; i++)
+    if (read_limit(kLimits[i], fresh[i], sizeof fresh[i]) < 0) have_fresh = 0;
+}
+
+static int dump_limits(int out, uint32_t *count) {
+  char text[NR_LIMITS * 80] = "";
+  size_t used = 0;
+  int changed = !have_fresh;
+  for (int i = 0; i < NR_LIMITS; i++) {
+    char v[72];
+    if (read_limit(kLimits[i], v, sizeof v) < 0) return -1;
+    changed |= strcmp(v, fresh[i]) != 0;
+    used += (size_t)snprintf(text + used, sizeof text - used, "%s\n", v);
+  }
+  if (!changed) return 0;
+  struct vd_sysv_object o = {.kind = VD_SYSV_LIMITS, .count = NR_LIMITS, .data_len = used};
+  if (write_full(out, &o, sizeof o) < 0 || write_full(out, text, used) < 0) return -1;
+  (*count)++;
+  return 0;
+}
+
 int sysv_dump(int out) {
   struct vd_sysv_header h = {.magic = VD_SYSV_MAGIC, .version = VD_SYSV_VERSION};
   if (write_full(out, &h, sizeof h) < 0) return errno;
+  errno = 0;
+  if (dump_limits(out, &h.nr_objects) < 0) return errno ? errno : EIO;
   static const struct {
     const char *what;
     int (*dump)(int, int, uint32_t *);
@@ -191,6 +241,50 @@ int sysv_dump(int out) {
 // removal made at once) until every restored process has attached its own.
 static void **held;
 static int nr_held;
+// shm_rmid_forced as saved: written once the tree has attached its segments (set
+// before, it would destroy those no process has attached yet); NULL: as it is
+static char *rmid_forced;
+
+static int write_limit(const char *name, const char *value) {
+  char path[96];
+  snprintf(path, sizeof path, "/proc/sys/%s", name);
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  size_t n = strlen(value);
+  int rc = write(fd, value, n) == (ssize_t)n ? 0 : -1;
+  int e = errno;
+  close(fd);
+  errno = e;
+  return rc;
+}
+
+// Each limit that differs from this (fresh) namespace's, written.
+static int make_limits(const struct vd_sysv_object *o, int in) {
+  if (o->count != NR_LIMITS || o->data_len > NR_LIMITS * 80) return errno = EINVAL, -1;
+  char text[NR_LIMITS * 80 + 1];
+  if (read_full(in, text, o->data_len) < 0) return errno = EIO, -1;
+  text[o->data_len] = 0;
+  char *line = text;
+  for (int i = 0; i < NR_LIMITS; i++) {
+    char *end = strchr(line, '\n');
+    if (!end || end - line > 70) return errno = EINVAL, -1;
+    *end = 0;
+    for (char *c = line; *c; c++)
+      if (!((*c >= '0' && *c <= '9') || *c == ' ' || *c == '\t' || *c == '-')) return errno = EINVAL, -1;
+    char now[72];
+    if (read_limit(kLimits[i], now, sizeof now) < 0) return -1;
+    if (strcmp(now, line)) {
+      if (!strcmp(kLimits[i], "kernel/shm_rmid_forced")) {
+        free(rmid_forced);
+        rmid_forced = strdup(line);
+      } else if (write_limit(kLimits[i], line) < 0) {
+        return -1;
+      }
+    }
+    line = end + 1;
+  }
+  return *line ? (errno = EINVAL, -1) : 0;
+}
 
 static int set_next_id(const char *what, int id) {
   char path[64], buf[24];
@@ -332,6 +426,7 @@ int sysv_restore(const char *path, int *failed_index) {
              : o.kind == VD_SYSV_SEM        ? make_sem(&o, in)
              : o.kind == VD_SYSV_MSG        ? make_msg(&o, in)
              : o.kind == VD_SYSV_MQUEUE     ? mqueue_make(&o, in)
+             : o.kind == VD_SYSV_LIMITS && i == 0 ? make_limits(&o, in)
                                             : (errno = EINVAL, -1);
     if (rc < 0) {
       *failed_index = (int)i;
@@ -347,4 +442,7 @@ int sysv_restore(const char *path, int *failed_index) {
 void sysv_release(void) {
   for (int i = 0; i < nr_held; i++) shmdt(held[i]);
   nr_held = 0;
+  if (rmid_forced) write_limit("kernel/shm_rmid_forced", rmid_forced);
+  free(rmid_forced);
+  rmid_forced = NULL;
 }

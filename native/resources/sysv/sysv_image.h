@@ -8,6 +8,7 @@
 //     sem: nsems values, uint16 each
 //     msg: count messages, each an int64 type, a uint64 length and the bytes
 //     mqueue: resources/mqueue/mqueue_image.h
+//     limits: see VD_SYSV_LIMITS below
 #ifndef VDOMAIN_SYSV_IMAGE_H
 #define VDOMAIN_SYSV_IMAGE_H
 #include <stdint.h>
@@ -17,7 +18,15 @@
 #define VD_SYSV_FILE "sysv.img"
 
 // (POSIX message queues are the namespace's too: resources/mqueue/mqueue_image.h)
-enum vd_sysv_kind { VD_SYSV_SHM = 1, VD_SYSV_SEM = 2, VD_SYSV_MSG = 3, VD_SYSV_MQUEUE = 4 };
+enum vd_sysv_kind { VD_SYSV_SHM = 1, VD_SYSV_SEM = 2, VD_SYSV_MSG = 3, VD_SYSV_MQUEUE = 4, VD_SYSV_LIMITS = 5 };
+
+// VD_SYSV_LIMITS, the first object: the namespace's limits, each sysctl of
+// VD_SYSV_LIMIT_NAMES (under /proc/sys) as its value's text and a newline, in
+// that order (count = how many)
+#define VD_SYSV_LIMIT_NAMES                                                                                \
+  "kernel/shmmax", "kernel/shmall", "kernel/shmmni", "kernel/msgmax", "kernel/msgmni", "kernel/msgmnb",   \
+      "kernel/sem", "fs/mqueue/queues_max", "fs/mqueue/msg_max", "fs/mqueue/msgsize_max",                 \
+      "fs/mqueue/msg_default", "fs/mqueue/msgsize_default", "kernel/shm_rmid_forced"
 
 struct vd_sysv_header {
   uint32_t magic, version;
