@@ -155,6 +155,7 @@ for (const { label, uid } of USERS) {
       [[holds, 'memfd'], /fd \d+: memfd \/memfd:holds sealed F_SEAL_FUTURE_WRITE — not supported yet/],
       [[holds, 'mainexit'], /main thread has ended while 1 other thread\(s\) run on/],
       [[holds, 'fifo'], /fd \d+: FIFO /],
+      [[holds, 'aio'], /mapping \/\[aio\] \(deleted\): an aio context's ring \(io_setup\) — not supported yet/],
       // the host's SysV objects, used by a domain that shares them: not the job's to take
       [[holds, 'sem'], /SysV semaphore set 0x00000000 \(id \d+\) of the host's \(the domain shares the host's IPC namespace: run without --host-ipc\)/, ['--host-ipc']],
       [[holds, 'msg'], /SysV message queue 0x00000000 \(id \d+\) of the host's/, ['--host-ipc']],

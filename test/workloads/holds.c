@@ -1,7 +1,7 @@
 // A job holding one thing checkpoint must refuse (not supported yet), to check
 // the refusal names it and leaves the job running:
 //
-//   holds WHAT      WHAT: timer | seccomp | inotify | fanotify | memfd | fifo, or
+//   holds WHAT      WHAT: timer | seccomp | inotify | fanotify | memfd | fifo | aio, or
 //                   mainexit (the main thread ends, another thread runs on), or
 //                   a SysV object it uses: sem | msg | shm, or a POSIX message
 //                   queue: mqueue (removed before it ends)
@@ -9,6 +9,7 @@
 // Prints "ready", sleeps 2 s, prints "survived" (after its child ends).
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <linux/aio_abi.h>
 #include <mqueue.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -26,6 +27,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -84,6 +86,9 @@ int main(int argc, char **argv) {
   } else if (!strcmp(what, "mqueue")) {
     snprintf(mqName, sizeof mqName, "/holds-%d", getpid());
     if (mq_open(mqName, O_RDWR | O_CREAT | O_EXCL, 0600, NULL) < 0) return 1;
+  } else if (!strcmp(what, "aio")) {
+    aio_context_t ctx = 0;
+    if (syscall(SYS_io_setup, 8, &ctx) < 0) return 1;
   } else if (!strcmp(what, "fifo")) {
     char path[64];
     snprintf(path, sizeof path, "/tmp/holds-fifo-%d", getpid());

@@ -156,6 +156,8 @@ std::map<uint64_t, VmaFlags> vmFlagsByStart(pid_t pid) {
 // the kind and protection, or mean nothing to the job: ac, sd).
 std::string unrestorableFlags(const MapsEntry& m, const VmaFlags& f) {
   if (f.pkey) return "protection key " + std::to_string(f.pkey) + " (pkey_mprotect) — not supported";
+  // an aio context's ring (io_setup): the kernel shows no request in flight from outside
+  if (m.name == "/[aio] (deleted)") return "an aio context's ring (io_setup) — not supported yet";
   static const std::map<std::string, std::string> refused = {
       {"ht", "a hugetlb mapping"}, {"ss", "a shadow stack"}, {"um", "registered with userfaultfd"},
       {"uw", "registered with userfaultfd"}, {"ui", "registered with userfaultfd"}, {"sf", "MAP_SYNC"},
