@@ -30,9 +30,9 @@ export function shareDescriptions(processes: ProcessImage[]): SharedFileImage[] 
     const first = held[0].fd;
     const mapped = first.kind === 'copy' && first.file !== undefined && mappings.has(first.file);
     if (held.length < 2 && first.kind !== 'pipe' && !mapped) continue;
-    // (a kind of the kinds table held twice is refused at checkpoint)
+    // (a kind of the kinds table held twice is refused at checkpoint, but a mqueue: its keeper opens it)
     const kind: SharedFileImage['kind'] | undefined =
-      first.kind === 'copy' ? 'deleted' : first.kind === 'path' ? 'path' : first.kind === 'pipe' ? 'pipe' : undefined;
+      first.kind === 'copy' ? 'deleted' : first.kind === 'path' ? 'path' : first.kind === 'pipe' ? 'pipe' : first.kind === 'mqueue' ? 'mqueue' : undefined;
     if (!kind) continue;
     const entry: SharedFileImage = {
       kind,
@@ -41,6 +41,7 @@ export function shareDescriptions(processes: ProcessImage[]): SharedFileImage[] 
       holders: held.map((h) => `${h.proc.vpid}:${h.fd.fd}`),
     };
     if (first.kind === 'path') entry.path = first.path;
+    else if (first.kind === 'mqueue') entry.name = (first.state as { name: string }).name;
     else if (first.kind === 'copy') {
       // its contents were saved once, with the first fd found holding it
       const saved = held.find((h) => h.fd.content)!;

@@ -136,7 +136,8 @@ export interface FdImage {
 
 /** An open file description held by several fds (dup, fork), or a pipe's end: made once, before the tree forks. */
 export interface SharedFileImage {
-  kind: 'path' | 'pipe' | 'deleted';
+  kind: 'path' | 'pipe' | 'deleted' | 'mqueue';
+  name?: string;              // mqueue: the queue's name, "/NAME"
   flags: number;              // O_ACCMODE, O_APPEND, O_NONBLOCK …
   pos: number;
   path?: string;              // path: the file; deleted: where it was (made again, unlinked, in that directory)

@@ -23,7 +23,8 @@ export interface NativeRestoredProcess {
 
 /** A file made once for the restored tree (manifest SharedFileImage; plan.h vd_shared_file). */
 export interface NativeSharedFile {
-  kind: 'path' | 'pipe' | 'deleted';
+  kind: 'path' | 'pipe' | 'deleted' | 'mqueue';
+  name?: string;      // mqueue: the queue's name
   flags: number;
   pos: number;
   path?: string;

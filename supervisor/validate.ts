@@ -55,6 +55,7 @@ const oneOf = (...values: string[]): Check => (v, at) => {
 const matches = (re: RegExp, what: string): Check => (v, at) => {
   if (typeof v !== 'string' || v.length > 256 || !re.test(v)) fail(at, `not ${what}`);
 };
+const queueName: Check = (v, at) => matches(/^\/[^/\0]{1,255}$/, 'a queue name /NAME')(v, at);
 const absPath: Check = (v, at) => {
   str(PATH_MAX)(v, at);
   if (!(v as string).startsWith('/') || (v as string).includes('\0')) fail(at, 'not an absolute path without NUL');
@@ -198,13 +199,13 @@ const manifestShape = obj({
   'zombies?': list(obj({ vpid: vpidNum, vppid: int(0, 0x3fffffff), vpgid: int(0, 0x3fffffff), vsid: int(0, 0x3fffffff), comm: str(64), status: int(0, 0xffff) }), 1 << 16),
   'terminal?': obj({ stdio: int(0, 2), termios: base64(TERMIOS_BYTES, TERMIOS_BYTES), foreground: int(0, 0x3fffffff), 'rows?': int(0, 0xffff), 'cols?': int(0, 0xffff) }),
   'shared?': list(obj({
-    kind: oneOf('path', 'pipe', 'deleted'), flags: int(0, U32), pos: size, 'path?': absPath, 'pipe?': size, 'fifo?': absPath, 'end?': oneOf('r', 'w'),
+    kind: oneOf('path', 'pipe', 'deleted', 'mqueue'), flags: int(0, U32), pos: size, 'path?': absPath, 'name?': queueName, 'pipe?': size, 'fifo?': absPath, 'end?': oneOf('r', 'w'),
     'pipeSize?': int(0, 1 << 30), 'content?': obj({ file: str(255), off: size, len: size }), holders: list(descKey, 1 << 20),
     ...deletedFields,
   })),
   'sysv?': list(obj({
     kind: oneOf('shm', 'sem', 'msg', 'mqueue', 'limits'), key: matches(/^0x[0-9a-f]{8}$/, 'a key 0x…'), id: int(0, 0x7fffffff), mode: int(0, 0o7777),
-    uid: int(0, U32 - 1), gid: int(0, U32 - 1), count: size, bytes: size, 'removed?': bool, 'name?': matches(/^\/[^/\0]{1,255}$/, 'a queue name /NAME'),
+    uid: int(0, U32 - 1), gid: int(0, U32 - 1), count: size, bytes: size, 'removed?': bool, 'name?': queueName,
   }), 1 << 16),
   files: (v, at) => {
     if (!isObject(v)) fail(at, 'not an object');
@@ -247,6 +248,8 @@ export function validateManifest(m: unknown): ImageManifest {
       if (p.vppid === im.root) fail(`processes[${i}].vppid`, `${p.vppid} is the exited root`);
     });
 
+  // POSIX message queues: an fd of one (or a shared entry) names a queue of the image
+  const queues = new Set((im.sysv ?? []).filter((o) => o.kind === 'mqueue').map((o) => o.name));
   const shared = im.shared ?? [];
   shared.forEach((f, i) => {
     const at = `shared[${i}]`;
@@ -259,6 +262,7 @@ export function validateManifest(m: unknown): ImageManifest {
     // (its contents are copied from a process's page file by that process's keeper child)
     if (f.kind === 'deleted' && !im.processes.some((p) => p.pagesFile === f.content?.file)) fail(at, "a deleted file without its contents in a process's page file");
     if (f.kind === 'pipe' && (f.pipe === undefined || !f.end)) fail(at, 'a pipe without its inode or end');
+    if (f.kind === 'mqueue' && !queues.has(f.name ?? '')) fail(at, `message queue ${f.name} is not in the image`);
     const mapped = im.processes.some((p) => p.vmas.some((v) => v.shared === i));
     if (!f.holders.length && !mapped) fail(`${at}.holders`, 'empty');
     if (mapped && f.kind !== 'deleted') fail(at, 'mapped, but not a deleted file');
@@ -307,6 +311,7 @@ export function validateManifest(m: unknown): ImageManifest {
       if (f.kind === 'copy' && f.content!.off + f.content!.len > pages.size) fail(`${fa}.content`, 'outside the page file');
       if (f.kind === 'pipe') fail(fa, 'a pipe not in the shared list');
       if (native().fdKinds.includes(f.kind) && !f.state) fail(fa, `an fd of kind ${f.kind} without its state`);
+      if (f.kind === 'mqueue' && !queues.has(String(f.state?.name))) fail(fa, `message queue ${String(f.state?.name)} is not in the image`);
       if (f.kind === 'shared') {
         const s = f.shared === undefined ? undefined : shared[f.shared];
         if (!s) fail(`${fa}.shared`, `no shared entry ${f.shared}`);

@@ -180,7 +180,8 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
             f.data.assign(d.Data(), d.Data() + d.Length());
           }
         } else {
-          f.path = str(o, "path");
+          f.mqueue = str(o, "kind") == "mqueue";
+          f.path = str(o, f.mqueue ? "name" : "path");
           f.deleted = str(o, "kind") == "deleted";
           if (f.deleted) {
             f.contentProc = o.Get("contentProc").As<Napi::Number>().Int32Value();

@@ -74,6 +74,7 @@ struct SharedFile {
   int pipeSize = 0;
   std::string path;
   std::vector<uint8_t> data;   // a pipe's bytes in flight
+  bool mqueue = false;         // a POSIX message queue (path: its name, "/NAME")
   bool deleted = false;        // a file deleted while open (path: where it was): its contents are
   int contentProc = -1;        // contentLen bytes at contentOff of process contentProc's page file
   uint64_t contentOff = 0, contentLen = 0;

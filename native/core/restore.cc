@@ -465,7 +465,11 @@ void Domain::startRestore() {
   }
   for (auto& f : rc.shared) {
     vd_shared_file e{};
-    e.kind = f.deleted ? VD_SHARED_DELETED : !f.pipe ? VD_SHARED_PATH : f.path.empty() ? VD_SHARED_PIPE : VD_SHARED_FIFO;
+    e.kind = f.deleted  ? VD_SHARED_DELETED
+             : f.mqueue ? VD_SHARED_MQUEUE
+             : !f.pipe  ? VD_SHARED_PATH
+             : f.path.empty() ? VD_SHARED_PIPE
+                              : VD_SHARED_FIFO;
     e.content_proc = f.contentProc;
     e.content_off = f.contentOff;
     e.content_len = f.contentLen;

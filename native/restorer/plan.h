@@ -356,7 +356,8 @@ struct vd_tree {
 // its bytes in flight written in).
 enum vd_shared_kind {
   VD_SHARED_PATH = 0, VD_SHARED_PIPE, VD_SHARED_FIFO /* a pipe end of the FIFO at path */,
-  VD_SHARED_DELETED /* a file deleted while open: made again, unlinked, in path's directory */
+  VD_SHARED_DELETED /* a file deleted while open: made again, unlinked, in path's directory */,
+  VD_SHARED_MQUEUE /* a POSIX message queue: path is its name, "/NAME" (resources/mqueue) */
 };
 
 struct vd_shared_file {

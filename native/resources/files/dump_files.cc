@@ -245,9 +245,10 @@ void mapDescriptions(DumpRun& run, const std::vector<ProcessIds>& processes) {
       if (table && key == own) tableKind[key] = {p.vpid, f.fd, table};
     }
   // the kinds of the kinds table are made by each process's blob, one
-  // description per fd: one held twice (dup, fork) cannot be made so yet
+  // description per fd: one held twice (dup, fork) cannot be made so yet, but
+  // by the keeper for the kinds it makes (shareable)
   for (auto& [key, first] : tableKind)
-    if (d.holders[key] > 1)
+    if (d.holders[key] > 1 && !first.kind->shareable)
       run.u.add(first.vpid, "fd " + std::to_string(first.fd) + ": " + first.kind->name + " held by " +
                                 std::to_string(d.holders[key]) + " fds (dup or fork) — sharing it is not supported yet");
 }

@@ -32,6 +32,9 @@ struct FdKindDump {
   // Its fields, or false and why it cannot be restored exactly ("…— not supported").
   // Called before the freeze (with a scratch j) to refuse early, and frozen.
   bool (*dump)(const OpenFd& fd, Json& j, std::string& why);
+  // one held by several fds (dup, fork) is made once by the keeper and inherited
+  // (a kind of the shared files: keeper_files.c); else that is refused
+  bool shareable = false;
 };
 
 // The file itself, as a descriptor of ours (pidfd_getfd: the tracer may), or -1

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <mqueue.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <stdint.h>
@@ -167,6 +168,13 @@ int make_shared_files(struct shared_files *s, const int *pages_fds, uint32_t nr_
     if (f->kind == VD_SHARED_DELETED) {
       if ((s->fds[i] = make_deleted(f, s->paths[i], s->extents[i], pages_fds, nr_procs)) < 0) return failed(why, VD_STEP_FD_COPY, errno);
       if (set_status_flags(s->fds[i], f->flags, why) < 0) return -1;
+      continue;
+    }
+    if (f->kind == VD_SHARED_MQUEUE) {  // (the keeper made the queue again in the domain's namespace)
+      int fd = mq_open(s->paths[i], (int)(f->flags & O_ACCMODE) | O_CLOEXEC);
+      if (fd < 0) return failed(why, VD_STEP_FD_OPEN, errno);
+      if (set_status_flags(fd, f->flags, why) < 0) return -1;
+      s->fds[i] = fd;
       continue;
     }
     if (f->kind == VD_SHARED_PATH) {

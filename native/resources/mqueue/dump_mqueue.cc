@@ -76,6 +76,7 @@ bool dump(const OpenFd& f, Json& j, std::string& why) {
 
 }  // namespace
 
-extern const FdKindDump mqueueFdKind = {"mqueue", takes, dump};
+// (one held by several fds, after dup or fork, is opened once by the keeper: VD_SHARED_MQUEUE)
+extern const FdKindDump mqueueFdKind = {"mqueue", takes, dump, true};
 
 }  // namespace vdomain

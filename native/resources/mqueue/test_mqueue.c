@@ -8,7 +8,10 @@
 // blocked thread takes a message sent after the restore.
 // Protocol (test/kinds.test.ts): prints "ready", reads a line, checks, prints
 // "mqueue PASS" or what changed; "perturb": takes a message itself first (the
-// check must then fail); "shared": holds one fd twice (dup), which is refused.
+// check must then fail); "shared": holds the first queue's description three
+// times (a dup, and a child it forks): after the restore a change of O_NONBLOCK
+// by the child shows through both fds of the parent.
+// shared: kept
 // The queues are named after the process (its PID, as it sees it) and removed at
 // the end: an uninterrupted run makes them in the host's IPC namespace.
 // refused "notify": a process is registered for its notification
@@ -23,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define STATE_KIND "mqueue"
@@ -77,7 +81,21 @@ int main(int argc, char** argv) {
   blocking = make(waited, O_RDWR, 0600, 2, 32);
   pthread_t t;
   pthread_create(&t, NULL, receiver, NULL);
-  if (shared && dup(q) < 0) return perror("dup"), 1;
+  int qd = -1, toChild[2], fromChild[2];
+  pid_t child = -1;
+  if (shared) {
+    if ((qd = dup(q)) < 0 || pipe(toChild) < 0 || pipe(fromChild) < 0) return perror("dup"), 1;
+    if ((child = fork()) == 0) {  // holds q too; on a byte, clears its O_NONBLOCK
+      close(toChild[1]), close(fromChild[0]);
+      char c;
+      while (read(toChild[0], &c, 1) < 0 && errno == EINTR) {}
+      fcntl(q, F_SETFL, fcntl(q, F_GETFL) & ~O_NONBLOCK);
+      if (write(fromChild[1], "x", 1) != 1) _exit(1);
+      while (read(toChild[0], &c, 1) != 0) {}
+      _exit(0);
+    }
+    close(toChild[0]), close(fromChild[1]);
+  }
   if (!strcmp(refuse, "notify")) {
     struct sigevent ev = {.sigev_notify = SIGEV_NONE};
     if (mq_notify(q, &ev) < 0) return perror("mq_notify"), 1;
@@ -124,6 +142,14 @@ int main(int argc, char** argv) {
   pthread_join(t, NULL);
   CHECK(!strcmp(got, "wake"), "the blocked receiver got '%s'", got);
   (void)g;
+  if (shared) {  // one description: the child's change is the parent's
+    CHECK(fcntl(qd, F_GETFL) & O_NONBLOCK, "the dup lost O_NONBLOCK");
+    char c;
+    CHECK(write(toChild[1], "x", 1) == 1 && read(fromChild[0], &c, 1) == 1, "the child does not answer");
+    CHECK(!(fcntl(q, F_GETFL) & O_NONBLOCK) && !(fcntl(qd, F_GETFL) & O_NONBLOCK), "the child's fd is not the parent's description");
+    close(toChild[1]);
+    waitpid(child, NULL, 0);
+  }
   if (!fails) printf("mqueue PASS\n");
   return fails ? 1 : 0;
 }
