@@ -55,7 +55,7 @@ const oneOf = (...values: string[]): Check => (v, at) => {
 const matches = (re: RegExp, what: string): Check => (v, at) => {
   if (typeof v !== 'string' || v.length > 256 || !re.test(v)) fail(at, `not ${what}`);
 };
-const queueName: Check = (v, at) => matches(/^\/[^/\0]{1,255}$/, 'a queue name /NAME')(v, at);
+const queueName = matches(/^\/[^/\0]{1,255}$/, 'a queue name /NAME');
 const absPath: Check = (v, at) => {
   str(PATH_MAX)(v, at);
   if (!(v as string).startsWith('/') || (v as string).includes('\0')) fail(at, 'not an absolute path without NUL');

@@ -43,6 +43,10 @@ test('the kinds table names every kind folder that has a state program, and each
 for (const kind of KINDS) {
   const program = () => compile(`native/resources/${kind}/test_${kind}`);
   const pass = new RegExp(`^${kind} PASS$`, 'm');
+  const source = fs.readFileSync(path.join(RESOURCES, kind, `test_${kind}.c`), 'utf8');
+  // a kind whose state program says `// shared: kept` is restored shared too
+  // (one description held by several fds: its keeper makes it once)
+  const shareable = /^\/\/ shared: kept$/m.test(source);
 
   test(`${kind}: its state program passes uninterrupted, and fails when its state is changed`, () => {
     const ok = spawnSync(program(), [], { input: 'go\n', encoding: 'utf8', timeout: 20_000 });
@@ -57,9 +61,6 @@ for (const kind of KINDS) {
     for (const domain of DOMAINS) {
       const tag = `${label}, ${domain.label}`;
 
-      // a kind whose state program says `// shared: kept` is restored shared too
-      // (one description held by several fds: its keeper makes it once)
-      const shareable = /^\/\/ shared: kept$/m.test(fs.readFileSync(path.join(RESOURCES, kind, `test_${kind}.c`), 'utf8'));
       for (const arg of shareable ? ['', 'shared'] : [''])
       test(`${kind}: restored after checkpoint --kill, its state as it was${arg ? ', held by several fds' : ''} (${tag})`, async () => {
         const dir = workDir(uid, `kind-${kind}${arg}`);
@@ -92,7 +93,6 @@ for (const kind of KINDS) {
       });
 
       // what the kind refuses: lines `// refused "ARG": MESSAGE` of its state program
-      const source = fs.readFileSync(path.join(RESOURCES, kind, `test_${kind}.c`), 'utf8');
       for (const [, arg, message] of source.matchAll(/^\/\/ refused "(\w+)": (.+)$/gm))
         test(`${kind}: refused at checkpoint when ${arg}, by name, the job runs on with its state (${tag})`, async () => {
           const dir = workDir(uid, `kind-${kind}-${arg}`);

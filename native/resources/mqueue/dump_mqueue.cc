@@ -14,8 +14,6 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
-#include <cstdlib>
-#include <cstring>
 #include <string>
 
 #include "core/dump.h"
@@ -35,19 +33,14 @@ bool takes(const OpenFd& f) {
   return statfs(at.c_str(), &s) == 0 && s.f_type == kMqueueMagic;
 }
 
-// Whether a process is registered for the queue's notification: its file's
-// "NOTIFY_PID:" (read through the fd itself; reading takes no message). -1:
-// unknown (a write-only fd).
+// Whether a process is registered for the queue's notification, asked through
+// the fd itself (-1: unknown, e.g. a write-only fd).
 int notified(const OpenFd& f) {
   const int fd = takeFd(f);
   if (fd < 0) return -1;
-  char text[160];
-  const ssize_t n = pread(fd, text, sizeof text - 1, 0);
+  const int note = vd_mqueue_notified(fd);
   close(fd);
-  if (n <= 0) return -1;
-  text[n] = 0;
-  const char* at = strstr(text, "NOTIFY_PID:");
-  return at ? atoi(at + 11) != 0 : -1;
+  return note;
 }
 
 bool dump(const OpenFd& f, Json& j, std::string& why) {

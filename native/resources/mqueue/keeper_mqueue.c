@@ -94,16 +94,6 @@ static int list_queues(char **names) {
   return 0;
 }
 
-// "NOTIFY_PID:N" of the queue's file: nonzero when a process is registered.
-static int notified(int q) {
-  char text[160];
-  ssize_t n = pread(q, text, sizeof text - 1, 0);
-  if (n <= 0) return -1;
-  text[n] = 0;
-  const char *at = strstr(text, "NOTIFY_PID:");
-  return at ? atoi(at + 11) != 0 : -1;
-}
-
 static int dump_queue(int out, const char *name) {
   char path[VD_MQUEUE_NAME_MAX + 2];
   snprintf(path, sizeof path, "/%s", name);
@@ -111,7 +101,7 @@ static int dump_queue(int out, const char *name) {
   if (q < 0) return errno == ENOENT ? 0 : -1;  // (gone meanwhile: a process outside the domain? none can)
   struct mq_attr a;
   struct stat st;
-  const int note = notified(q);
+  const int note = vd_mqueue_notified(q);
   if (mq_getattr(q, &a) < 0 || fstat(q, &st) < 0 || note < 0) {
     int e = errno ? errno : EIO;
     mq_close(q);

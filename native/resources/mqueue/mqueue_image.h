@@ -7,6 +7,9 @@
 #ifndef VDOMAIN_MQUEUE_IMAGE_H
 #define VDOMAIN_MQUEUE_IMAGE_H
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #define VD_MQUEUE_NAME_MAX 255
 
@@ -19,5 +22,17 @@ struct vd_mqueue_head {
 struct vd_mqueue_msg {
   uint32_t prio, len;
 };
+
+/* Whether a process is registered for the notification (mq_notify) of the queue
+ * open at fd: its file reads "QSIZE:… NOTIFY_PID:N" and reading takes no
+ * message. 1 or 0; -1 when it cannot be read (a write-only fd). */
+static inline int vd_mqueue_notified(int fd) {
+  char text[160];
+  const ssize_t n = pread(fd, text, sizeof text - 1, 0);
+  if (n <= 0) return -1;
+  text[n] = 0;
+  const char *at = strstr(text, "NOTIFY_PID:");
+  return at ? atoi(at + 11) != 0 : -1;
+}
 
 #endif

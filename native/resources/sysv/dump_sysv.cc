@@ -155,7 +155,7 @@ bool dumpSysv(DumpRun& run) {
     at += (off_t)(sizeof o + o.data_len);
     const char* kind = o.kind == VD_SYSV_SHM ? "shm" : o.kind == VD_SYSV_SEM ? "sem" : o.kind == VD_SYSV_MSG ? "msg"
                      : o.kind == VD_SYSV_MQUEUE ? "mqueue" : "limits";
-    j.beginObject().field("kind", kind).field("key", hexKey(o.key)).field("id", o.id).field("mode", o.mode & 07777);
+    j.beginObject().field("kind", kind).field("key", hexKey(o.key)).field("id", o.id).field("mode", o.mode & 0777);
     if (!mqName.empty()) j.field("name", mqName);
     j.field("uid", o.uid).field("gid", o.gid).field("count", o.count).field("bytes", o.data_len);
     if (o.kind == VD_SYSV_SHM) j.field("removed", (o.mode & SHM_DEST) != 0);

@@ -62,16 +62,37 @@ static int list_ids(const char *what, int **ids) {
   return n;
 }
 
-static long sysctl_long(const char *name, long fallback) {
-  char path[96], buf[32];
-  snprintf(path, sizeof path, "/proc/sys/kernel/%s", name);
+// The namespace's sysctls (/proc/sys/NAME): a value, its newline cut (-1 when it
+// cannot be read), and a value written (-1 and the write's errno).
+static int read_sysctl(const char *name, char *out, size_t n) {
+  char path[96];
+  snprintf(path, sizeof path, "/proc/sys/%s", name);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fallback;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
+  if (fd < 0) return -1;
+  ssize_t got = read(fd, out, n - 1);
   close(fd);
-  if (n <= 0) return fallback;
-  buf[n] = 0;
-  return strtol(buf, NULL, 10);
+  if (got <= 0) return -1;
+  out[got] = 0;
+  out[strcspn(out, "\n")] = 0;
+  return 0;
+}
+
+static int write_sysctl(const char *name, const char *value) {
+  char path[96];
+  snprintf(path, sizeof path, "/proc/sys/%s", name);
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  size_t n = strlen(value);
+  int rc = write(fd, value, n) == (ssize_t)n ? 0 : -1;
+  int e = errno;
+  close(fd);
+  errno = e;
+  return rc;
+}
+
+static long sysctl_long(const char *name, long fallback) {
+  char buf[32];
+  return read_sysctl(name, buf, sizeof buf) < 0 ? fallback : strtol(buf, NULL, 10);
 }
 
 // ---- dump ---------------------------------------------------------------------------
@@ -120,7 +141,7 @@ static int dump_msg(int out, int id, uint32_t *count) {
   struct msqid_ds ds;
   if (msgctl(id, IPC_STAT, &ds) < 0) return errno == EINVAL || errno == EIDRM ? 0 : -1;
   // room for the largest message there can be (msgmax may have been lowered since)
-  size_t max = (size_t)sysctl_long("msgmax", 8192);
+  size_t max = (size_t)sysctl_long("kernel/msgmax", 8192);
   if (ds.msg_qbytes > max) max = ds.msg_qbytes;
   if (ds.__msg_cbytes > max) max = ds.__msg_cbytes;
   char *one = malloc(sizeof(long) + max);
@@ -164,20 +185,6 @@ fail:;
 static const char *const kLimits[] = {VD_SYSV_LIMIT_NAMES};
 enum { NR_LIMITS = sizeof kLimits / sizeof *kLimits };
 
-// /proc/sys/NAME's value, its newline cut; -1 when it cannot be read.
-static int read_limit(const char *name, char *out, size_t n) {
-  char path[96];
-  snprintf(path, sizeof path, "/proc/sys/%s", name);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  ssize_t got = read(fd, out, n - 1);
-  close(fd);
-  if (got <= 0) return -1;
-  out[got] = 0;
-  out[strcspn(out, "\n")] = 0;
-  return 0;
-}
-
 // The limits of the namespace as the keeper made it (a fresh one's), read before
 // the job runs: a dump saves them only if the job changed one.
 static char fresh[NR_LIMITS][72];
@@ -186,7 +193,7 @@ static int have_fresh;
 void sysv_note_fresh_limits(void) {
   have_fresh = 1;
   for (int i = 0; i < NR_LIMITS; i++)
-    if (read_limit(kLimits[i], fresh[i], sizeof fresh[i]) < 0) have_fresh = 0;
+    if (read_sysctl(kLimits[i], fresh[i], sizeof fresh[i]) < 0) have_fresh = 0;
 }
 
 static int dump_limits(int out, uint32_t *count) {
@@ -195,7 +202,7 @@ static int dump_limits(int out, uint32_t *count) {
   int changed = !have_fresh;
   for (int i = 0; i < NR_LIMITS; i++) {
     char v[72];
-    if (read_limit(kLimits[i], v, sizeof v) < 0) return -1;
+    if (read_sysctl(kLimits[i], v, sizeof v) < 0) return -1;
     changed |= strcmp(v, fresh[i]) != 0;
     used += (size_t)snprintf(text + used, sizeof text - used, "%s\n", v);
   }
@@ -245,20 +252,8 @@ static int nr_held;
 // before, it would destroy those no process has attached yet); NULL: as it is
 static char *rmid_forced;
 
-static int write_limit(const char *name, const char *value) {
-  char path[96];
-  snprintf(path, sizeof path, "/proc/sys/%s", name);
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  size_t n = strlen(value);
-  int rc = write(fd, value, n) == (ssize_t)n ? 0 : -1;
-  int e = errno;
-  close(fd);
-  errno = e;
-  return rc;
-}
-
-// Each limit that differs from this (fresh) namespace's, written.
+// Each limit that differs from this fresh namespace's (noted at the keeper's
+// start: sysv_note_fresh_limits, before sysv_restore), written.
 static int make_limits(const struct vd_sysv_object *o, int in) {
   if (o->count != NR_LIMITS || o->data_len > NR_LIMITS * 80) return errno = EINVAL, -1;
   char text[NR_LIMITS * 80 + 1];
@@ -271,13 +266,11 @@ static int make_limits(const struct vd_sysv_object *o, int in) {
     *end = 0;
     for (char *c = line; *c; c++)
       if (!((*c >= '0' && *c <= '9') || *c == ' ' || *c == '\t' || *c == '-')) return errno = EINVAL, -1;
-    char now[72];
-    if (read_limit(kLimits[i], now, sizeof now) < 0) return -1;
-    if (strcmp(now, line)) {
+    if (strcmp(fresh[i], line)) {  // (this namespace's, noted as the keeper made it)
       if (!strcmp(kLimits[i], "kernel/shm_rmid_forced")) {
         free(rmid_forced);
         rmid_forced = strdup(line);
-      } else if (write_limit(kLimits[i], line) < 0) {
+      } else if (write_sysctl(kLimits[i], line) < 0) {
         return -1;
       }
     }
@@ -287,14 +280,10 @@ static int make_limits(const struct vd_sysv_object *o, int in) {
 }
 
 static int set_next_id(const char *what, int id) {
-  char path[64], buf[24];
-  snprintf(path, sizeof path, "/proc/sys/kernel/%s_next_id", what);
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  int n = snprintf(buf, sizeof buf, "%d", id);
-  int rc = write(fd, buf, n) == n ? 0 : -1;
-  close(fd);
-  return rc;
+  char name[48], value[24];
+  snprintf(name, sizeof name, "kernel/%s_next_id", what);
+  snprintf(value, sizeof value, "%d", id);
+  return write_sysctl(name, value);
 }
 
 static int make_shm(const struct vd_sysv_object *o, int in) {
@@ -442,7 +431,7 @@ int sysv_restore(const char *path, int *failed_index) {
 void sysv_release(void) {
   for (int i = 0; i < nr_held; i++) shmdt(held[i]);
   nr_held = 0;
-  if (rmid_forced) write_limit("kernel/shm_rmid_forced", rmid_forced);
+  if (rmid_forced) write_sysctl("kernel/shm_rmid_forced", rmid_forced);
   free(rmid_forced);
   rmid_forced = NULL;
 }
