@@ -252,7 +252,7 @@ for (const { label, uid } of USERS) {
 // (shm_rmid_forced too, written once the tree is running), and the host's and a
 // fresh domain's stay as they were. (Unprivileged, a job cannot change them.)
 if (isRoot)
-  test("the IPC namespace's limits a root job changed come back, in that domain only (root)", async () => {
+  test("the IPC namespace's limits a root job changed come back, in that domain only (root only: an unprivileged job cannot change them)", async () => {
     const limits = ['fs/mqueue/msg_max', 'fs/mqueue/msgsize_default', 'kernel/msgmnb', 'kernel/sem', 'kernel/shm_rmid_forced'];
     const paths = limits.map((l) => `/proc/sys/${l}`).join(' ');
     const host = () => limits.map((l) => fs.readFileSync(`/proc/sys/${l}`, 'utf8').trim()).join('|');
