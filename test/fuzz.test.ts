@@ -304,7 +304,9 @@ for (const { label, uid } of USERS) {
         vdomainAsync(uid, ['inspect', dir]),
       ]);
       const problems: string[] = [];
-      for (const [cmd, r, allowed] of [['restore', restore, [0, 1, 5, 7]], ['inspect', inspect, [0, 7]]] as const) {
+      // (restore 14: an edited stdio number is a well-formed image asking for another fd
+      // of the restoring command, refused before any process is made)
+      for (const [cmd, r, allowed] of [['restore', restore, [0, 1, 5, 7, 14]], ['inspect', inspect, [0, 7]]] as const) {
         if (r.hung) problems.push(`${cmd} hung`);
         else if (r.jobHung) continue;  // (counted below: the job's own)
         else if (/internal error|TypeError|RangeError|Segmentation|core dumped|\n\s+at /.test(r.stderr)) problems.push(`${cmd} crashed: ${r.stderr.slice(0, 300)}`);
