@@ -2,7 +2,7 @@
 // once before the tree forks: a description held by more than one fd (after dup
 // or fork: they share position and flags; a deleted file too, made again from
 // the contents its first holder saved) and every pipe end (a restorer cannot
-// make half a pipe), and every deleted file a process maps (its mappings and
+// make half a pipe), every end of a pty pair (likewise), and every deleted file a process maps (its mappings and
 // fds are one file). Pure logic on the dumper's per-fd facts; the keeper's child
 // makes the list (make_shared_files in native/keeper/restore_child.c).
 import type { FdImage, ProcessImage, SharedFileImage, VmaImage } from '../supervisor/manifest';
@@ -29,10 +29,11 @@ export function shareDescriptions(processes: ProcessImage[]): SharedFileImage[] 
   for (const [, held] of holders) {
     const first = held[0].fd;
     const mapped = first.kind === 'copy' && first.file !== undefined && mappings.has(first.file);
-    if (held.length < 2 && first.kind !== 'pipe' && !mapped) continue;
+    // (a pty's ends too: its pair is made at once)
+    if (held.length < 2 && first.kind !== 'pipe' && first.kind !== 'pty' && !mapped) continue;
     // (a kind of the kinds table held twice is refused at checkpoint, but a mqueue: its keeper opens it)
     const kind: SharedFileImage['kind'] | undefined =
-      first.kind === 'copy' ? 'deleted' : first.kind === 'path' ? 'path' : first.kind === 'pipe' ? 'pipe' : first.kind === 'mqueue' ? 'mqueue' : undefined;
+      first.kind === 'copy' ? 'deleted' : first.kind === 'path' ? 'path' : first.kind === 'pipe' ? 'pipe' : first.kind === 'mqueue' ? 'mqueue' : first.kind === 'pty' ? 'pty' : undefined;
     if (!kind) continue;
     const entry: SharedFileImage = {
       kind,
@@ -42,6 +43,7 @@ export function shareDescriptions(processes: ProcessImage[]): SharedFileImage[] 
     };
     if (first.kind === 'path') entry.path = first.path;
     else if (first.kind === 'mqueue') entry.name = (first.state as { name: string }).name;
+    else if (first.kind === 'pty') entry.pty = first.state as SharedFileImage['pty'];
     else if (first.kind === 'copy') {
       // its contents were saved once, with the first fd found holding it
       const saved = held.find((h) => h.fd.content)!;

@@ -136,8 +136,11 @@ export interface FdImage {
 
 /** An open file description held by several fds (dup, fork), or a pipe's end: made once, before the tree forks. */
 export interface SharedFileImage {
-  kind: 'path' | 'pipe' | 'deleted' | 'mqueue';
+  kind: 'path' | 'pipe' | 'deleted' | 'mqueue' | 'pty';
   name?: string;              // mqueue: the queue's name, "/NAME"
+  /** pty: an end of a pty pair the job opened (native/resources/pty/dump_pty.cc): its number,
+   * which end, and for the master, the pair's state (made again at once by the keeper) */
+  pty?: { index: number; master: boolean; pair?: PtyPairImage };
   flags: number;              // O_ACCMODE, O_APPEND, O_NONBLOCK …
   pos: number;
   path?: string;              // path: the file; deleted: where it was (made again, unlinked, in that directory)
@@ -155,6 +158,26 @@ export interface SharedFileImage {
   memfd?: boolean;
   seals?: number;
   holders: string[];          // "VPID:FD" of every fd holding it
+}
+
+/** A pty pair's state (resources/pty/pty_image.h): the slave's settings and input not yet read
+ * (in chunks: a line, a line ended by VEOF, the unfinished line, or bytes of a non-canonical
+ * terminal), the master's input not yet read, and the session it is the terminal of. */
+export interface PtyPairImage {
+  locked: boolean;
+  packet: boolean;
+  termios: string;            // base64 of glibc's struct termios
+  rows: number;
+  cols: number;
+  xpixel: number;
+  ypixel: number;
+  mode: number;               // the slave's inode
+  uid: number;
+  gid: number;
+  session?: number;           // the vsid whose controlling terminal it is, and its foreground group
+  foreground?: number;
+  input: { end: 'line' | 'eof' | 'partial' | 'raw'; data: string }[];
+  output: string;             // base64
 }
 
 export interface ZombieImage {

@@ -2,6 +2,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+import type { SharedFileImage } from './manifest';
+
 /** What the native side needs to restore a process (native/core/restore.cc). */
 /** One process of a restore, in creation order (domains/tree.ts, plan.h's vd_tree). */
 export interface NativeRestoredProcess {
@@ -11,6 +13,8 @@ export interface NativeRestoredProcess {
   setsid: boolean;
   zombie: boolean;    // exits at once with `status` (a wait status)
   status: number;
+  ctty?: number;      // a session leader whose controlling terminal is the pty of that master's shared entry
+  ttyForeground?: number;  // the first of its group: the group is that pty's foreground
   // live processes only:
   plan?: Buffer;      // the restorer's plan (buildPlan)
   pagesFd?: number;   // the page file, open for reading
@@ -23,8 +27,9 @@ export interface NativeRestoredProcess {
 
 /** A file made once for the restored tree (manifest SharedFileImage; plan.h vd_shared_file). */
 export interface NativeSharedFile {
-  kind: 'path' | 'pipe' | 'deleted' | 'mqueue';
+  kind: 'path' | 'pipe' | 'deleted' | 'mqueue' | 'pty';
   name?: string;      // mqueue: the queue's name
+  pty?: SharedFileImage['pty'];  // pty: packed by the addon (resources/pty/plan_pty.cc)
   flags: number;
   pos: number;
   path?: string;

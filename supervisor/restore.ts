@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { EXIT, UserError } from '../cli/errors';
 import { openImageFile, readImage } from './image';
-import { CredsImage, ImageManifest, MANIFEST_NAME, ProcessImage, SYSV_FILE } from './manifest';
+import { CredsImage, ImageManifest, MANIFEST_NAME, ProcessImage, SharedFileImage, SYSV_FILE } from './manifest';
 import { HELPER, planTree } from '../domains/tree';
 import { closePageFiles, native, NativeRestoredProcess } from './native';
 import { ensureStateDir, socketPath, validName } from './paths';
@@ -229,6 +229,22 @@ function planInput(proc: ProcessImage, root: boolean): ProcessImage {
   return { ...keepGroups(proc), threads: proc.threads?.map(keepGroups) };
 }
 
+// The ptys the job opened that were a session's controlling terminal: its leader
+// takes it (after setsid), the first process of its foreground group puts that
+// group in the foreground (native/keeper/restore_child.c). validate.ts checked
+// that both are processes of the image.
+function giveTerminals(shared: SharedFileImage[], processes: NativeRestoredProcess[], groups: number[]) {
+  shared.forEach((f, i) => {
+    const pair = f.kind === 'pty' && f.pty?.master ? f.pty.pair : undefined;
+    if (pair?.session === undefined) return;
+    const leader = processes.findIndex((p) => p.vpid === pair.session && p.setsid && !p.zombie);
+    if (leader < 0) throw new UserError(`cannot restore: pty ${f.pty!.index} is the terminal of session ${pair.session}, which has no leader`, EXIT.BAD_IMAGE);
+    processes[leader].ctty = i;
+    const first = pair.foreground ? groups.indexOf(pair.foreground) : -1;
+    if (first >= 0) processes[first].ttyForeground = i;
+  });
+}
+
 export async function restoreImage(opts: RestoreOptions): Promise<number> {
   const startedMs = performance.now();
   const dir = path.resolve(opts.dir);
@@ -271,6 +287,7 @@ export async function restoreImage(opts: RestoreOptions): Promise<number> {
   const name = await pickName(manifest, opts.name);
   const verifiedMs = performance.now();
   const processes: NativeRestoredProcess[] = [];
+  const groups: number[] = [];  // each process's virtual group, in `processes`' order
   const indexOfPages = new Map<string, number>();  // page file → its process's index in `processes`
   try {
     for (const step of tree.steps) {
@@ -278,15 +295,18 @@ export async function restoreImage(opts: RestoreOptions): Promise<number> {
       if (step.from === HELPER) {
         // it makes its orphans and exits once the tree runs: its status is nobody's
         processes.push({ vpid: step.helper!, ...common, zombie: true, status: 0 });
+        groups.push(step.helper!);  // (it leads the lost session or group it stands for)
         continue;
       }
       if (step.from >= manifest.processes.length) {
         const z = zombies[step.from - manifest.processes.length];
         processes.push({ vpid: z.vpid, ...common, zombie: true, status: z.status });
+        groups.push(z.vpgid);
         continue;
       }
       const p = manifest.processes[step.from];
       indexOfPages.set(p.pagesFile, processes.length);
+      groups.push(p.vpgid);
       processes.push({
         vpid: p.vpid,
         ...common,
@@ -315,6 +335,7 @@ export async function restoreImage(opts: RestoreOptions): Promise<number> {
     // the keeper's child copies the contents from that process's page file
     return { ...f, contentProc: indexOfPages.get(f.content!.file) ?? -1, contentOff: f.content!.off, contentLen: f.content!.len };
   });
+  giveTerminals(shared, processes, groups);
   // (a root that had exited, the root of a daemon's orphans, is a zombie: no command line of its own)
   const root = tree.steps[0].from < manifest.processes.length ? manifest.processes[tree.steps[0].from] : undefined;
   const maxVpid = Math.max(...processes.map((p) => p.vpid), ...tids);

@@ -4,7 +4,7 @@
 // parts (parents, shared descriptions, page runs inside their mapping and their
 // page file). Pure: no file system, no kernel. Keys it does not know are ignored,
 // so an image with newer optional fields still passes what is checked here.
-import { ImageManifest, SYSV_FILE, SYSV_FILE_HEADER, SYSV_OBJECT_HEADER } from './manifest';
+import { ImageManifest, SharedFileImage, SYSV_FILE, SYSV_FILE_HEADER, SYSV_OBJECT_HEADER } from './manifest';
 import { native } from './native';
 import { validName } from './paths';
 
@@ -171,6 +171,18 @@ const fd = obj({
   'pipe?': size, 'fifo?': absPath, 'end?': oneOf('r', 'w'), 'pipeSize?': int(0, 1 << 30), 'shared?': int(0, LIST_MAX),
   'file?': fileKey, ...deletedFields,
 });
+// a pty pair's end (resources/pty/dump_pty.cc; plan_pty.cc checks the pair's fields again as it packs them)
+const PTY_MAX_BYTES = 1 << 20;  // pty_image.h VD_PTY_MAX_BYTES
+const ptyEnd = obj({
+  index: int(0, 1 << 20), master: bool,
+  'pair?': obj({
+    locked: bool, packet: bool, termios: base64(TERMIOS_BYTES, TERMIOS_BYTES), rows: int(0, 0xffff), cols: int(0, 0xffff),
+    xpixel: int(0, 0xffff), ypixel: int(0, 0xffff), mode: int(0, 0o7777), uid: int(0, U32 - 1), gid: int(0, U32 - 1),
+    'session?': vpidNum, 'foreground?': int(0, 0x3fffffff),
+    input: list(obj({ end: oneOf('line', 'eof', 'partial', 'raw'), data: base64(0, PTY_MAX_BYTES) }), 1 << 12),
+    output: base64(0, PTY_MAX_BYTES),
+  }),
+});
 const processShape = obj({
   vpid: vpidNum, pid: vpidNum, vppid: int(0, 0x3fffffff), vpgid: int(0, 0x3fffffff), vsid: int(0, 0x3fffffff),
   exe: str(PATH_MAX), cmdline: list(noNul(1 << 21), 1 << 16), cwd: absPath, umask: int(0, 0o777), nice: int(-20, 19),
@@ -199,7 +211,8 @@ const manifestShape = obj({
   'zombies?': list(obj({ vpid: vpidNum, vppid: int(0, 0x3fffffff), vpgid: int(0, 0x3fffffff), vsid: int(0, 0x3fffffff), comm: str(64), status: int(0, 0xffff) }), 1 << 16),
   'terminal?': obj({ stdio: int(0, 2), termios: base64(TERMIOS_BYTES, TERMIOS_BYTES), foreground: int(0, 0x3fffffff), 'rows?': int(0, 0xffff), 'cols?': int(0, 0xffff) }),
   'shared?': list(obj({
-    kind: oneOf('path', 'pipe', 'deleted', 'mqueue'), flags: int(0, U32), pos: size, 'path?': absPath, 'name?': queueName, 'pipe?': size, 'fifo?': absPath, 'end?': oneOf('r', 'w'),
+    kind: oneOf('path', 'pipe', 'deleted', 'mqueue', 'pty'), flags: int(0, U32), pos: size, 'path?': absPath, 'name?': queueName, 'pipe?': size, 'fifo?': absPath, 'end?': oneOf('r', 'w'),
+    'pty?': ptyEnd,
     'pipeSize?': int(0, 1 << 30), 'content?': obj({ file: str(255), off: size, len: size }), holders: list(descKey, 1 << 20),
     ...deletedFields,
   })),
@@ -218,6 +231,37 @@ const manifestShape = obj({
 });
 
 /** Throws InvalidManifest naming the first thing wrong; returns the manifest, now known to have its format. */
+// A pty's end: one master per pair, with its state; a slave with its master; the
+// session it is the terminal of led by a process of the image, its foreground a
+// group of that session.
+function checkPtyEnd(im: ImageManifest, shared: SharedFileImage[], i: number) {
+  const at = `shared[${i}]`;
+  const end = shared[i].pty;
+  if (!end) fail(at, 'a pty end without its number');
+  const masters = shared.filter((s) => s.kind === 'pty' && s.pty?.master && s.pty.index === end.index);
+  if (masters.length !== 1) fail(at, `pty ${end.index} has ${masters.length} masters`);
+  if (!end.master) {
+    if (end.pair) fail(`${at}.pty.pair`, "on a slave (the pair's state is its master's)");
+    return;
+  }
+  const pair = end.pair;
+  if (!pair) fail(`${at}.pty`, "a master without its pair's state");
+  const bytes = pair.input.reduce((n, c) => n + c.data.length, pair.output.length);
+  if ((bytes / 4) * 3 > PTY_MAX_BYTES) fail(`${at}.pty.pair`, 'holding too many bytes');
+  pair.input.forEach((c, k) => {
+    if (c.end === 'partial' && k !== pair.input.length - 1) fail(`${at}.pty.pair.input[${k}]`, 'an unfinished line before others');
+  });
+  if (pair.session === undefined) {
+    if (pair.foreground !== undefined) fail(`${at}.pty.pair.foreground`, 'without a session');
+    return;
+  }
+  const leader = im.processes.find((p) => p.vpid === pair.session);
+  if (!leader || leader.vsid !== leader.vpid) fail(`${at}.pty.pair.session`, `${pair.session} is not a session leader of the image`);
+  const members = [...im.processes, ...(im.zombies ?? [])].filter((p) => p.vsid === pair.session);
+  if (pair.foreground && !members.some((p) => p.vpgid === pair.foreground))
+    fail(`${at}.pty.pair.foreground`, `${pair.foreground} is not a group of session ${pair.session}`);
+}
+
 export function validateManifest(m: unknown): ImageManifest {
   manifestShape(m, 'manifest');
   const im = m as ImageManifest;
@@ -263,6 +307,7 @@ export function validateManifest(m: unknown): ImageManifest {
     if (f.kind === 'deleted' && !im.processes.some((p) => p.pagesFile === f.content?.file)) fail(at, "a deleted file without its contents in a process's page file");
     if (f.kind === 'pipe' && (f.pipe === undefined || !f.end)) fail(at, 'a pipe without its inode or end');
     if (f.kind === 'mqueue' && !queues.has(f.name ?? '')) fail(at, `message queue ${f.name} is not in the image`);
+    if (f.kind === 'pty') checkPtyEnd(im, shared, i);
     const mapped = im.processes.some((p) => p.vmas.some((v) => v.shared === i));
     if (!f.holders.length && !mapped) fail(`${at}.holders`, 'empty');
     if (mapped && f.kind !== 'deleted') fail(at, 'mapped, but not a deleted file');

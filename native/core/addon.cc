@@ -131,6 +131,8 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
         p.setsid = o.Get("setsid").ToBoolean();
         p.zombie = o.Get("zombie").ToBoolean();
         p.status = num("status");
+        p.ctty = o.Get("ctty").IsNumber() ? num("ctty") : -1;
+        p.ttyForeground = o.Get("ttyForeground").IsNumber() ? num("ttyForeground") : -1;
         if (!p.zombie) {
           Napi::Buffer<uint8_t> plan = o.Get("plan").As<Napi::Buffer<uint8_t>>();
           p.plan.assign(plan.Data(), plan.Data() + plan.Length());
@@ -170,7 +172,18 @@ class DomainWrap : public Napi::ObjectWrap<DomainWrap> {
         f.pipe = str(o, "kind") == "pipe";
         f.flags = o.Get("flags").As<Napi::Number>().Uint32Value();
         f.pos = (uint64_t)o.Get("pos").As<Napi::Number>().Int64Value();
-        if (f.pipe) {
+        if (str(o, "kind") == "pty") {
+          const Napi::Object pty = o.Get("pty").As<Napi::Object>();
+          f.pty = true;
+          f.pipeId = pty.Get("index").As<Napi::Number>().Uint32Value();
+          f.writeEnd = pty.Get("master").ToBoolean().Value();
+          try {
+            if (f.writeEnd) f.data = vdomain::packPtyImage(pty);
+          } catch (const std::exception& e) {
+            Napi::Error::New(env, std::string("image: ") + e.what()).ThrowAsJavaScriptException();
+            return;
+          }
+        } else if (f.pipe) {
           f.pipeId = (uint64_t)o.Get("pipe").As<Napi::Number>().Int64Value();
           f.writeEnd = str(o, "end") == "w";
           f.pipeSize = o.Get("pipeSize").IsNumber() ? o.Get("pipeSize").As<Napi::Number>().Int32Value() : 0;

@@ -53,6 +53,8 @@ struct RestoredProcess {
   bool setsid = false;         // leads a session of its own
   bool zombie = false;         // had exited, unreaped: ends at once with `status`
   int status = 0;
+  int ctty = -1;               // its session's controlling terminal: the pty of that master's shared entry
+  int ttyForeground = -1;      // its group is the foreground of the pty of that master's shared entry
   std::vector<uint8_t> plan;   // struct vd_plan, without the filter (added when remapped)
   int pagesFd = -1;            // its page file, handed to the keeper's child
   TaskRegisters regs;          // its main thread's
@@ -75,6 +77,8 @@ struct SharedFile {
   std::string path;
   std::vector<uint8_t> data;   // a pipe's bytes in flight
   bool mqueue = false;         // a POSIX message queue (path: its name, "/NAME")
+  bool pty = false;            // an end of a pty pair (pipeId: its old number; writeEnd: the master,
+                               // data its vd_pty_image)
   bool deleted = false;        // a file deleted while open (path: where it was): its contents are
   int contentProc = -1;        // contentLen bytes at contentOff of process contentProc's page file
   uint64_t contentOff = 0, contentLen = 0;

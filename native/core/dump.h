@@ -99,6 +99,10 @@ struct DumpRun {
   std::map<uint64_t, std::vector<bool>> shmemStored;
   // memory: the deleted files mapped whose contents are saved already (fileKey)
   std::set<std::string> deletedSaved;
+  // pty: per pair the job holds the master of (its index), the pair's state as
+  // a JSON object, read once frozen (resources/pty/dump_pty.cc); `frozen` once read
+  std::map<unsigned, std::string> ptyPairs;
+  bool ptysRead = false;
 };
 
 // One process being dumped (frozen).

@@ -162,4 +162,8 @@ DeletedFile deletedFile(const Napi::Object& fdOrShared, uint64_t contentLen);
 
 std::vector<uint8_t> buildPlan(const Napi::Object& processImage);
 
+// A pty master's shared entry "pty" object, as the keeper's child takes its pair
+// (resources/pty/pty_image.h; resources/pty/plan_pty.cc).
+std::vector<uint8_t> packPtyImage(const Napi::Object& pty);
+
 }  // namespace vdomain

@@ -81,6 +81,7 @@ const char* stepName(int step) {
     case VD_STEP_MEMBARRIER: return "registering for membarrier";
     case VD_STEP_CREDS: return "setting its credentials:";
     case VD_STEP_FD_FILL: return "adding an epoll's watches";
+    case VD_STEP_PTY: return "making a pty pair again, or giving its session its controlling terminal";
     default: break;
   }
   // the process kinds': the text of their row of the kinds table
@@ -460,13 +461,14 @@ void Domain::startRestore() {
   vd_tree tree{VD_TREE_MAGIC, (uint32_t)rc.procs.size(), (uint32_t)rc.shared.size(), identity ? 1u : 0u};
   put(&tree, sizeof tree);
   for (auto& p : rc.procs) {
-    vd_tree_proc t{p.vpid, p.parent, p.groupOf, p.setsid ? 1 : 0, p.zombie ? 1 : 0, p.status};
+    vd_tree_proc t{p.vpid, p.parent, p.groupOf, p.setsid ? 1 : 0, p.zombie ? 1 : 0, p.status, p.ctty, p.ttyForeground};
     put(&t, sizeof t);
   }
   for (auto& f : rc.shared) {
     vd_shared_file e{};
     e.kind = f.deleted  ? VD_SHARED_DELETED
              : f.mqueue ? VD_SHARED_MQUEUE
+             : f.pty    ? VD_SHARED_PTY
              : !f.pipe  ? VD_SHARED_PATH
              : f.path.empty() ? VD_SHARED_PIPE
                               : VD_SHARED_FIFO;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/sem.h>
@@ -294,6 +295,12 @@ __attribute__((noreturn)) static void exit_as(int status) {
   _exit(WEXITSTATUS(status));
 }
 
+// The keeper's own slave of the pty pair of master's shared entry (keeper_pty.c).
+static int pty_slave(int32_t master) {
+  if ((uint32_t)master >= files.nr || files.pty_slave[master] < 0) refuse(VD_STEP_PTY, EINVAL, master);
+  return files.pty_slave[master];
+}
+
 // Process i has just been forked (or is the root): its session and group, then
 // its children, one at a time and each with its whole subtree, so that every
 // group a later process joins exists already.
@@ -302,10 +309,15 @@ static void build(uint32_t i) {
   const struct vd_tree_proc *p = &procs[i];
   shared->real[i] = getpid();
   if (p->setsid && setsid() < 0) refuse(VD_STEP_TREE, errno, (int)i);
+  // a pty of the job as its session's terminal, before any other process of the session is made
+  if (p->ctty >= 0 && ioctl(pty_slave(p->ctty), TIOCSCTTY, 0) < 0) refuse(VD_STEP_PTY, errno, (int)i);
   if (p->group_of >= 0) {
     pid_t pgid = p->group_of == (int32_t)i ? 0 : getpgid(shared->real[p->group_of]);
     if (pgid < 0 || setpgid(0, pgid) < 0) refuse(VD_STEP_TREE, errno, (int)i);
   }
+  // its group in the foreground of such a pty (SIGTTOU is blocked: from the background, that may be done)
+  const pid_t own_group = getpgrp();
+  if (p->tty_fg >= 0 && ioctl(pty_slave(p->tty_fg), TIOCSPGRP, &own_group) < 0) refuse(VD_STEP_PTY, errno, (int)i);
   // A zombie exits at once, for its parent to reap; one that makes processes
   // exits once the tree runs (finish): the root of a domain whose root had exited
   // while its orphans ran on (a daemon's job), or a helper (domains/tree.ts).

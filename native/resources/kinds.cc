@@ -7,15 +7,18 @@
 namespace vdomain {
 
 extern const DumpKind taskKind, registersKind, signalsKind, posixTimersKind, memoryKind, filesKind, epollKind, locksKind,
-    sysvKind, terminalKind;
+    sysvKind, terminalKind, ptyKind;
 
 // The dump side, run in this order by the checkpoint (core/dump.cc): the files
 // kind finds the descriptions before locks reads them, the domain's SysV objects
 // are dumped before the processes' SEM_UNDO adjustments are read against them.
 // (Every kind's injected part runs before any kind's outside part: epoll's finds
-// the events pending that the files kind then writes in each epoll fd's state.)
+// the events pending that the files kind then writes in each epoll fd's state.
+// Every domain part runs before the processes: pty's reads the pairs whose
+// state the files kind writes in each master's fd.)
 const DumpKind* const kDumpKinds[] = {&taskKind,  &registersKind, &signalsKind, &posixTimersKind, &memoryKind,
-                                      &filesKind, &epollKind,     &locksKind,   &sysvKind,        &terminalKind};
+                                      &ptyKind,   &filesKind,     &epollKind,   &locksKind,       &sysvKind,
+                                      &terminalKind};
 const size_t kDumpKindCount = sizeof kDumpKinds / sizeof kDumpKinds[0];
 
 // The plan side (core/plan_builder.cc buildPlan), each kind's part of the

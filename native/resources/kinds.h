@@ -21,6 +21,13 @@
 
 #define VD_FD_KINDS(X) X(eventfd) X(signalfd) X(timerfd) X(epoll) X(pidfd) X(mqueue)
 
+/* The kinds whose fds are always made by the keeper's child, as shared files
+ * inherited by the tree (keeper_files.c): what one fd holds is made together
+ * with what others hold (a pty's master and its slaves). Their folder holds
+ * dump_NAME.cc (as above: the manifest's fd kind is NAME, which the image turns
+ * into shared entries) and keeper_NAME.c; no plan or blob part. */
+#define VD_FD_KINDS_BY_KEEPER(X) X(pty)
+
 /* The kinds whose fds name other fds of the process (an epoll's watches): their
  * restore_NAME.c also has void fill_fd_NAME(plan, vd_fd, index, pass), which
  * open_files calls once every fd is at its number, in passes 0 to

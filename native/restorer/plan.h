@@ -357,7 +357,9 @@ struct vd_tree {
 enum vd_shared_kind {
   VD_SHARED_PATH = 0, VD_SHARED_PIPE, VD_SHARED_FIFO /* a pipe end of the FIFO at path */,
   VD_SHARED_DELETED /* a file deleted while open: made again, unlinked, in path's directory */,
-  VD_SHARED_MQUEUE /* a POSIX message queue: path is its name, "/NAME" (resources/mqueue) */
+  VD_SHARED_MQUEUE /* a POSIX message queue: path is its name, "/NAME" (resources/mqueue) */,
+  VD_SHARED_PTY /* an end of a pty pair: pipe is its old number, write_end 1 the master (its data
+                   a vd_pty_image, resources/pty/pty_image.h), 0 a slave (made from that master) */
 };
 
 struct vd_shared_file {
@@ -391,6 +393,10 @@ struct vd_tree_proc {
   int32_t setsid;      // 1: leads a session of its own (setsid)
   int32_t zombie;      // 1: had exited, not reaped: ends at once with wait status `status`
   int32_t status;
+  int32_t ctty;        // a session leader whose controlling terminal is the pty of that
+                       // master's shared entry (TIOCSCTTY after setsid); -1: none
+  int32_t tty_fg;      // its group is the foreground of the pty of that master's shared entry
+                       // (the first process made in the group says so); -1: none
 };
 
 // A process's SEM_UNDO adjustment of one semaphore (what its exit would add).
@@ -408,6 +414,7 @@ enum vd_step {
   VD_STEP_ADVISE, VD_STEP_MLOCK, VD_STEP_MEMORY_POLICY,
   VD_STEP_ATTRS, VD_STEP_OOM, VD_STEP_LOGINUID, VD_STEP_MEMBARRIER, VD_STEP_CREDS,
   VD_STEP_FD_FILL,  // index: the fd (an epoll) whose watches could not be added
+  VD_STEP_PTY,      // a pty pair made again (resources/pty/keeper_pty.c), or its terminal given to its session
   VD_STEP_KINDS = 64,  // + enum vd_process_kind: that kind's restore (the index is the kind's own)
 };
 #define VD_KIND_STEP(name) (VD_STEP_KINDS + VD_KIND_##name)

@@ -69,4 +69,19 @@ test('a mapping of a deleted file whose contents were not saved is an error, not
   assert.throws(() => shareDescriptions([proc(10, [], [{ path: '/dev/shm/y', deletedFile: FILE }])]), /without its contents/);
 });
 
+test('every end of a pty pair is shared, even held once: the master with its pair\'s state, each slave description of its own', () => {
+  const pair = { locked: false, packet: false, input: [], output: '' };
+  const parent = proc(10, [{ fd: 3, kind: 'pty', desc: '10:3', flags: 2, state: { index: 5, master: true, pair } }]);
+  const child = proc(11, [
+    { fd: 0, kind: 'pty', desc: '11:0', flags: 2, state: { index: 5, master: false } },
+    { fd: 1, kind: 'pty', desc: '11:0', flags: 2, state: { index: 5, master: false } },
+  ]);
+  const shared = shareDescriptions([parent, child]);
+  assert.equal(shared, [
+    { kind: 'pty', flags: 2, pos: 0, holders: ['10:3'], pty: { index: 5, master: true, pair } },
+    { kind: 'pty', flags: 2, pos: 0, holders: ['11:0', '11:1'], pty: { index: 5, master: false } },
+  ]);
+  assert.equal([parent.fds[0].shared, child.fds[0].shared, child.fds[1].shared], [0, 1, 1]);
+});
+
 test.run();

@@ -196,4 +196,35 @@ test('page files: listed by an own key, plain names; SysV objects sane', () => {
   refused((m) => m.sysv.push({ ...m.sysv[0], kind: 'limits' }), /sysv\[1\]: the namespace's limits after its objects/);
 });
 
+// a pty pair: the master held by 10 (fd 4), the slave by 11 (fd 4), 11 leading session 11
+function withPty(m: any) {
+  const pair = {
+    locked: false, packet: true, termios: b64(60), rows: 24, cols: 80, xpixel: 0, ypixel: 0, mode: 0o620, uid: 0, gid: 5,
+    session: 11, foreground: 11, input: [{ end: 'line', data: b64(3) }, { end: 'partial', data: b64(2) }], output: b64(4),
+  };
+  m.processes[1].vsid = 11;
+  m.processes[1].vpgid = 11;
+  m.processes[0].fds.push({ fd: 4, kind: 'shared', target: '/dev/ptmx', flags: 2, cloexec: false, pos: 0, desc: '10:4', shared: 1 });
+  m.processes[1].fds.push({ fd: 4, kind: 'shared', target: '/dev/pts/3', flags: 2, cloexec: false, pos: 0, desc: '11:4', shared: 2 });
+  m.shared.push({ kind: 'pty', flags: 2, pos: 0, pty: { index: 3, master: true, pair }, holders: ['10:4'] });
+  m.shared.push({ kind: 'pty', flags: 2, pos: 0, pty: { index: 3, master: false }, holders: ['11:4'] });
+  return m;
+}
+
+test('pty pairs: one master with its state per pair, slaves of a master, its session and foreground of the image', () => {
+  validateManifest(withPty(manifest()));
+  const pty = (edit: (m: any) => void, why: RegExp) => refused((m) => edit(withPty(m)), why);
+  pty((m) => (m.shared[2].pty.index = 4), /shared\[2\]: pty 4 has 0 masters/);
+  pty((m) => (m.shared[2].pty = { ...m.shared[1].pty }), /shared\[1\]: pty 3 has 2 masters/);
+  pty((m) => delete m.shared[1].pty.pair, /a master without its pair's state/);
+  pty((m) => (m.shared[2].pty.pair = m.shared[1].pty.pair), /pty\.pair: on a slave/);
+  pty((m) => delete m.shared[1].pty, /a pty end without its number/);
+  pty((m) => (m.shared[1].pty.pair.termios = b64(59)), /termios: 59 bytes, not 60/);
+  pty((m) => (m.shared[1].pty.pair.input[0].end = 'half'), /input\[0\]\.end: not one of/);
+  pty((m) => m.shared[1].pty.pair.input.reverse(), /an unfinished line before others/);
+  pty((m) => (m.shared[1].pty.pair.session = 12), /session: 12 is not a session leader of the image/);
+  pty((m) => (m.shared[1].pty.pair.foreground = 10), /foreground: 10 is not a group of session 11/);
+  pty((m) => delete m.shared[1].pty.pair.session, /foreground: without a session/);
+});
+
 test.run();

@@ -33,6 +33,7 @@ namespace vdomain {
 
 #define VD_FD_KIND_DECLARE(name) extern const FdKindDump name##FdKind;
 VD_FD_KINDS(VD_FD_KIND_DECLARE)
+VD_FD_KINDS_BY_KEEPER(VD_FD_KIND_DECLARE)
 #undef VD_FD_KIND_DECLARE
 
 std::string fdinfoValue(const std::string& fdinfo, const char* key) {
@@ -65,7 +66,7 @@ namespace {
 
 // The kinds of fd with a folder of their own (native/resources/kinds.h), tried in turn.
 #define VD_FD_KIND_ROW(name) &name##FdKind,
-const FdKindDump* const kFdKinds[] = {VD_FD_KINDS(VD_FD_KIND_ROW)};
+const FdKindDump* const kFdKinds[] = {VD_FD_KINDS(VD_FD_KIND_ROW) VD_FD_KINDS_BY_KEEPER(VD_FD_KIND_ROW)};
 #undef VD_FD_KIND_ROW
 
 struct FdInfo : OpenFd {
@@ -74,10 +75,12 @@ struct FdInfo : OpenFd {
 
 enum class FdKind { Path, Stdio, Copy, Pipe, Table, Unsupported };
 
-// /dev/null, zero, full, random, urandom: reopened by path, nothing to keep
+// /dev/null, zero, full, random, urandom: reopened by path, nothing to keep;
+// /dev/tty too: it is the process's controlling terminal, whichever it has then
+// (restored before its fds are: restore_child.c)
 bool harmlessDevice(dev_t rdev) {
   unsigned ma = major(rdev), mi = minor(rdev);
-  return ma == 1 && (mi == 3 || mi == 5 || mi == 7 || mi == 8 || mi == 9);
+  return (ma == 1 && (mi == 3 || mi == 5 || mi == 7 || mi == 8 || mi == 9)) || (ma == 5 && mi == 0);
 }
 
 std::vector<FdInfo> listFds(pid_t pid) {

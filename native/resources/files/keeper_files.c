@@ -19,6 +19,7 @@
 
 #include "keeper/keeper_io.h"
 #include "resources/files/keeper_files.h"
+#include "resources/pty/keeper_pty.h"
 
 static int failed(struct keeper_failure *why, int step, int err) {
   why->step = step;
@@ -33,7 +34,8 @@ int read_shared_files(int boot_fd, struct shared_files *s, struct keeper_failure
   s->data = calloc(s->nr + 1, sizeof *s->data);
   s->fds = calloc(s->nr + 1, sizeof *s->fds);
   s->extents = calloc(s->nr + 1, sizeof *s->extents);
-  if (!s->files || !s->paths || !s->data || !s->fds || !s->extents) return failed(why, VD_STEP_PLAN, ENOMEM);
+  s->pty_slave = calloc(s->nr + 1, sizeof *s->pty_slave);
+  if (!s->files || !s->paths || !s->data || !s->fds || !s->extents || !s->pty_slave) return failed(why, VD_STEP_PLAN, ENOMEM);
   for (uint32_t i = 0; i < s->nr; i++) {
     struct vd_shared_file *f = &s->files[i];
     if (read_full(boot_fd, f, sizeof *f) < 0 || f->path_len >= 4096 || f->data_len > (16u << 20))
@@ -48,8 +50,16 @@ int read_shared_files(int boot_fd, struct shared_files *s, struct keeper_failure
     if (!s->extents[i] || read_full(boot_fd, s->extents[i], f->nr_extents * sizeof(struct vd_extent)) < 0)
       return failed(why, VD_STEP_PLAN, EIO);
     s->fds[i] = -1;
+    s->pty_slave[i] = -1;
   }
   return 0;
+}
+
+// The master's entry of the pty whose slave entry is k (the same old number), or -1.
+static int pty_master_of(const struct shared_files *s, uint32_t k) {
+  for (uint32_t i = 0; i < s->nr; i++)
+    if (s->files[i].kind == VD_SHARED_PTY && s->files[i].write_end && s->files[i].pipe == s->files[k].pipe) return (int)i;
+  return -1;
 }
 
 // Whether shared files k and i are ends of one pipe (or of one FIFO).
@@ -162,6 +172,21 @@ static int set_status_flags(int fd, uint32_t want, struct keeper_failure *why) {
 // placed (a file several fds hold), made again (a deleted one), or as pipes, both
 // ends at once, with the bytes that were in flight written in.
 int make_shared_files(struct shared_files *s, const int *pages_fds, uint32_t nr_procs, struct keeper_failure *why) {
+  // ptys: each pair with its master's entry, its slaves' from it, locked once all are open
+  for (uint32_t i = 0; i < s->nr; i++)
+    if (s->files[i].kind == VD_SHARED_PTY && s->files[i].write_end) {
+      if ((s->fds[i] = make_pty_master(s->data[i], s->files[i].data_len, &s->pty_slave[i])) < 0) return failed(why, VD_STEP_PTY, errno);
+      if (set_status_flags(s->fds[i], s->files[i].flags, why) < 0) return -1;
+    }
+  for (uint32_t i = 0; i < s->nr; i++)
+    if (s->files[i].kind == VD_SHARED_PTY && !s->files[i].write_end) {
+      const int m = pty_master_of(s, i);
+      if (m < 0 || (s->fds[i] = open_pty_slave(s->fds[m], s->files[i].flags)) < 0) return failed(why, VD_STEP_PTY, m < 0 ? EINVAL : errno);
+      if (set_status_flags(s->fds[i], s->files[i].flags, why) < 0) return -1;
+    }
+  for (uint32_t i = 0; i < s->nr; i++)
+    if (s->files[i].kind == VD_SHARED_PTY && s->files[i].write_end && finish_pty(s->data[i], s->files[i].data_len, s->fds[i]) < 0)
+      return failed(why, VD_STEP_PTY, errno);
   for (uint32_t i = 0; i < s->nr; i++) {
     const struct vd_shared_file *f = &s->files[i];
     if (s->fds[i] >= 0) continue;  // the other end of a pipe made already

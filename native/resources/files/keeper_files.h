@@ -11,6 +11,7 @@ struct shared_files {
   char **paths, **data;
   struct vd_extent **extents;  // DELETED: its data extents
   int *fds;                    // once made: the description, or -1
+  int *pty_slave;              // PTY master entries: the keeper's own slave of the pair, or -1
 };
 
 // Why a step failed: what the keeper's child reports (VD_STEP_*, errno).
