@@ -35,6 +35,27 @@ for (const { label, uid } of USERS) {
   }
 }
 
+for (const { label, uid } of USERS)
+  for (const kill of [true, false])
+    test(`a poll without timeout and a sleep until an absolute time go on across a checkpoint (${kill ? 'restored' : 'the original, checkpointed'}), not EINTR (${label})`, async () => {
+      const dir = workDir(uid, 'waiters');
+      const name = `waiters-${uid}`;
+      const run = vdomainBackground(uid, ['run', '--name', name, '--', compile('waiters')]);
+      await run.waitFor(/ready/);
+      checkpoint(uid, name, path.join(dir, 'img'), kill);
+      if (kill) {
+        await run.exited;
+        const r = vdomain(uid, ['restore', path.join(dir, 'img')], { input: 'go\n' });
+        assert.is(r.status, 0, r.stdout + r.stderr);
+        assert.match(r.stdout, 'waiters PASS');
+      } else {
+        run.child.stdin.end('go\n');
+        assert.is(await run.exited, 0, run.stdout + run.stderr);
+        assert.match(run.stdout, 'waiters PASS');
+      }
+      noStrays();
+    });
+
 for (const { label, uid } of USERS) {
   test(`a restore beside the original that holds its named FIFO full is refused at once with one line, and leaves the FIFO as it was (${label})`, async () => {
     const job = compile('fifofull');

@@ -3,7 +3,7 @@
 // multiprocessing.Pool(2) with a shared Value and Lock (POSIX semaphores and a
 // heap in deleted /dev/shm files, shared by three processes), Java (a JVM's
 // threads and timers) and Go, static and dynamic (goroutines, tickers: epoll
-// edge-triggered). Each is checkpointed twice (--kill, restored, checkpointed
+// edge-triggered), and script(1) with a shell job on its pty. Each is checkpointed twice (--kill, restored, checkpointed
 // again) and restored beside its running original; each output must be that of
 // an uninterrupted run, as root and unprivileged.
 // (Node's child process over IPC and Python's asyncio need sockets: issue 17.)
@@ -115,6 +115,11 @@ func main() {
 }
 `;
 
+// script(1) runs its job on a pty pair it holds (a session led by the shell, the
+// pty its terminal); the shell forks a sleep at each step.
+const SCRIPT_JOB = 'i=0; s=0; while [ $i -lt 70 ]; do s=$(( (s * 31 + i) % 1000003 )); i=$((i+1)); sleep 0.05; done; ' +
+  'echo script $s $(stty size) $(tty | tr -d 0-9) $(stty -g | cksum | cut -c1-8)';
+
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const BUILD = path.join(WORK, 'runtimes');
 fs.mkdirSync(BUILD, { recursive: true, mode: 0o755 });
@@ -136,6 +141,7 @@ const programs: { name: string; argv: () => string[] }[] = [
   },
   { name: 'go-static', argv: () => [goBuild('go-static', ['-ldflags=-s'], { CGO_ENABLED: '0' })] },
   { name: 'go-dynamic', argv: () => [goBuild('go-dynamic', ['-ldflags=-linkmode=external'], {})] },
+  { name: 'script', argv: () => ['script', '-q', '-c', SCRIPT_JOB, '/dev/null'] },
 ];
 
 function write(file: string, text: string) {

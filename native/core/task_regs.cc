@@ -45,6 +45,17 @@ bool setXstate(pid_t tid, const std::string& xs) {
   return ptrace(PTRACE_SETREGSET, tid, (void*)NT_X86_XSTATE, &iov) == 0;
 }
 
+namespace {
+// An interrupted call whose restart block only carries its arguments, still in
+// the registers (a syscall keeps rdi, rsi, rdx): poll(fds, n, -1). (A sleep to
+// an absolute time is restarted as -ERESTARTNOHAND already; others count down
+// what is left.)
+bool restartsTheSame(const user_regs_struct& r) {
+  constexpr long kPoll = 7;
+  return (long)r.orig_rax == kPoll && (int)r.rdx < 0;
+}
+}  // namespace
+
 void normalizeSyscallRestart(user_regs_struct& r, bool live) {
   if ((long)r.orig_rax < 0) return;  // not in a syscall
   switch ((long)r.rax) {
@@ -57,6 +68,11 @@ void normalizeSyscallRestart(user_regs_struct& r, bool live) {
     case -516:  // ERESTART_RESTARTBLOCK
       if (live) {
         r.rax = 219;  // restart_syscall
+        r.rip -= 2;
+      } else if (restartsTheSame(r)) {
+        // where the call made again is the same call, it is (a poll without a
+        // timeout: script, most event loops)
+        r.rax = r.orig_rax;
         r.rip -= 2;
       } else {
         r.rax = (unsigned long long)-EINTR;
