@@ -64,7 +64,7 @@ int make_pty_master(const char *data, uint32_t len, int *slave) {
   int s = -1;
   struct winsize ws = {im.rows, im.cols, im.xpixel, im.ypixel};
   struct stat st;
-  if (ioctl(m, TIOCSPTLCK, &zero) < 0 || (s = (int)ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)) < 0 ||
+  if (ioctl(m, TIOCSPTLCK, &zero) < 0 || (s = (int)ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_NONBLOCK)) < 0 ||
       vd_pty_put_back(m, s, &im.termios, 0, input, input_len, im.nr_chunks, out, im.output_len) < 0 ||
       ioctl(m, TIOCSWINSZ, &ws) < 0 || fstat(s, &st) < 0 ||
       ((st.st_mode & 07777) != im.slave_mode && fchmod(s, im.slave_mode) < 0) ||
@@ -79,8 +79,10 @@ int make_pty_master(const char *data, uint32_t len, int *slave) {
   return m;
 }
 
+// (never O_CLOEXEC: the peer's description would keep it in its flags, and fdinfo
+// would show the fd close-on-exec whatever it is; the tree's fds are placed later)
 int open_pty_slave(int master, uint32_t flags) {
-  return (int)ioctl(master, TIOCGPTPEER, (int)(flags & O_ACCMODE) | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  return (int)ioctl(master, TIOCGPTPEER, (int)(flags & O_ACCMODE) | O_NOCTTY | O_NONBLOCK);
 }
 
 int finish_pty(const char *data, uint32_t len, int master) {

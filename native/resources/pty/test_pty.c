@@ -84,6 +84,9 @@ static void leader(const char *slave_name, const char *mode) {
   else if (tty < 0 || tcgetsid(tty) != getpid() || ioctl(tty, TIOCGWINSZ, &ws) < 0 || ws.ws_col != 111)
     snprintf(what, sizeof what, "/dev/tty is not its pty");
   else if (tcgetpgrp(s) != g) snprintf(what, sizeof what, "foreground %d, not %d", (int)tcgetpgrp(s), (int)g);
+  char flags[32];
+  fdinfo(s, "flags", flags, sizeof flags);
+  if (!what[0] && (strtoul(flags, NULL, 8) & O_CLOEXEC)) snprintf(what, sizeof what, "its slave's description says O_CLOEXEC (flags %s)", flags);
   int status = 0;
   waitpid(g, &status, 0);
   (void)mode;
