@@ -72,6 +72,8 @@ __attribute__((noreturn, used)) void vd_restore(struct vd_plan* p) {
   // the blob's own descriptors: the stdio copies and the page file
   for (int fd = p->stdio_base; fd < p->stdio_base + 3; fd++) sys1(__NR_close, fd);
   for (uint32_t i = 0; i < p->nr_shared; i++) sys1(__NR_close, p->shared_base + (int)i);
+  // (and, above the shared files, the restoring command's fds the job's inherited ones were bound to)
+  sys3(436 /* close_range */, p->shared_base + (long)p->nr_shared, ~0U, 0);
   sys1(__NR_close, p->pages_fd);
   set_locks(p);
   long listener = install_filter(p);
