@@ -361,6 +361,7 @@ CheckpointResult Checkpointer::run(const CheckpointRequest& req) {
     return fail(kHoldsUnsupported);
   }
   phase("freeze", true);
+  run.frozen = true;
   res.processes = procs;
   // …and checked again frozen, where it counts (the tree may have changed)
   kinds([&](const DumpKind& k) { if (k.checkTree) k.checkTree(run, procs); });

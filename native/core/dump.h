@@ -100,9 +100,11 @@ struct DumpRun {
   // memory: the deleted files mapped whose contents are saved already (fileKey)
   std::set<std::string> deletedSaved;
   // pty: per pair the job holds the master of (its index), the pair's state as
-  // a JSON object, read once frozen (resources/pty/dump_pty.cc); `frozen` once read
+  // a JSON object, read once frozen (resources/pty/dump_pty.cc)
   std::map<unsigned, std::string> ptyPairs;
-  bool ptysRead = false;
+  // the tree is frozen (the kinds' checks before it see a running job: what they
+  // find may change by the freeze, so some wait for this to refuse)
+  bool frozen = false;
 };
 
 // One process being dumped (frozen).

@@ -19,7 +19,7 @@
 #ifndef VDOMAIN_RESOURCES_KINDS_H
 #define VDOMAIN_RESOURCES_KINDS_H
 
-#define VD_FD_KINDS(X) X(eventfd) X(signalfd) X(timerfd) X(epoll) X(pidfd) X(mqueue)
+#define VD_FD_KINDS(X) X(eventfd) X(signalfd) X(timerfd) X(epoll) X(pidfd) X(mqueue) X(inotify)
 
 /* The kinds whose fds are always made by the keeper's child, as shared files
  * inherited by the tree (keeper_files.c): what one fd holds is made together

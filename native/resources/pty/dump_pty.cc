@@ -261,7 +261,6 @@ std::string readPair(const DumpRun& run, int m, unsigned index, bool slaveInDoma
 // Frozen, once: every pair whose master the domain holds.
 bool dumpPtys(DumpRun& run) {
   run.ptyPairs.clear();
-  run.ptysRead = true;
   const std::vector<MasterFd> masters = domainMasters(run.res.processes);
   if (masters.empty()) return true;
   std::set<unsigned> slaves;  // the indexes of the slaves the domain holds
@@ -303,7 +302,7 @@ bool dump(const OpenFd& f, Json& j, std::string& why) {
   if (!master) {
     // its master must be the domain's: made with it
     bool found = false;
-    for (auto& mf : domainMasters(run.ptysRead ? run.res.processes : run.req.processes))
+    for (auto& mf : domainMasters(run.frozen ? run.res.processes : run.req.processes))
       found = found || mf.index == (unsigned)index;
     if (!found) why = f.target + ": a pty slave whose master is outside the domain — not supported";
     return found;
