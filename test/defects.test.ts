@@ -37,7 +37,7 @@ for (const { label, uid } of USERS) {
 
 for (const { label, uid } of USERS)
   for (const kill of [true, false])
-    test(`a poll without timeout and a sleep until an absolute time go on across a checkpoint (${kill ? 'restored' : 'the original, checkpointed'}), not EINTR (${label})`, async () => {
+    test(`a poll, a nanosleep and a sleep until an absolute time go on across a checkpoint (${kill ? 'restored' : 'the original, checkpointed'}), not EINTR (${label})`, async () => {
       const dir = workDir(uid, 'waiters');
       const name = `waiters-${uid}`;
       const run = vdomainBackground(uid, ['run', '--name', name, '--', compile('waiters')]);

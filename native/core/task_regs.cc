@@ -45,17 +45,6 @@ bool setXstate(pid_t tid, const std::string& xs) {
   return ptrace(PTRACE_SETREGSET, tid, (void*)NT_X86_XSTATE, &iov) == 0;
 }
 
-namespace {
-// An interrupted call whose restart block only carries its arguments, still in
-// the registers (a syscall keeps rdi, rsi, rdx): poll(fds, n, -1). (A sleep to
-// an absolute time is restarted as -ERESTARTNOHAND already; others count down
-// what is left.)
-bool restartsTheSame(const user_regs_struct& r) {
-  constexpr long kPoll = 7;
-  return (long)r.orig_rax == kPoll && (int)r.rdx < 0;
-}
-}  // namespace
-
 void normalizeSyscallRestart(user_regs_struct& r, bool live) {
   if ((long)r.orig_rax < 0) return;  // not in a syscall
   switch ((long)r.rax) {
@@ -69,13 +58,13 @@ void normalizeSyscallRestart(user_regs_struct& r, bool live) {
       if (live) {
         r.rax = 219;  // restart_syscall
         r.rip -= 2;
-      } else if (restartsTheSame(r)) {
-        // where the call made again is the same call, it is (a poll without a
-        // timeout: script, most event loops)
+      } else {
+        // an image: the call is made again with its arguments (a syscall keeps
+        // rdi…r9): poll, nanosleep, a futex wait with a timeout; a timeout then
+        // counts from the restore, so the wait is longer, never shorter — as
+        // after any pause (EINTR instead broke programs: tail -f, script)
         r.rax = r.orig_rax;
         r.rip -= 2;
-      } else {
-        r.rax = (unsigned long long)-EINTR;
       }
       break;
     default:

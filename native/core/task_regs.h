@@ -24,9 +24,8 @@ bool setXstate(pid_t tid, const std::string& xs);
 // with -ERESTART*) is rewritten to be just before it: the syscall runs again
 // when the task goes on, as after a signal with SA_RESTART. A sleep that the
 // kernel would continue through restart_syscall (-ERESTART_RESTARTBLOCK) restarts
-// that way in the live task (`live`) but returns EINTR in an image (a restored
-// process has no restart block), unless it is a call made again as it was (a
-// poll without timeout): that runs again.
+// that way in the live task (`live`); an image, whose process has no restart
+// block, makes the call again with its arguments (its timeout counts anew).
 void normalizeSyscallRestart(user_regs_struct& r, bool live);
 
 // Address of a `syscall` instruction in the task's vDSO (0 when none found).
