@@ -150,7 +150,7 @@ for (const { label, uid } of USERS) {
       [['python3', '-c', 'import socket,time; s=socket.socket(); print("ready", flush=True); time.sleep(2); print("survived")'], /fd \d+: socket/],
       [[holds, 'timer'], /POSIX timer \d+: clock -?\d+ \(a thread's or another process's CPU-time clock\) — not supported/],
       [[holds, 'seccomp'], /seccomp filter of its own/],
-      [[holds, 'inotify'], /fd \d+: inotify/],
+      [[holds, 'inotify'], /fd \d+: inotify: watch 1 \(inode \d+\): no path names its file now \(deleted, or out of the process's sight\) — not supported/],
       [[holds, 'fanotify'], /fd \d+: fanotify — not supported \(making its group again needs CAP_SYS_ADMIN/],
       [[holds, 'memfd'], /fd \d+: memfd \/memfd:holds sealed F_SEAL_FUTURE_WRITE — not supported yet/],
       [[holds, 'mainexit'], /main thread has ended while 1 other thread\(s\) run on/],

@@ -58,7 +58,11 @@ int main(int argc, char **argv) {
     prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
     if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) return 1;
   } else if (!strcmp(what, "inotify")) {
-    if (inotify_init1(0) < 0) return 1;
+    // (an instance is restored; a watch of a file no path names now is not)
+    char file[] = "/tmp/holds-inotify-XXXXXX";
+    int fd = mkstemp(file), in = inotify_init1(0);
+    if (fd < 0 || in < 0 || inotify_add_watch(in, file, IN_ATTRIB | IN_DELETE_SELF) < 0) return 1;
+    unlink(file);
   } else if (!strcmp(what, "fanotify")) {
     // (unprivileged too: a group reporting file handles, one inode mark)
     int fd = fanotify_init(FAN_CLASS_NOTIF | FAN_REPORT_FID, O_RDONLY);
