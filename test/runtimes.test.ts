@@ -3,7 +3,8 @@
 // multiprocessing.Pool(2) with a shared Value and Lock (POSIX semaphores and a
 // heap in deleted /dev/shm files, shared by three processes), Java (a JVM's
 // threads and timers) and Go, static and dynamic (goroutines, tickers: epoll
-// edge-triggered), script(1) with a shell job on its pty, and tail -f (inotify). Each is checkpointed twice (--kill, restored, checkpointed
+// edge-triggered), script(1) with a shell job on its pty, and tail -f and
+// Node's fs.watch (inotify). Each is checkpointed twice (--kill, restored, checkpointed
 // again) and restored beside its running original; each output must be that of
 // an uninterrupted run, as root and unprivileged.
 // (Node's child process over IPC and Python's asyncio need sockets: issue 17.)
@@ -125,6 +126,20 @@ const SCRIPT_JOB = 'i=0; s=0; while [ $i -lt 70 ]; do s=$(( (s * 31 + i) % 10000
 const TAIL_JOB = 'cd "$(mktemp -d)" || exit 1; : > log; (i=0; while [ $i -lt 70 ]; do i=$((i+1)); echo line $i >> log; sleep 0.05; done) & ' +
   'tail -n +1 -s 0.2 -f --pid=$! log | cksum';
 
+// Node's fs.watch (libuv: inotify) on a directory a timer adds files to; the
+// names it saw, counted once each.
+const NODE_WATCH = `
+const fs = require('fs'), os = require('os'), path = require('path');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'watch-'));
+const seen = new Set();
+const w = fs.watch(dir, (ev, name) => { if (name) seen.add(name); });
+let i = 0;
+const t = setInterval(() => {
+  fs.writeFileSync(path.join(dir, 'f' + i), String(i));
+  if (++i === 80) { clearInterval(t); setTimeout(() => { w.close(); console.log('watch', seen.size); }, 300); }
+}, 50);
+`;
+
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const BUILD = path.join(WORK, 'runtimes');
 fs.mkdirSync(BUILD, { recursive: true, mode: 0o755 });
@@ -147,7 +162,8 @@ const programs: { name: string; argv: () => string[]; beside?: false }[] = [
   { name: 'go-static', argv: () => [goBuild('go-static', ['-ldflags=-s'], { CGO_ENABLED: '0' })] },
   { name: 'go-dynamic', argv: () => [goBuild('go-dynamic', ['-ldflags=-linkmode=external'], {})] },
   { name: 'script', argv: () => ['script', '-q', '-c', SCRIPT_JOB, '/dev/null'] },
-  // (not beside its original: the copy would append to the same file the original follows)
+  // (not beside their originals: the copy would write to the same files the original watches)
+  { name: 'node-fs-watch', argv: () => [process.execPath, write('watch.js', NODE_WATCH)], beside: false },
   { name: 'tail-f', argv: () => ['sh', '-c', TAIL_JOB], beside: false },
 ];
 

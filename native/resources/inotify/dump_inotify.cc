@@ -7,9 +7,10 @@
 // inode, not a path: the path is found exactly or the watch is refused —
 //   with CAP_DAC_READ_SEARCH (root): open_by_handle_at of fdinfo's file handle;
 //   otherwise among the paths the process shows (its fds, cwd and its entries,
-//   root, exe, mapped files, their directories up to /, and the entries of
-//   every watched directory, for recursive watchers), each taken only where
-//   lstat gives that very inode (decision 0017).
+//   root, exe, mapped files, its TMPDIR or /tmp and HOME, their directories up to /, and the entries of
+//   every watched directory, for recursive watchers), then among the entries
+//   of every directory looked at, each taken only where lstat gives that very
+//   inode (decision 0017).
 // Refused by name: events not yet read (they cannot be queued again), a watch
 // whose inode no path names now (deleted, or out of reach), an ignored mask.
 // Made again by restore_inotify.c, each watch at its descriptor.
@@ -134,41 +135,70 @@ std::set<std::string> candidatePaths(pid_t pid) {
     closedir(d);
   }
   for (const char* link : {"cwd", "root", "exe"}) add(readLink(pid, link));
+  // where programs make their own directories: its TMPDIR (else /tmp) and HOME
+  const std::string environ = readProcFile(pid, "environ");
+  std::string tmp = "/tmp";
+  for (size_t at = 0; at < environ.size();) {
+    const size_t end = environ.find('\0', at);
+    const std::string var = environ.substr(at, end == std::string::npos ? std::string::npos : end - at);
+    if (var.rfind("TMPDIR=/", 0) == 0) tmp = var.substr(7);
+    if (var.rfind("HOME=/", 0) == 0) add(var.substr(5));
+    if (end == std::string::npos) break;
+    at = end + 1;
+  }
+  add(tmp);
   for (auto& m : readMaps(pid)) add(m.name);
   return out;
 }
 
 // Each watch's path, found among the candidates (and the entries of each watched
-// directory found, in turn); false when one is not found.
+// directory found, in turn); then, for what is still missing, among the entries
+// of every directory looked at (a directory watched beside the program's files,
+// in /tmp or its home); at most 20000 paths in all. A watch not found keeps "".
 void findPaths(pid_t pid, std::vector<Watch>& watches) {
   size_t left = 0;
   for (auto& w : watches)
     if (w.path.empty()) left++;
   if (!left) return;
   std::set<std::string> tried;
+  std::vector<std::string> dirs;  // directories looked at, for the second round
   std::vector<std::string> queue;
-  for (auto& p : candidatePaths(pid)) queue.push_back(p);
-  size_t budget = 20000;  // paths looked at, at most
-  while (!queue.empty() && left && budget) {
-    const std::string p = queue.back();
-    queue.pop_back();
-    if (!tried.insert(p).second) continue;
-    budget--;
-    struct stat st;
-    if (lstat(p.c_str(), &st) < 0) continue;
-    for (auto& w : watches) {
-      if (!w.path.empty() || !isInode(st, w)) continue;
-      w.path = p;
-      w.symlink = S_ISLNK(st.st_mode);
-      left--;
-      // a watched directory: its subdirectories may be watched too (recursive watchers)
-      if (DIR* d = S_ISDIR(st.st_mode) ? opendir(p.c_str()) : nullptr) {
-        while (dirent* e = readdir(d))
-          if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) queue.push_back((p == "/" ? "" : p) + "/" + e->d_name);
-        closedir(d);
+  size_t budget = 20000;
+  auto entries = [&](const std::string& dir) {
+    DIR* d = opendir(dir.c_str());
+    if (!d) return;
+    while (dirent* e = readdir(d))
+      if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) queue.push_back((dir == "/" ? "" : dir) + "/" + e->d_name);
+    closedir(d);
+  };
+  auto search = [&]() {
+    while (!queue.empty() && left && budget) {
+      const std::string p = queue.back();
+      queue.pop_back();
+      if (!tried.insert(p).second) continue;
+      budget--;
+      struct stat st;
+      if (lstat(p.c_str(), &st) < 0) continue;
+      if (S_ISDIR(st.st_mode)) dirs.push_back(p);
+      for (auto& w : watches) {
+        if (!w.path.empty() || !isInode(st, w)) continue;
+        w.path = p;
+        w.symlink = S_ISLNK(st.st_mode);
+        left--;
+        // a watched directory: its subdirectories may be watched too (recursive watchers)
+        if (S_ISDIR(st.st_mode)) entries(p);
       }
     }
-  }
+  };
+  for (auto& p : candidatePaths(pid)) queue.push_back(p);
+  search();
+  // the second round: shallow directories first (/tmp before /usr/lib/…)
+  std::vector<std::string> round = dirs;
+  std::stable_sort(round.begin(), round.end(), [](const std::string& a, const std::string& b) {
+    return std::count(a.begin(), a.end(), '/') < std::count(b.begin(), b.end(), '/');
+  });
+  for (auto it = round.rbegin(); it != round.rend(); ++it) entries(*it);  // (the queue is taken from its back)
+  search();
 }
 
 bool takes(const OpenFd& f) { return f.target == "anon_inode:inotify"; }
