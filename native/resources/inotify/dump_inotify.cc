@@ -44,34 +44,25 @@ struct Watch {
   bool symlink = false;
 };
 
-unsigned hexField(const std::string& line, const char* key, bool& ok) {
-  const size_t at = line.find(std::string(" ") + key + ":");
-  if (at == std::string::npos) return ok = false, 0;
-  return (unsigned)strtoul(line.c_str() + at + strlen(key) + 2, nullptr, 16);
-}
-
+// fdinfo's watch lines, in its order; ok false when one is not as expected (the
+// handle is absent where the filesystem cannot encode one).
 std::vector<Watch> parseWatches(const std::string& fdinfo, bool& ok) {
   std::vector<Watch> out;
   ok = true;
   for (size_t at = 0; at < fdinfo.size();) {
     size_t end = fdinfo.find('\n', at);
     if (end == std::string::npos) end = fdinfo.size();
-    const std::string line = " " + fdinfo.substr(at, end - at);
+    if (fdinfo.compare(at, 8, "inotify ") == 0) {
+      Watch w;
+      unsigned bytes = 0;
+      char handle[257] = "";
+      const int n = sscanf(fdinfo.c_str() + at, "inotify wd:%x ino:%lx sdev:%x mask:%x ignored_mask:%x fhandle-bytes:%x fhandle-type:%x f_handle:%256s",
+                           &w.wd, &w.ino, &w.sdev, &w.mask, &w.ignored, &bytes, &w.handleType, handle);
+      if (n < 5) ok = false;
+      if (n == 8) w.handle = handle;
+      out.push_back(w);
+    }
     at = end + 1;
-    if (line.rfind(" inotify ", 0) != 0) continue;
-    Watch w;
-    w.wd = hexField(line, "wd", ok);
-    w.mask = hexField(line, "mask", ok);
-    w.ignored = hexField(line, "ignored_mask", ok);
-    w.sdev = hexField(line, "sdev", ok);
-    const size_t ino = line.find(" ino:");
-    if (ino == std::string::npos) ok = false;
-    else w.ino = strtoul(line.c_str() + ino + 5, nullptr, 16);
-    const size_t h = line.find(" f_handle:");
-    if (h != std::string::npos) w.handle = line.substr(h + 10, line.find(' ', h + 10) - h - 10);
-    bool typed = true;
-    w.handleType = (int)hexField(line, "fhandle-type", typed);
-    out.push_back(w);
   }
   return out;
 }
@@ -113,6 +104,17 @@ std::string pathByHandle(const Watch& w) {
   return path.rfind("/", 0) == 0 && lstat(path.c_str(), &st) == 0 && isInode(st, w) ? path : "";
 }
 
+// The paths in directory dir (at most `most` of them), . and .. left out.
+std::vector<std::string> entriesOf(const std::string& dir, size_t most = SIZE_MAX) {
+  std::vector<std::string> out;
+  DIR* d = opendir(dir.c_str());
+  if (!d) return out;
+  while (dirent* e = out.size() < most ? readdir(d) : nullptr)
+    if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) out.push_back((dir == "/" ? "" : dir) + "/" + e->d_name);
+  closedir(d);
+  return out;
+}
+
 // The paths the process shows, and the directories above them.
 std::set<std::string> candidatePaths(pid_t pid) {
   std::set<std::string> out;
@@ -126,14 +128,8 @@ std::set<std::string> candidatePaths(pid_t pid) {
   for (int fd : openFdNumbers(pid)) add(readLink(pid, "fd/" + std::to_string(fd)));
   // what it names relative to its working directory: that directory's entries
   const std::string cwd = readLink(pid, "cwd");
-  if (DIR* d = cwd.rfind("/", 0) == 0 ? opendir(cwd.c_str()) : nullptr) {
-    for (int n = 0; n < 4096; n++) {
-      dirent* e = readdir(d);
-      if (!e) break;
-      if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) out.insert((cwd == "/" ? "" : cwd) + "/" + e->d_name);
-    }
-    closedir(d);
-  }
+  if (cwd.rfind("/", 0) == 0)
+    for (auto& e : entriesOf(cwd, 4096)) out.insert(e);
   for (const char* link : {"cwd", "root", "exe"}) add(readLink(pid, link));
   // where programs make their own directories: its TMPDIR (else /tmp) and HOME
   const std::string environ = readProcFile(pid, "environ");
@@ -165,11 +161,7 @@ void findPaths(pid_t pid, std::vector<Watch>& watches) {
   std::vector<std::string> queue;
   size_t budget = 20000;
   auto entries = [&](const std::string& dir) {
-    DIR* d = opendir(dir.c_str());
-    if (!d) return;
-    while (dirent* e = readdir(d))
-      if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) queue.push_back((dir == "/" ? "" : dir) + "/" + e->d_name);
-    closedir(d);
+    for (auto& e : entriesOf(dir)) queue.push_back(std::move(e));
   };
   auto search = [&]() {
     while (!queue.empty() && left && budget) {
